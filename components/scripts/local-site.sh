@@ -1,0 +1,213 @@
+# Turns this machine into the lab: one network namespace per node (hosts, the
+# NFS server, the switch), each node with its own mount namespace, sshd and —
+# for hypervisor hosts — its own libvirt daemon. Rendered with a header that
+# sets ACTION (up|down), LAB_ID, STATE, NODES and shaping variables.
+#
+# NODES: one line per node: "name role cidr sshport", role = host | nfs.
+# Everything created is named after LAB_ID so two labs never collide, and
+# every daemon's PID is kept under $STATE so `down` ends exactly what `up` began.
+set -eu
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+SW="${LAB_ID}-sw"
+NODE_DIRS="run var/lib/libvirt etc/libvirt var/log/libvirt var/cache/libvirt var/lib/nfs etc/openvswitch var/lib/openvswitch var/log/openvswitch"
+
+log() { echo "local-site[$LAB_ID]: $*" >&2; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pidof_file() { [ -s "$1" ] && cat "$1" || true; }
+
+node_ns() { echo "${LAB_ID}-$1"; }
+# Interface names are limited to 15 characters: index-based names stay short.
+veth_sw() { echo "${LAB_ID}s$1"; }
+
+# Runs a command inside a node's network and mount namespaces (the anchor holds them).
+in_node() {
+  local name=$1; shift
+  nsenter -t "$(cat "$STATE/nodes/$name/anchor.pid")" -m -n -- "$@"
+}
+
+ensure_switch() {
+  ip netns list | grep -qx "$SW" || ip netns add "$SW"
+  ip -n "$SW" link show br0 >/dev/null 2>&1 || ip -n "$SW" link add br0 type bridge
+  ip -n "$SW" link set lo up
+  ip -n "$SW" link set br0 up
+}
+
+shape() {
+  # Egress shaping on a node's uplink; both directions are shaped because every node shapes its own egress.
+  local ns=$1 dev=$2
+  ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null || true
+  local netem=""
+  [ "${LINK_DELAY_MS:-0}" != "0" ] && netem="$netem delay ${LINK_DELAY_MS}ms"
+  [ "${LINK_LOSS_PCT:-0}" != "0" ] && netem="$netem loss ${LINK_LOSS_PCT}%"
+  if [ -n "${LINK_RATE:-}" ] && [ -n "$netem" ]; then
+    ip netns exec "$ns" tc qdisc add dev "$dev" root handle 1: netem $netem rate "$LINK_RATE"
+  elif [ -n "${LINK_RATE:-}" ]; then
+    ip netns exec "$ns" tc qdisc add dev "$dev" root tbf rate "$LINK_RATE" burst 1mb latency 50ms
+  elif [ -n "$netem" ]; then
+    ip netns exec "$ns" tc qdisc add dev "$dev" root netem $netem
+  fi
+}
+
+ensure_link() {
+  local idx=$1 name=$2 cidr=$3 role=$4 ns; ns=$(node_ns "$name")
+  ip netns list | grep -qx "$ns" || ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
+    ip link add "$(veth_sw "$idx")" type veth peer name "${LAB_ID}n$idx"
+    ip link set "$(veth_sw "$idx")" netns "$SW"
+    ip link set "${LAB_ID}n$idx" netns "$ns"
+    ip -n "$ns" link set "${LAB_ID}n$idx" name eth0
+  fi
+  ip -n "$SW" link set "$(veth_sw "$idx")" master br0 up
+  # Hypervisor hosts put their address on a bridge so guests share the host's segment.
+  local dev=eth0
+  if [ "$role" = host ]; then
+    ip -n "$ns" link show br-lab >/dev/null 2>&1 || ip -n "$ns" link add br-lab type bridge
+    ip -n "$ns" link set eth0 master br-lab
+    ip -n "$ns" link set br-lab up
+    dev=br-lab
+  fi
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" addr show dev "$dev" | grep -q " ${cidr} " || ip -n "$ns" addr add "$cidr" dev "$dev"
+  shape "$ns" eth0
+}
+
+ensure_anchor() {
+  local name=$1 ns d; ns=$(node_ns "$name"); d="$STATE/nodes/$name"
+  alive "$(pidof_file "$d/anchor.pid")" && return 0
+  for sub in $NODE_DIRS; do mkdir -p "$d/root/$sub"; done
+  # Per-node copies of libvirt's configuration, edited below; the machine's own stays untouched.
+  [ -f "$d/root/etc/libvirt/libvirtd.conf" ] || cp -a /etc/libvirt/. "$d/root/etc/libvirt/"
+  rm -f "$d/root/etc/libvirt/qemu/networks/autostart/"*.xml
+  mkdir -p "$d/root/run/sshd" "$d/root/run/libvirt" "$d/root/var/lib/nfs/ganesha"
+  local binds=""
+  for sub in $NODE_DIRS; do binds="$binds mount --bind $d/root/$sub /$sub;"; done
+  # The anchor is a sleeping process whose namespaces every daemon of the node joins.
+  ip netns exec "$ns" unshare -m --propagation private sh -c "$binds exec sleep infinity" \
+    </dev/null >/dev/null 2>&1 &
+  echo $! > "$d/anchor.pid"
+  for _ in $(seq 50); do
+    in_node "$name" test -d /run/sshd 2>/dev/null && return 0
+    sleep 0.1
+  done
+  log "node $name: its mount namespace did not come up"; return 1
+}
+
+ensure_sshd() {
+  local name=$1 d; d="$STATE/nodes/$name"
+  alive "$(pidof_file "$d/sshd.pid")" && return 0
+  [ -f "$d/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -f "$d/ssh_host_ed25519_key"
+  cat > "$d/sshd_config" <<EOF
+Port 22
+HostKey $d/ssh_host_ed25519_key
+PidFile $d/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthorizedKeysFile $STATE/ssh/authorized_keys
+StrictModes no
+UsePAM no
+MaxStartups 100:30:200
+MaxSessions 100
+Subsystem sftp internal-sftp
+EOF
+  in_node "$name" /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
+  for _ in $(seq 50); do alive "$(pidof_file "$d/sshd.pid")" && return 0; sleep 0.1; done
+  log "node $name: sshd did not start, see $d/sshd.log"; return 1
+}
+
+ensure_forwarder() {
+  # The lab stays unreachable from the machine's own network: only a loopback port leads to each sshd.
+  local name=$1 port=$2 d; d="$STATE/nodes/$name"
+  alive "$(pidof_file "$d/forward.pid")" && return 0
+  setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+    "EXEC:nsenter --net=/run/netns/$(node_ns "$name") socat STDIO TCP\:127.0.0.1\:22" \
+    </dev/null >"$d/forward.log" 2>&1 &
+  echo $! > "$d/forward.pid"
+}
+
+ensure_libvirtd() {
+  local name=$1 cidr=$2 d conf; d="$STATE/nodes/$name"; conf="$d/root/etc/libvirt"
+  alive "$(pidof_file "$d/root/run/libvirtd.pid")" && return 0
+  local ip=${cidr%/*} uuid
+  uuid=$(printf '%s' "$LAB_ID-$name" | md5sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
+  # libvirt refuses to migrate to "the same host": each node needs its own host_uuid (no SMBIOS here).
+  sed -i '/^host_uuid/d; /^unix_sock_group/d' "$conf/libvirtd.conf"
+  echo "host_uuid = \"$uuid\"" >> "$conf/libvirtd.conf"
+  sed -i '/^migration_address/d; /^migration_host/d; /^security_driver/d; /^dynamic_ownership/d; /^stdio_handler/d; /^user =/d; /^group =/d; /^remember_owner/d; /^namespaces/d' "$conf/qemu.conf"
+  # All namespaces share one hostname: name the address migrations must use.
+  # QEMU runs as root without a security driver; no virtlogd runs here.
+  cat >> "$conf/qemu.conf" <<EOF
+migration_address = "$ip"
+migration_host = "$ip"
+security_driver = "none"
+dynamic_ownership = 0
+remember_owner = 0
+stdio_handler = "file"
+user = "root"
+group = "root"
+namespaces = [ ]
+EOF
+  in_node "$name" /usr/sbin/libvirtd -d -p /run/libvirtd.pid
+  for _ in $(seq 100); do
+    in_node "$name" virsh -c qemu:///system version >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  log "node $name: libvirtd did not answer, see $d/root/var/log/libvirt"; return 1
+}
+
+up() {
+  mkdir -p "$STATE/ssh" "$STATE/nodes"
+  [ -f "$STATE/ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N "" -C "miglab-$LAB_ID" -f "$STATE/ssh/id_ed25519"
+  cp "$STATE/ssh/id_ed25519.pub" "$STATE/ssh/authorized_keys"
+  ensure_switch
+  local idx=0
+  while read -r name role cidr port; do
+    [ -n "$name" ] || continue
+    idx=$((idx + 1))
+    mkdir -p "$STATE/nodes/$name"
+    ensure_link "$idx" "$name" "$cidr" "$role"
+    ensure_anchor "$name"
+    ensure_sshd "$name"
+    ensure_forwarder "$name" "$port"
+    [ "$role" = host ] && ensure_libvirtd "$name" "$cidr"
+    log "node $name ($role) at $cidr, ssh on 127.0.0.1:$port"
+  done <<EOF
+$NODES
+EOF
+  # What the program needs to reach the nodes: the key the lab's sshd accept.
+  echo "key=$STATE/ssh/id_ed25519"
+}
+
+kill_pidfile() {
+  local f=$1 pid; pid=$(pidof_file "$f")
+  if alive "$pid"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+    alive "$pid" && kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+down() {
+  [ -d "$STATE/nodes" ] || { log "nothing to remove"; return 0; }
+  for d in "$STATE"/nodes/*/; do
+    d=${d%/}
+    # Guests first (QEMU's pid files live in the node's own /run), then the daemons.
+    for f in "$d"/root/run/libvirt/qemu/*.pid; do [ -e "$f" ] && kill_pidfile "$f"; done
+    for f in "$d"/root/run/*.pid "$d/forward.pid" "$d/sshd.pid" "$d/anchor.pid"; do
+      [ -e "$f" ] && kill_pidfile "$f"
+    done
+    ip netns del "$(node_ns "$(basename "$d")")" 2>/dev/null || true
+  done
+  ip netns del "$SW" 2>/dev/null || true
+  rm -rf "$STATE"
+  log "removed"
+}
+
+case "$ACTION" in
+  up) up ;;
+  down) down ;;
+  *) echo "local-site: ACTION must be up or down" >&2; exit 2 ;;
+esac

@@ -1,0 +1,97 @@
+# Ensures (ACTION=up) or removes (ACTION=down) the NFS export that holds the
+# guest disks. Rendered with a header setting ACTION, EXPORT, CLIENTS (space
+# separated CIDRs allowed to mount), IMPL (ganesha | kernel) and STATE.
+#
+# ganesha: the userspace server, for machines whose kernel has no NFS server
+# (the local site runs it inside the NFS node's namespaces).
+# kernel: nfs-kernel-server with an /etc/exports line limited to CLIENTS.
+set -eu
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pidof_file() { [ -s "$1" ] && cat "$1" || true; }
+
+ganesha_up() {
+  mkdir -p "$EXPORT" "$STATE"
+  local clients
+  clients=$(echo "$CLIENTS" | tr ' ' ',')
+  cat > "$STATE/ganesha.conf" <<EOF
+NFS_CORE_PARAM {
+  Protocols = 3, 4;
+  MNT_Port = 20048;
+  Enable_NLM = false;
+  Enable_RQUOTA = false;
+}
+NFSV4 { Graceless = true; }
+EXPORT_DEFAULTS { Access_Type = None; }
+EXPORT {
+  Export_Id = 1;
+  Path = "$EXPORT";
+  Pseudo = "$EXPORT";
+  Protocols = 3, 4;
+  Transports = TCP;
+  SecType = sys;
+  Squash = No_Root_Squash;
+  CLIENT { Clients = $clients; Access_Type = RW; }
+  FSAL { Name = VFS; }
+}
+LOG { Default_Log_Level = EVENT; }
+EOF
+  # libnfs (QEMU's NFS client) finds the export through the MOUNT protocol, which needs rpcbind.
+  if ! alive "$(pidof_file "$STATE/rpcbind.pid")"; then
+    mkdir -p /run/rpcbind
+    setsid rpcbind -f -w </dev/null >/dev/null 2>&1 &
+    echo $! > "$STATE/rpcbind.pid"
+  fi
+  local pid; pid=$(pidof_file "$STATE/ganesha.pid")
+  if alive "$pid"; then
+    kill -HUP "$pid"   # re-read exports after a config change
+  else
+    ganesha.nfsd -f "$STATE/ganesha.conf" -L "$STATE/ganesha.log" -p "$STATE/ganesha.pid" -N NIV_EVENT
+  fi
+  for _ in $(seq 100); do
+    rpcinfo -p 127.0.0.1 2>/dev/null | grep -q mountd && alive "$(pidof_file "$STATE/ganesha.pid")" && {
+      echo "nfs: ganesha serves $EXPORT to $CLIENTS" >&2; return 0; }
+    sleep 0.2
+  done
+  echo "nfs: ganesha did not register its MOUNT service; see $STATE/ganesha.log:" >&2
+  tail -n 20 "$STATE/ganesha.log" >&2 || true
+  return 1
+}
+
+ganesha_down() {
+  for f in "$STATE/ganesha.pid" "$STATE/rpcbind.pid"; do
+    local pid; pid=$(pidof_file "$f")
+    if alive "$pid"; then kill "$pid"; for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done; fi
+    rm -f "$f"
+  done
+  echo "nfs: ganesha stopped" >&2
+}
+
+kernel_up() {
+  mkdir -p "$EXPORT"
+  command -v exportfs >/dev/null || { echo "nfs: exportfs missing; install nfs-kernel-server on this host" >&2; return 1; }
+  local opts="" c
+  for c in $CLIENTS; do opts="$opts $c(rw,sync,no_subtree_check,no_root_squash)"; done
+  local line="$EXPORT$opts # miglab"
+  touch /etc/exports
+  grep -vF "$EXPORT " /etc/exports > /etc/exports.miglab || true
+  echo "$line" >> /etc/exports.miglab
+  mv /etc/exports.miglab /etc/exports
+  exportfs -ra
+  echo "nfs: exported $EXPORT to $CLIENTS" >&2
+}
+
+kernel_down() {
+  [ -f /etc/exports ] || return 0
+  grep -vF "$EXPORT " /etc/exports > /etc/exports.miglab || true
+  mv /etc/exports.miglab /etc/exports
+  exportfs -ra 2>/dev/null || true
+}
+
+case "$IMPL-$ACTION" in
+  ganesha-up) ganesha_up ;;
+  ganesha-down) ganesha_down ;;
+  kernel-up) kernel_up ;;
+  kernel-down) kernel_down ;;
+  *) echo "nfs-server: unknown IMPL/ACTION $IMPL/$ACTION" >&2; exit 2 ;;
+esac

@@ -196,9 +196,10 @@ down() {
     d=${d%/}
     # Guests first (QEMU's pid files live in the node's own /run), then the daemons.
     for f in "$d"/root/run/libvirt/qemu/*.pid; do [ -e "$f" ] && kill_pidfile "$f"; done
-    for f in "$d"/root/run/*.pid "$d/forward.pid" "$d/sshd.pid" "$d/anchor.pid"; do
-      [ -e "$f" ] && kill_pidfile "$f"
-    done
+    # Then every other daemon that left a pid file in the node (libvirtd, ganesha, rpcbind, sshd,
+    # the loopback forwarder), and the anchor last: it holds the namespaces.
+    for f in $(find "$d" -name '*.pid' ! -name anchor.pid); do kill_pidfile "$f"; done
+    kill_pidfile "$d/anchor.pid"
     ip netns del "$(node_ns "$(basename "$d")")" 2>/dev/null || true
   done
   ip netns del "$SW" 2>/dev/null || true

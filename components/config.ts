@@ -1,0 +1,147 @@
+// The stack's config: one structured value, `miglab:lab`, checked against the
+// JSON Schema shipped beside this file (the single source of truth for its
+// shape and defaults), then by the cross-field rules the schema cannot say.
+import Ajv, { ErrorObject } from "ajv";
+import addFormats from "ajv-formats";
+import schema from "./config.schema.json";
+import { inSubnet } from "./net";
+
+export interface SshArgs { user: string; port: number; privateKey: string }
+export interface NodeConfig { name: string; address: string; prefix: number; ssh?: SshArgs }
+export interface GuestConfig {
+    name: string; home: string; address: string; memoryMiB: number; vcpus: number; mac?: string;
+    image: { builtin?: "tiny"; qcow2?: string; diskMiB: number }; counterPort: number;
+}
+export interface MigrationConfig {
+    guest: string; from: string; to: string; mode: "precopy" | "postcopy"; postcopyAfterSeconds: number;
+    roundTrip: boolean; probeIntervalMs: number; timeoutSeconds: number; bandwidthMiBs: number;
+    maxDowntimeMs: number; probeHost?: string;
+}
+export interface LabConfig {
+    site: "local" | "ssh";
+    topology: "same-subnet" | "nat" | "bridged";
+    hosts: NodeConfig[];
+    nfs: { host: NodeConfig; export: string; allowedNetworks?: string[] };
+    pool: { name: string; path: string };
+    link?: { rate?: string; delayMs?: number; lossPercent?: number };
+    guests: GuestConfig[];
+    migration: MigrationConfig;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`miglab:lab has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+            problems.map((p) => `  - ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+addFormats(ajv);
+const validateSchema = ajv.compile(schema);
+
+/** "/hosts/1/address" -> "hosts[1].address" */
+export function fieldPath(instancePath: string, extra?: string): string {
+    const parts = instancePath.split("/").filter(Boolean);
+    if (extra) { parts.push(extra); }
+    let out = "";
+    for (const p of parts) { out += /^\d+$/.test(p) ? `[${p}]` : (out ? `.${p}` : p); }
+    return out || "(the lab)";
+}
+
+function describe(e: ErrorObject): string {
+    switch (e.keyword) {
+        case "required": return `${fieldPath(e.instancePath, String(e.params.missingProperty))}: is required`;
+        case "additionalProperties": return `${fieldPath(e.instancePath, String(e.params.additionalProperty))}: is not a known field; remove it or check its spelling`;
+        case "format": return `${fieldPath(e.instancePath)}: must be an ${e.params.format === "ipv4" ? "IPv4 address" : e.params.format}`;
+        case "enum": return `${fieldPath(e.instancePath)}: must be one of ${(e.params.allowedValues as string[]).map((v) => `'${v}'`).join(", ")}`;
+        case "pattern": {
+            const sub = subschema(e.schemaPath);
+            return `${fieldPath(e.instancePath)}: must be ${sub?.description ?? `like ${e.params.pattern}`}`;
+        }
+        case "oneOf": return `${fieldPath(e.instancePath)}: give exactly one of builtin or qcow2`;
+        default: return `${fieldPath(e.instancePath)}: ${e.message}`;
+    }
+}
+
+function subschema(schemaPath: string): { description?: string } | undefined {
+    // "#/definitions/name/pattern" -> the schema object that holds the pattern
+    let node: any = schema;
+    for (const part of schemaPath.replace(/^#\//, "").split("/").slice(0, -1)) {
+        node = node?.[decodeURIComponent(part)];
+    }
+    return node;
+}
+
+/** Validates a raw config value; returns it with schema defaults filled in, or throws ConfigError listing every problem. */
+export function parseLabConfig(raw: unknown): LabConfig {
+    if (raw === undefined || raw === null) {
+        throw new ConfigError(["miglab:lab: is not set; copy a stack from stacks/ or see README.md"]);
+    }
+    const value = JSON.parse(JSON.stringify(raw));
+    if (!validateSchema(value)) {
+        // A failing oneOf also reports its branches; the oneOf line says it better.
+        const errs = (validateSchema.errors ?? []).filter((e) => !e.schemaPath.includes("/oneOf/"));
+        throw new ConfigError([...new Set(errs.map(describe))]);
+    }
+    const cfg = value as unknown as LabConfig;
+    const problems = crossFieldProblems(cfg);
+    if (problems.length > 0) { throw new ConfigError(problems); }
+    return cfg;
+}
+
+/** The rules that relate fields to each other. */
+export function crossFieldProblems(cfg: LabConfig): string[] {
+    const problems: string[] = [];
+    const nodes = [...cfg.hosts.map((h, i) => ({ n: h, at: `hosts[${i}]` })), { n: cfg.nfs.host, at: "nfs.host" }];
+    const hostNames = new Set(cfg.hosts.map((h) => h.name));
+    const seen = new Map<string, string>();
+    const addrs = new Map<string, string>();
+    for (const { n, at } of nodes) {
+        if (seen.has(n.name)) { problems.push(`${at}.name: '${n.name}' is already the name of ${seen.get(n.name)}; names must be unique`); }
+        seen.set(n.name, at);
+        if (addrs.has(n.address)) { problems.push(`${at}.address: ${n.address} is already the address of ${addrs.get(n.address)}`); }
+        addrs.set(n.address, at);
+        if (cfg.site === "ssh" && !n.ssh) { problems.push(`${at}.ssh: is required on site 'ssh' (user, port and privateKey to reach ${n.name})`); }
+        if (cfg.site === "local" && n.ssh) { problems.push(`${at}.ssh: is not used on site 'local' (the lab makes its own key); remove it`); }
+    }
+    const guestNames = new Map<string, number>();
+    cfg.guests.forEach((g, i) => {
+        if (guestNames.has(g.name)) { problems.push(`guests[${i}].name: '${g.name}' is already the name of guests[${guestNames.get(g.name)}]; guest names must be unique`); }
+        guestNames.set(g.name, i);
+        if (!hostNames.has(g.home)) { problems.push(`guests[${i}].home: '${g.home}' is not one of the hosts (${[...hostNames].join(", ")})`); }
+        if (addrs.has(g.address)) { problems.push(`guests[${i}].address: ${g.address} is already the address of ${addrs.get(g.address)}`); }
+        addrs.set(g.address, `guests[${i}]`);
+    });
+    const m = cfg.migration;
+    const guest = cfg.guests.find((g) => g.name === m.guest);
+    if (!guest) { problems.push(`migration.guest: '${m.guest}' is not one of the guests (${[...guestNames.keys()].join(", ")})`); }
+    for (const k of ["from", "to"] as const) {
+        if (!hostNames.has(m[k])) { problems.push(`migration.${k}: '${m[k]}' is not one of the hosts (${[...hostNames].join(", ")})`); }
+    }
+    if (m.from === m.to) { problems.push(`migration.to: must differ from migration.from ('${m.from}')`); }
+    if (guest && hostNames.has(m.from) && guest.home !== m.from) {
+        problems.push(`migration.from: '${m.from}' is not where guest '${guest.name}' is declared (home: '${guest.home}'); migrate from its home`);
+    }
+    if (m.probeHost !== undefined) {
+        if (!seen.has(m.probeHost)) { problems.push(`migration.probeHost: '${m.probeHost}' is not a node of the lab`); }
+        else if (m.probeHost === m.from || m.probeHost === m.to) { problems.push(`migration.probeHost: must be neither the source nor the destination`); }
+    }
+    if (cfg.topology === "same-subnet") {
+        const first = cfg.hosts[0];
+        for (const { n, at } of nodes) {
+            if (!inSubnet(n.address, first.address, first.prefix) || n.prefix !== first.prefix) {
+                problems.push(`${at}.address: ${n.address}/${n.prefix} is not in ${first.name}'s subnet ${first.address}/${first.prefix}; topology 'same-subnet' puts every node on one subnet`);
+            }
+        }
+        cfg.guests.forEach((g, i) => {
+            if (!inSubnet(g.address, first.address, first.prefix)) {
+                problems.push(`guests[${i}].address: ${g.address} is not in the lab subnet ${first.address}/${first.prefix}`);
+            }
+        });
+    } else {
+        problems.push(`topology: '${cfg.topology}' is not built yet by this version of miglab; use 'same-subnet'`);
+    }
+    if (cfg.site === "ssh" && cfg.link) { problems.push(`link: shaping applies to the local site only; remove it for site 'ssh'`); }
+    return problems;
+}

@@ -1,0 +1,59 @@
+import * as pulumi from "@pulumi/pulumi";
+import { LabConfig } from "./config";
+import { NodeConnection } from "./connection";
+import { Domain } from "./domain";
+import { GuestImage } from "./guestImage";
+import { Host } from "./host";
+import { LocalSite } from "./localSite";
+import { LegMetrics } from "./metrics";
+import { Migration } from "./migration";
+import { NfsServer } from "./nfsServer";
+import { Plan, planLab } from "./plan";
+import { StoragePool } from "./storagePool";
+
+export interface LabArgs {
+    /** The validated `miglab:lab` value (see parseLabConfig). */
+    config: LabConfig;
+    /** The stack name: it scopes every name, port and path the lab uses. */
+    stack: string;
+}
+
+/** A whole lab for one topology: site, hosts, NFS, pools, guests and the measured migration. */
+export class Lab extends pulumi.ComponentResource {
+    readonly plan: Plan;
+    readonly hosts: Record<string, Host> = {};
+    readonly domains: Record<string, Domain> = {};
+    readonly migration: Migration;
+    readonly legs: pulumi.Output<LegMetrics[]>;
+
+    constructor(name: string, args: LabArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miglab:lab:Lab", name, {}, opts);
+        const plan = this.plan = planLab(args.config, args.stack);
+        const connections: Record<string, NodeConnection> = plan.site === "local"
+            ? new LocalSite(`${name}-site`, { plan }, { parent: this }).connections
+            : Object.fromEntries(args.config.hosts.concat(args.config.nfs.host).map((n) => [n.name, {
+                host: n.address, port: n.ssh!.port, user: n.ssh!.user, privateKey: pulumi.secret(n.ssh!.privateKey),
+            }]));
+        for (const n of plan.nodes) {
+            this.hosts[n.name] = new Host(`${name}-${n.name}`, { node: n, connection: connections[n.name] }, { parent: this });
+        }
+        const hostList = plan.hosts.map((h) => this.hosts[h.name]);
+        const nfsHost = this.hosts[plan.nfs.name];
+        const nfs = new NfsServer(`${name}-nfs`, { plan, host: nfsHost }, { parent: this });
+        const pools = hostList.map((h) => new StoragePool(`${name}-${h.node.name}-pool`, { plan, host: h, dependsOn: [nfs] }, { parent: this }));
+        for (const g of plan.guests) {
+            const image = new GuestImage(`${name}-${g.name}-image`, { plan, guest: g, nfsHost, nfs }, { parent: this });
+            this.domains[g.name] = new Domain(`${name}-${g.name}`, {
+                plan, guest: g, home: this.hosts[g.home], hosts: hostList, dependsOn: [image, ...pools],
+            }, { parent: this });
+        }
+        const m = plan.config.migration;
+        const guest = plan.guests.find((g) => g.name === m.guest)!;
+        this.migration = new Migration(`${name}-migration`, {
+            plan, guest, from: this.hosts[m.from], to: this.hosts[m.to],
+            dependsOn: [this.domains[guest.name], this.hosts[plan.probe.name]],
+        }, { parent: this });
+        this.legs = this.migration.legs;
+        this.registerOutputs({ legs: this.legs });
+    }
+}

@@ -1,0 +1,42 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { NodeConnection, childOpts } from "./connection";
+import { Plan } from "./plan";
+import { localSiteScript } from "./render";
+
+export interface LocalSiteArgs { plan: Plan }
+
+/**
+ * Turns this machine into the lab: a network namespace (with its own mount
+ * namespace, sshd and, for hosts, libvirt daemon) per node, veth links to a
+ * switch namespace, optional tc shaping. Each node's sshd is reachable only on a
+ * loopback port. Destroy removes every namespace, daemon, mount and link it made.
+ */
+export class LocalSite extends pulumi.ComponentResource {
+    /** Connection per node name. */
+    readonly connections: Record<string, NodeConnection>;
+    readonly privateKey: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalSiteArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miglab:site:LocalSite", name, {}, opts);
+        const { plan } = args;
+        const up = localSiteScript(plan, "up");
+        const site = new command.local.Command(`${name}-namespaces`, {
+            create: up,
+            update: up,
+            delete: localSiteScript(plan, "down"),
+            interpreter: ["/bin/bash", "-c"],
+        }, childOpts(this));
+        // The key is made on this machine by the site script; read it back as a secret.
+        const key = new command.local.Command(`${name}-key`, {
+            create: `cat ${plan.stateDir}/ssh/id_ed25519`,
+            triggers: [site.id],
+        }, childOpts(this, { dependsOn: [site], additionalSecretOutputs: ["stdout"] }));
+        this.privateKey = pulumi.secret(key.stdout);
+        this.connections = {};
+        for (const n of plan.nodes) {
+            this.connections[n.name] = { host: n.connect.host, port: n.connect.port, user: n.connect.user, privateKey: this.privateKey };
+        }
+        this.registerOutputs({ privateKey: this.privateKey });
+    }
+}

@@ -1,0 +1,142 @@
+// Parsers for what a migration leg prints (components/scripts/migrate-leg.sh):
+// virsh's raw job statistics, ping's timestamped replies, iperf3's JSON.
+
+export interface ProbeStats {
+    sent: number;
+    received: number;
+    lost: number;
+    /** Longest time between two consecutive replies, in ms. */
+    longestGapMs: number;
+}
+
+export interface LegMetrics {
+    leg: string;
+    from: string;
+    to: string;
+    /** Total migration time as libvirt measured it (ms). */
+    totalTimeMs: number;
+    /** Downtime as libvirt reports it (ms). */
+    downtimeMs: number;
+    setupTimeMs: number;
+    dataProcessedBytes: number;
+    memoryProcessedBytes: number;
+    memoryTotalBytes: number;
+    /** Memory throughput libvirt reports (bytes/s). */
+    memoryBps: number;
+    /** Data processed over the migration time, in MB/s (10^6), the reference report's unit. */
+    throughputMBs: number;
+    iterations: number;
+    dirtyRatePagesPerSec: number;
+    postcopyRequests: number;
+    probe: ProbeStats;
+    /** Plain TCP transfer between the same two hosts, measured in the same run (MB/s). */
+    plainMBs: number;
+    /** throughputMBs ÷ plainMBs */
+    ratio: number;
+    counterBefore: number;
+    counterAfter: number;
+    destinationState: string;
+    wallClockMs: number;
+}
+
+/** Splits "=== name" sections. */
+export function sections(text: string): Map<string, string> {
+    const out = new Map<string, string>();
+    let name: string | undefined;
+    let lines: string[] = [];
+    for (const line of text.split("\n")) {
+        const m = /^=== (\S+)\s*$/.exec(line);
+        if (m) {
+            if (name) { out.set(name, lines.join("\n")); }
+            name = m[1]; lines = [];
+        } else if (name) {
+            lines.push(line);
+        }
+    }
+    if (name) { out.set(name, lines.join("\n")); }
+    return out;
+}
+
+/** `virsh domjobinfo --completed --rawstats` → numeric fields by raw name. */
+export function parseJobInfo(text: string): Record<string, number | string> {
+    const out: Record<string, number | string> = {};
+    for (const line of text.split("\n")) {
+        const m = /^\s*([a-z_]+)\s*:\s*(.+?)\s*$/.exec(line);
+        if (!m) { continue; }
+        const n = Number(m[2]);
+        out[m[1]] = Number.isFinite(n) ? n : m[2];
+    }
+    return out;
+}
+
+/** `ping -D` output → sent/received/lost and the longest gap between replies. */
+export function parsePing(text: string): ProbeStats {
+    const stamps: number[] = [];
+    for (const line of text.split("\n")) {
+        const m = /^\[(\d+\.\d+)\].*bytes from .*icmp_seq=(\d+)/.exec(line);
+        if (m) { stamps.push(Number(m[1]) * 1000); }
+    }
+    const summary = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(text);
+    if (!summary) { throw new Error(`probe: no ping summary in its output:\n${text.slice(-500)}`); }
+    const sent = Number(summary[1]);
+    const received = Number(summary[2]);
+    let longest = 0;
+    for (let i = 1; i < stamps.length; i++) { longest = Math.max(longest, stamps[i] - stamps[i - 1]); }
+    return { sent, received, lost: sent - received, longestGapMs: Math.round(longest * 10) / 10 };
+}
+
+/** iperf3 -J → received throughput in MB/s. */
+export function parseIperf(text: string): number {
+    const start = text.indexOf("{");
+    if (start < 0) { throw new Error(`plain transfer: iperf3 printed no JSON:\n${text.slice(0, 500)}`); }
+    const j = JSON.parse(text.slice(start));
+    if (j.error) { throw new Error(`plain transfer: iperf3: ${j.error}`); }
+    const bps = j.end?.sum_received?.bits_per_second;
+    if (typeof bps !== "number") { throw new Error("plain transfer: iperf3 JSON has no end.sum_received.bits_per_second"); }
+    return bps / 8 / 1e6;
+}
+
+/** "counter=123 uptime=..." → 123 */
+export function parseCounter(line: string | undefined): number {
+    const m = /counter=(\d+)/.exec(line ?? "");
+    return m ? Number(m[1]) : NaN;
+}
+
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+export function parseLeg(leg: string, from: string, to: string, stdout: string): LegMetrics {
+    const s = sections(stdout);
+    const need = (k: string) => {
+        const v = s.get(k);
+        if (v === undefined) { throw new Error(`migration leg ${leg}: its output has no '${k}' section`); }
+        return v;
+    };
+    const job = parseJobInfo(need("jobinfo"));
+    const num = (k: string) => (typeof job[k] === "number" ? job[k] as number : 0);
+    const total = num("time_elapsed");
+    const data = num("data_processed") || num("memory_processed");
+    const throughput = total > 0 ? data / (total / 1000) / 1e6 : 0;
+    const plain = parseIperf(need("iperf3"));
+    const [t0, t1] = (s.get("wallclock") ?? "").trim().split(/\s+/).map(Number);
+    return {
+        leg, from, to,
+        totalTimeMs: total,
+        downtimeMs: num("downtime"),
+        setupTimeMs: num("setup_time"),
+        dataProcessedBytes: data,
+        memoryProcessedBytes: num("memory_processed"),
+        memoryTotalBytes: num("memory_total"),
+        memoryBps: num("memory_bps"),
+        throughputMBs: round(throughput),
+        iterations: num("memory_iteration"),
+        dirtyRatePagesPerSec: num("memory_dirty_rate"),
+        postcopyRequests: num("memory_postcopy_requests"),
+        probe: parsePing(need("probe")),
+        plainMBs: round(plain),
+        ratio: plain > 0 ? round(throughput / plain, 3) : 0,
+        counterBefore: parseCounter(s.get("counter-before")?.trim()),
+        counterAfter: parseCounter(s.get("counter-after")?.trim()),
+        destinationState: (s.get("dest-state") ?? "").trim(),
+        wallClockMs: Number.isFinite(t1 - t0) ? Math.round((t1 - t0) * 1000) : 0,
+    };
+}

@@ -1,0 +1,158 @@
+// Plan -> what the hosts are given: libvirt XML documents and the shell scripts
+// (from components/scripts/) with a header of shell-quoted variables.
+import * as fs from "fs";
+import * as path from "path";
+import { Plan, PlannedGuest, PlannedNode } from "./plan";
+
+export function xmlEscape(s: string): string {
+    return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+}
+
+export function shellQuote(v: string): string {
+    return `'${v.replace(/'/g, `'\\''`)}'`;
+}
+
+/** TCG unless the host has usable hardware virtualization (decided by the host check). */
+export type Accel = "kvm" | "tcg";
+
+export function domainXml(plan: Plan, g: PlannedGuest, accel: Accel): string {
+    const e = xmlEscape;
+    const boot = g.kernel
+        ? `    <kernel>${e(g.kernel)}</kernel>\n    <initrd>${e(g.initrd!)}</initrd>\n    <cmdline>${e(g.cmdline!)}</cmdline>\n`
+        : "    <boot dev='hd'/>\n";
+    // PVM-style nested KVM cannot run stock guest kernels: TCG with a generic CPU is the safe default.
+    const cpu = accel === "kvm"
+        ? "  <cpu mode='host-passthrough'/>\n"
+        : "  <cpu mode='custom' match='exact'>\n    <model fallback='allow'>qemu64</model>\n  </cpu>\n";
+    return `<domain type='${accel === "kvm" ? "kvm" : "qemu"}'>
+  <name>${e(g.name)}</name>
+  <uuid>${g.uuid}</uuid>
+  <description>miglab guest of stack ${e(plan.stack)}</description>
+  <memory unit='MiB'>${g.memoryMiB}</memory>
+  <currentMemory unit='MiB'>${g.memoryMiB}</currentMemory>
+  <vcpu placement='static'>${g.vcpus}</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+${boot}  </os>
+  <features>
+    <acpi/>
+  </features>
+${cpu}  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='network' device='disk'>
+      <driver name='qemu' type='qcow2' cache='none'/>
+      <source protocol='nfs' name='${e(g.disk)}'>
+        <host name='${e(plan.nfs.address)}'/>
+        <identity user='root' group='root'/>
+      </source>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='bridge'>
+      <mac address='${g.mac}'/>
+      <source bridge='br-lab'/>
+      <model type='virtio'/>
+    </interface>
+    <serial type='pty'>
+      <target port='0'/>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`;
+}
+
+export function poolXml(plan: Plan): string {
+    const e = xmlEscape;
+    const source = plan.pool.type === "netfs"
+        ? `  <source>\n    <host name='${e(plan.nfs.address)}'/>\n    <dir path='${e(plan.export)}'/>\n    <format type='nfs'/>\n  </source>\n`
+        : "";
+    return `<pool type='${plan.pool.type}'>
+  <name>${e(plan.pool.name)}</name>
+${source}  <target>
+    <path>${e(plan.pool.target)}</path>
+  </target>
+</pool>
+`;
+}
+
+function scriptDir(): string {
+    // From source (ts-node) the scripts sit beside this file; compiled code runs from bin/components.
+    const candidates = [path.join(__dirname, "scripts"), path.resolve(__dirname, "..", "..", "components", "scripts")];
+    const found = candidates.find((d) => fs.existsSync(path.join(d, "local-site.sh")));
+    if (!found) { throw new Error(`miglab: cannot find components/scripts (looked in ${candidates.join(", ")})`); }
+    return found;
+}
+
+/** A script from components/scripts with its variables set in a header. */
+export function script(name: string, vars: Record<string, string | number>): string {
+    const header = Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(String(v))}`).join("\n");
+    const body = fs.readFileSync(path.join(scriptDir(), name), "utf8");
+    return `${header}\n${body}`;
+}
+
+/** Wraps a script so a remote.Command runs it with bash whatever the login shell is. */
+export function bashCommand(text: string): string {
+    const tag = "MIGLAB_SCRIPT_END";
+    return `bash -s <<'${tag}'\n${text}\n${tag}`;
+}
+
+export function localSiteScript(plan: Plan, action: "up" | "down"): string {
+    const link = plan.config.link ?? {};
+    const nodes = plan.nodes.map((n) => `${n.name} ${n.role} ${n.address}/${n.prefix} ${n.connect.port}`).join("\n");
+    return script("local-site.sh", {
+        ACTION: action, LAB_ID: plan.labId, STATE: plan.stateDir, NODES: nodes,
+        LINK_RATE: link.rate ?? "", LINK_DELAY_MS: link.delayMs ?? 0, LINK_LOSS_PCT: link.lossPercent ?? 0,
+    });
+}
+
+export function nfsScript(plan: Plan, action: "up" | "down"): string {
+    return script("nfs-server.sh", {
+        ACTION: action, EXPORT: plan.export, CLIENTS: plan.allowedNetworks.join(" "),
+        IMPL: plan.site === "local" ? "ganesha" : "kernel",
+        STATE: plan.site === "local" ? `${plan.stateDir}/nodes/${plan.nfs.name}/ganesha` : "/var/lib/miglab/nfs",
+    });
+}
+
+export function hostCheckScript(node: PlannedNode): string {
+    return script("host-check.sh", { NODE: node.name, ROLE: node.role });
+}
+
+export function poolScript(plan: Plan, action: "up" | "down"): string {
+    return script("pool.sh", { ACTION: action, POOL: plan.pool.name, TARGET: plan.pool.target, POOL_XML: poolXml(plan) });
+}
+
+export function guestImageScript(plan: Plan, g: PlannedGuest, action: "up" | "down"): string {
+    return script("guest-image.sh", {
+        ACTION: action, OUT: plan.export, NAME: g.name, DISK: g.disk,
+        DISK_MIB: g.image.diskMiB, BUILTIN: g.image.builtin ?? "",
+        KERNEL: g.kernel ?? "", INITRD: g.initrd ?? "",
+        BUILDER_SCRIPT: fs.readFileSync(path.join(scriptDir(), "build-guest.sh"), "utf8"),
+    });
+}
+
+export function domainScript(plan: Plan, g: PlannedGuest, xml: string, action: "up" | "down"): string {
+    return script("domain.sh", {
+        ACTION: action, GUEST: g.name, XML: xml, GUEST_ADDR: g.address, GUEST_PORT: g.counterPort,
+        KEY: plan.labKey, PEERS: plan.hosts.map((h) => h.address).join(" "),
+    });
+}
+
+export interface LegSpec { leg: string; from: PlannedNode; to: PlannedNode }
+
+export function migrateLegScript(plan: Plan, g: PlannedGuest, spec: LegSpec): string {
+    const m = plan.config.migration;
+    return script("migrate-leg.sh", {
+        LEG: spec.leg, GUEST: g.name, SRC_NAME: spec.from.name, DST_NAME: spec.to.name,
+        SRC_ADDR: spec.from.address, DST_ADDR: spec.to.address, PROBE_ADDR: plan.probe.address,
+        GUEST_ADDR: g.address, GUEST_PORT: g.counterPort, KEY: plan.labKey,
+        MODE: m.mode, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
+        PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), PLAIN_BYTES: g.memoryMiB * 1024 * 1024,
+        BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: "",
+    });
+}

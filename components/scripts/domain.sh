@@ -1,0 +1,36 @@
+# Ensures (up) the guest is defined here and running somewhere in the lab, or
+# removes it (down) from whichever host holds it. Rendered with ACTION, GUEST,
+# XML, GUEST_ADDR, GUEST_PORT, KEY and PEERS (the hosts' lab addresses).
+set -eu
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+V="virsh -c qemu:///system"
+SSH="ssh -n -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 -i $KEY"
+running_on() { # the peer address where the guest runs, if any
+  for p in $PEERS; do
+    [ "$($SSH "root@$p" "virsh -c qemu:///system domstate $GUEST" 2>/dev/null)" = running ] && { echo "$p"; return 0; }
+  done
+  return 0
+}
+if [ "$ACTION" = up ]; then
+  where=$(running_on)
+  if [ -n "$where" ] && ! $V domstate "$GUEST" 2>/dev/null | grep -qx running; then
+    # Never start a second copy on the same disk: a guest still away stays where it is.
+    echo "guest $GUEST runs on $where, not here; it was left there (migrate it back, or pulumi refresh)" >&2
+    exit 0
+  fi
+  f=$(mktemp); printf '%s' "$XML" > "$f"; $V define "$f" >/dev/null; rm -f "$f"
+  $V domstate "$GUEST" | grep -qx running || $V start "$GUEST" >/dev/null
+  for _ in $(seq 120); do
+    if out=$(timeout 3 bash -c "exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; head -n1 <&3" 2>/dev/null) && [ -n "$out" ]; then
+      echo "guest $GUEST is up: $out" >&2; echo "$out"; exit 0
+    fi
+    sleep 1
+  done
+  echo "guest $GUEST started but its counter service at $GUEST_ADDR:$GUEST_PORT did not answer in 120 s; see /var/log/libvirt/qemu/$GUEST.log" >&2
+  exit 1
+else
+  for p in $PEERS; do
+    $SSH "root@$p" "virsh -c qemu:///system destroy $GUEST >/dev/null 2>&1; virsh -c qemu:///system undefine $GUEST >/dev/null 2>&1" || true
+  done
+  echo "guest $GUEST removed" >&2
+fi

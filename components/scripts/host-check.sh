@@ -1,0 +1,22 @@
+# Prerequisite check of one node, run on it over SSH. Prints "accel=kvm|tcg" for
+# hypervisor hosts; fails with one line per missing piece, naming the node and the fix.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+missing=""
+need() { command -v "$1" >/dev/null 2>&1 || missing="$missing\n  - $1 is not installed on $NODE: install $2"; }
+need bash bash
+need ping iputils-ping
+need iperf3 iperf3
+if [ "$ROLE" = host ]; then
+  need virsh libvirt-clients
+  need qemu-system-x86_64 qemu-system-x86
+  need bc bc
+  need ssh openssh-client
+fi
+if [ -n "$missing" ]; then printf "host $NODE is missing prerequisites:$missing\n" >&2; exit 1; fi
+if [ "$ROLE" = host ]; then
+  out=$(virsh -c qemu:///system version 2>&1) || { echo "host $NODE: libvirt is not reachable at qemu:///system: $out; start libvirtd there" >&2; exit 1; }
+  # PVM-style nested KVM (no vmx/svm flags) cannot run stock guest kernels: use TCG there.
+  if [ -c /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then echo accel=kvm; else echo accel=tcg; fi
+fi
+echo "host $NODE ($ROLE): ok" >&2

@@ -1,0 +1,96 @@
+# One measured leg of a live migration, run on the SOURCE host. Rendered with a
+# header setting: LEG, GUEST, SRC_NAME, DST_NAME, SRC_ADDR, DST_ADDR, PROBE_ADDR,
+# GUEST_ADDR, GUEST_PORT, KEY, MODE (precopy|postcopy), POSTCOPY_AFTER_S,
+# TIMEOUT_S, PROBE_INTERVAL_S, PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
+# MAX_DOWNTIME_MS (0 = libvirt's default), EXTRA_FLAGS.
+#
+# It prints raw sections ("=== name") that the program parses with pure
+# functions (components/metrics.ts); progress goes to stderr. A failed or
+# aborted migration leaves the guest running here, and says so.
+set -u
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+SSH="ssh -n -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i $KEY"
+DST_URI="qemu+ssh://root@$DST_ADDR/system?keyfile=$KEY&no_verify=1"
+WORK=$(mktemp -d /tmp/miglab-leg.XXXXXX)
+PROBE_PID=""
+cleanup() {
+  [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+say() { echo "$LEG: $*" >&2; }
+fail() { echo "$LEG: $*" >&2; exit 1; }
+
+counter() { # one line from the guest's counter service, asked from the probe host
+  $SSH "root@$PROBE_ADDR" "timeout 5 bash -c 'exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; cat <&3'" 2>/dev/null | head -n1
+}
+
+state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1) ||
+  fail "guest $GUEST is not defined on $SRC_NAME ($state)"
+[ "$state" = running ] || fail "guest $GUEST is '$state' on $SRC_NAME, not running: start it there first"
+$SSH "root@$DST_ADDR" true 2>"$WORK/ssh.err" ||
+  fail "$SRC_NAME cannot reach $DST_NAME ($DST_ADDR) over SSH: $(cat "$WORK/ssh.err")"
+
+echo "=== counter-before"; counter
+
+# The plain transfer on the same path, measured right before the migration.
+say "plain transfer $SRC_NAME -> $DST_NAME ($PLAIN_BYTES bytes)"
+$SSH "root@$DST_ADDR" "iperf3 -s -1 -D -B $DST_ADDR -p 5201 --pidfile /tmp/miglab-iperf3.pid" 2>/dev/null
+sleep 0.5
+echo "=== iperf3"
+iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p 5201 -n "$PLAIN_BYTES" -J 2>&1 || say "iperf3 failed"
+
+# The probe pings the guest from a host that is neither source nor destination.
+PROBE_PID=$($SSH "root@$PROBE_ADDR" "nohup ping -D -i $PROBE_INTERVAL_S $GUEST_ADDR >/tmp/miglab-probe-$LEG.txt 2>&1 </dev/null & echo \$!")
+sleep 1
+
+flags="--live --persistent --verbose"
+[ "$MODE" = postcopy ] && flags="$flags --postcopy"
+[ "${BANDWIDTH_MIBS:-0}" != 0 ] && flags="$flags --bandwidth $BANDWIDTH_MIBS"
+flags="$flags ${EXTRA_FLAGS:-}"
+[ "${MAX_DOWNTIME_MS:-0}" != 0 ] && virsh -c qemu:///system migrate-setmaxdowntime "$GUEST" "$MAX_DOWNTIME_MS" >/dev/null 2>&1
+
+say "virsh migrate $flags $GUEST -> $DST_NAME"
+start=$(date +%s.%N)
+# shellcheck disable=SC2086
+virsh -c qemu:///system migrate $flags "$GUEST" "$DST_URI" >"$WORK/migrate.out" 2>&1 &
+mig=$!
+switched=0; aborted=0
+while kill -0 "$mig" 2>/dev/null; do
+  sleep 1
+  now=$(date +%s.%N); elapsed=$(echo "$now - $start" | bc)
+  info=$(virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null)
+  remaining=$(echo "$info" | awk -F: '/^memory_remaining/ {gsub(/ /,"",$2); print $2}')
+  iter=$(echo "$info" | awk -F: '/^memory_iteration/ {gsub(/ /,"",$2); print $2}')
+  say "elapsed ${elapsed%.*}s iteration ${iter:-?} memory remaining ${remaining:-?} bytes"
+  if [ "$MODE" = postcopy ] && [ $switched = 0 ] && [ "$(echo "$elapsed >= $POSTCOPY_AFTER_S" | bc)" = 1 ]; then
+    virsh -c qemu:///system migrate-postcopy "$GUEST" >/dev/null 2>&1 && { switched=1; say "switched to post-copy"; }
+  fi
+  if [ "$(echo "$elapsed >= $TIMEOUT_S" | bc)" = 1 ] && [ $aborted = 0 ] && [ $switched = 0 ]; then
+    say "timeout ${TIMEOUT_S}s reached: aborting, the guest stays on $SRC_NAME"
+    virsh -c qemu:///system domjobabort "$GUEST" >/dev/null 2>&1; aborted=1
+  fi
+done
+wait "$mig"; rc=$?
+end=$(date +%s.%N)
+echo "=== wallclock"; echo "$start $end"
+echo "=== migrate"; cat "$WORK/migrate.out"
+sleep 0.5
+echo "=== probe"
+$SSH "root@$PROBE_ADDR" "kill -INT $PROBE_PID; sleep 0.3; cat /tmp/miglab-probe-$LEG.txt; rm -f /tmp/miglab-probe-$LEG.txt"
+PROBE_PID=""
+
+if [ $rc -ne 0 ]; then
+  st=$(virsh -c qemu:///system domstate "$GUEST" 2>&1)
+  why=$( [ $aborted = 1 ] && echo "aborted after ${TIMEOUT_S}s" || grep -m1 -i error "$WORK/migrate.out")
+  fail "migration of $GUEST from $SRC_NAME to $DST_NAME failed: ${why:-virsh exit $rc}; the guest is '$st' on $SRC_NAME"
+fi
+
+echo "=== jobinfo"
+virsh -c qemu:///system domjobinfo "$GUEST" --completed --rawstats
+# The source keeps an inactive copy (--persistent without --undefinesource, so the completed
+# job's statistics stay readable above); the guest now lives on the destination only.
+virsh -c qemu:///system undefine "$GUEST" >/dev/null 2>&1 || say "could not undefine the inactive copy on $SRC_NAME"
+echo "=== dest-state"; $SSH "root@$DST_ADDR" "virsh -c qemu:///system domstate $GUEST"
+echo "=== counter-after"; counter
+say "done"

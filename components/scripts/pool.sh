@@ -1,0 +1,17 @@
+# Ensures (up) or removes (down) the libvirt storage pool on one host.
+set -eu
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+V="virsh -c qemu:///system"
+if [ "$ACTION" = up ]; then
+  mkdir -p "$TARGET"
+  if ! $V pool-info "$POOL" >/dev/null 2>&1; then
+    f=$(mktemp); printf '%s' "$POOL_XML" > "$f"; $V pool-define "$f" >/dev/null; rm -f "$f"
+  fi
+  [ "$($V pool-info "$POOL" | awk '/^State:/ {print $2}')" = running ] || $V pool-start "$POOL" >/dev/null
+  $V pool-autostart "$POOL" >/dev/null
+  $V pool-refresh "$POOL" >/dev/null
+  echo "pool $POOL: $($V pool-info "$POOL" | awk '/^State:/ {print $2}') at $TARGET" >&2
+else
+  $V pool-destroy "$POOL" >/dev/null 2>&1 || true
+  $V pool-undefine "$POOL" >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,30 @@
+// The miglab program: read and validate the stack's lab, build it, export the measured migration.
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, Lab, parseLabConfig } from "./components";
+
+function readConfig() {
+    try {
+        return parseLabConfig(new pulumi.Config("miglab").getObject("lab"));
+    } catch (e) {
+        // A config problem is the user's to fix: say it plainly, without a stack trace.
+        throw e instanceof ConfigError ? new pulumi.RunError(e.message) : e;
+    }
+}
+
+const config = readConfig();
+const lab = new Lab("lab", { config, stack: pulumi.getStack() });
+
+export const topology = config.topology;
+export const site = config.site;
+export const guest = config.migration.guest;
+export const legs = lab.legs;
+export const summary = lab.legs.apply((ls) => ls.map((l) => ({
+    leg: `${l.from} -> ${l.to}`,
+    totalTimeMs: l.totalTimeMs,
+    downtimeMs: l.downtimeMs,
+    probeLost: l.probe.lost,
+    probeLongestGapMs: l.probe.longestGapMs,
+    throughputMBs: l.throughputMBs,
+    plainMBs: l.plainMBs,
+    ratio: l.ratio,
+})));

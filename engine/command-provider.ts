@@ -18,6 +18,19 @@ const engineproto = require("@pulumi/pulumi/proto/engine_pb.js");
 
 export const PROVIDER_VERSION = "4.5.0";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** Marks a secret value in the engine's property protocol: {[SECRET_SIG]: SECRET_VAL, value}. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VAL = "1b47061264138c4ac30d75fd1eb44270";
+
+/** The plain values a command needs; the wrapped ones are kept for the state. */
+export function unwrapSecrets(v: any): any {
+    if (Array.isArray(v)) { return v.map(unwrapSecrets); }
+    if (v && typeof v === "object") {
+        if (v[SECRET_SIG] === SECRET_VAL) { return unwrapSecrets(v.value); }
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+    }
+    return v;
+}
 /** Inputs whose change re-runs the command (update, or create when no update is given). */
 const UPDATE_KEYS = ["create", "update", "delete", "environment", "stdin", "connection", "dir", "interpreter"];
 
@@ -114,12 +127,13 @@ export class CommandProvider implements provider.Provider {
     async check(urn: string, _olds: any, news: any): Promise<provider.CheckResult> {
         const failures: provider.CheckFailure[] = [];
         for (const key of ["create", "update", "delete", "stdin", "dir"]) {
-            if (news[key] !== undefined && typeof news[key] !== "string") {
+            const v = unwrapSecrets(news[key]);
+            if (v !== undefined && typeof v !== "string") {
                 failures.push({ property: key, reason: `${key} must be a string` });
             }
         }
         if (isRemote(urn)) {
-            const c = news.connection;
+            const c = unwrapSecrets(news.connection);
             if (!c || c.host === undefined || c.host === "") {
                 failures.push({ property: "connection.host", reason: "connection.host is required: the address of the host to run on" });
             } else if (c.password !== undefined && c.privateKey === undefined) {
@@ -166,7 +180,9 @@ export class CommandProvider implements provider.Provider {
         for (const child of running) { child.kill("SIGTERM"); }
     }
 
-    private async exec(urn: string, inputs: any, command: string, extraEnv: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+    private async exec(urn: string, wrapped: any, command: string, extraEnv: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+        const inputs = unwrapSecrets(wrapped);
+        command = unwrapSecrets(command);
         const env = { ...(inputs.environment ?? {}), ...extraEnv };
         const status = (line: string) => this.log.info(urn, line.slice(0, 300), true);
         let result: CommandResult;
@@ -195,7 +211,12 @@ export class CommandProvider implements provider.Provider {
     }
 }
 
-function isRemote(urn: string): boolean { return urn.includes("::command:remote:"); }
+/** The resource's own type token: a URN's qualified type lists its parents' types first, `$`-separated. */
+export function resourceType(urn: string): string {
+    const qualified = urn.split("::")[2] ?? "";
+    return qualified.split("$").pop() ?? "";
+}
+export function isRemote(urn: string): boolean { return resourceType(urn) === "command:remote:Command"; }
 function resourceName(urn: string): string { return urn.split("::").pop() ?? "command"; }
 function containsUnknown(v: unknown): boolean { return JSON.stringify(v ?? null).includes(UNKNOWN); }
 function previousOutput(props: any): Record<string, string> {

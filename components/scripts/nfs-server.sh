@@ -64,6 +64,8 @@ ganesha_down() {
     if alive "$pid"; then kill "$pid"; for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done; fi
     rm -f "$f"
   done
+  # The export goes too when the guests' files are gone (GuestImage removes them first).
+  rmdir "$EXPORT" 2>/dev/null || true
   echo "nfs: ganesha stopped" >&2
 }
 

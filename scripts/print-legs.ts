@@ -1,0 +1,24 @@
+// Prints a stack's measured migration legs (the `legs` output) as a table.
+import * as fs from "fs";
+import { LegMetrics } from "../components/metrics";
+
+export function legsTable(legs: LegMetrics[]): string {
+    const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio"];
+    const rows = legs.map((l) => [
+        `${l.from} -> ${l.to}`, l.totalTimeMs, l.downtimeMs, `${l.probe.lost}/${l.probe.sent}`, l.probe.longestGapMs,
+        (l.dataProcessedBytes / 1e6).toFixed(1), l.iterations, l.throughputMBs, l.plainMBs, l.ratio,
+    ].map(String));
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+    return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+if (require.main === module) {
+    const outputs = JSON.parse(fs.readFileSync(0, "utf8"));
+    if (!Array.isArray(outputs.legs)) {
+        console.error("print-legs: the stack has no `legs` output yet");
+        process.exit(1);
+    }
+    console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), guest ${outputs.guest}\n`);
+    console.log(legsTable(outputs.legs));
+}

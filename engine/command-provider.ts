@@ -110,6 +110,8 @@ function run(file: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pr
             running.delete(child);
             resolve({ stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, ""), code, signal });
         });
+        // A command that never reads its stdin may exit before we finish writing it.
+        child.stdin.on("error", () => { /* EPIPE: the command did not want its input */ });
         child.stdin.end(opts.stdin ?? "");
     });
 }

@@ -1,0 +1,114 @@
+// The component graph under pulumi.runtime.setMocks: what the Lab declares, and how.
+// Mocks stand in for the engine only; the lab itself is exercised in test/lab.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parseLabConfig } from "../../components/config";
+import { ROOT } from "../support";
+import { sampleLab } from "./config.test";
+
+interface Declared { type: string; name: string; inputs: any }
+const declared: Declared[] = [];
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+/** Mocks receive secrets wrapped; the assertions look at the values. */
+function plain(v: any): any {
+    if (Array.isArray(v)) { return v.map(plain); }
+    if (v && typeof v === "object") {
+        if (SECRET_SIG in v) { return plain(v.value); }
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    }
+    return v;
+}
+const legOutput = fs.readFileSync(path.join(ROOT, "test", "fixtures", "leg-out.txt"), "utf8");
+
+pulumi.runtime.setMocks({
+    newResource(args: pulumi.runtime.MockResourceArgs) {
+        declared.push({ type: args.type, name: args.name, inputs: plain(args.inputs) });
+        const state: any = { ...args.inputs };
+        if (args.type === "command:remote:Command" || args.type === "command:local:Command") {
+            state.stdout = /-migration-(out|back)$/.test(args.name) ? legOutput : /-check$/.test(args.name) ? "accel=tcg" : "";
+            state.stderr = "";
+        }
+        return { id: `${args.name}-id`, state };
+    },
+    call: (args) => args.inputs,
+}, "miglab", "unit", false);
+
+function outputOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+}
+
+describe("Lab component graph (mocks)", function () {
+    this.timeout(20000);
+    let lab: import("../../components/lab").Lab;
+
+    before(async () => {
+        const { Lab } = await import("../../components/lab");
+        lab = new Lab("lab", { config: parseLabConfig(sampleLab()), stack: "unit" });
+        await outputOf(lab.legs);
+    });
+
+    const count = (type: string) => declared.filter((d) => d.type === type).length;
+
+    it("declares one component of each kind per node, pool, guest and migration", () => {
+        assert.strictEqual(count("miglab:lab:Lab"), 1);
+        assert.strictEqual(count("miglab:site:LocalSite"), 1);
+        assert.strictEqual(count("miglab:host:Host"), 3);
+        assert.strictEqual(count("miglab:storage:NfsServer"), 1);
+        assert.strictEqual(count("miglab:storage:StoragePool"), 2);
+        assert.strictEqual(count("miglab:guest:GuestImage"), 1);
+        assert.strictEqual(count("miglab:guest:Domain"), 1);
+        assert.strictEqual(count("miglab:migration:Migration"), 1);
+    });
+
+    it("runs every host-side action as a remote.Command over the loopback port of the node's sshd", () => {
+        const remote = declared.filter((d) => d.type === "command:remote:Command");
+        assert.ok(remote.length >= 10, `only ${remote.length} remote commands`);
+        for (const d of remote) {
+            assert.strictEqual(d.inputs.connection.host, "127.0.0.1", d.name);
+            assert.ok(d.inputs.connection.port > 22000, d.name);
+            assert.ok(d.inputs.create.startsWith("bash -s <<'MIGLAB_SCRIPT_END'"), d.name);
+        }
+    });
+
+    it("gives ensure scripts an update and a delete, so pulumi up converges and destroy cleans up", () => {
+        for (const suffix of ["-namespaces", "-export", "-pool", "-files", "-domain"]) {
+            const found = declared.filter((d) => d.type.startsWith("command:") && d.name.endsWith(suffix));
+            assert.ok(found.length > 0, suffix);
+            for (const d of found) {
+                assert.ok(d.inputs.update, `${d.name} has no update`);
+                assert.ok(d.inputs.delete, `${d.name} has no delete`);
+            }
+        }
+    });
+
+    it("measures two legs, out from pc1 and back from pc2", () => {
+        const legs = declared.filter((d) => /-migration-(out|back)$/.test(d.name));
+        assert.deepStrictEqual(legs.map((l) => l.name), ["lab-migration-out", "lab-migration-back"]);
+        const ports = Object.fromEntries(lab.plan.nodes.map((n) => [n.name, n.connect.port]));
+        assert.strictEqual(legs[0].inputs.connection.port, ports.pc1);
+        assert.strictEqual(legs[1].inputs.connection.port, ports.pc2);
+        assert.match(legs[0].inputs.create, /^SRC_NAME='pc1'$/m);
+        assert.match(legs[1].inputs.create, /^DST_NAME='pc1'$/m);
+    });
+
+    it("exposes the parsed legs as outputs", async () => {
+        const legs = await outputOf(lab.legs);
+        assert.strictEqual(legs.length, 2);
+        assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
+        assert.strictEqual(legs[0].downtimeMs, 60);
+    });
+
+    it("renders the domain for TCG when a host has no usable KVM", async () => {
+        const xml = await outputOf(lab.domains.vm1.xml);
+        assert.match(xml, /<domain type='qemu'>/);
+        assert.match(xml, /<model fallback='allow'>qemu64<\/model>/);
+    });
+
+    it("keeps the site key a secret", async () => {
+        const key = declared.find((d) => d.name.endsWith("-key"))!;
+        assert.ok(key, "no key command");
+        assert.strictEqual(await pulumi.isSecret(lab.hosts.pc1.connection.privateKey as pulumi.Output<string>), true);
+    });
+});

@@ -1,0 +1,69 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parseCounter, parseIperf, parseJobInfo, parseLeg, parsePing, sections } from "../../components/metrics";
+import { ROOT } from "../support";
+
+// Captured from a real leg on the local site (pc1 -> pc2, 192 MiB TCG guest, links at 1 Gbit/s).
+const captured = fs.readFileSync(path.join(ROOT, "test", "fixtures", "leg-out.txt"), "utf8");
+
+describe("metrics parsers", () => {
+    it("splits a leg's output into its sections", () => {
+        const s = sections(captured);
+        for (const k of ["counter-before", "iperf3", "wallclock", "migrate", "probe", "jobinfo", "dest-state", "counter-after"]) {
+            assert.ok(s.has(k), `missing ${k}`);
+        }
+    });
+
+    it("reads virsh's raw job statistics as numbers", () => {
+        const j = parseJobInfo("time_elapsed: 1159\ndowntime: 60\nmemory_bps: 119245612\nJob type: 3\n");
+        assert.deepStrictEqual(j, { time_elapsed: 1159, downtime: 60, memory_bps: 119245612 });
+    });
+
+    it("counts lost probes and the longest gap between replies", () => {
+        const text = [
+            "PING 10.0.0.9 (10.0.0.9) 56(84) bytes of data.",
+            "[1000.000000] 64 bytes from 10.0.0.9: icmp_seq=1 ttl=64 time=0.3 ms",
+            "[1000.010000] 64 bytes from 10.0.0.9: icmp_seq=2 ttl=64 time=0.3 ms",
+            "[1000.150000] 64 bytes from 10.0.0.9: icmp_seq=16 ttl=64 time=0.3 ms",
+            "[1000.160000] 64 bytes from 10.0.0.9: icmp_seq=17 ttl=64 time=0.3 ms",
+            "",
+            "--- 10.0.0.9 ping statistics ---",
+            "17 packets transmitted, 4 received, 76.4706% packet loss, time 160ms",
+        ].join("\n");
+        assert.deepStrictEqual(parsePing(text), { sent: 17, received: 4, lost: 13, longestGapMs: 140 });
+    });
+
+    it("refuses a probe output without its summary", () => {
+        assert.throws(() => parsePing("PING x\n"), /no ping summary/);
+    });
+
+    it("reads iperf3's received throughput, and its errors", () => {
+        assert.strictEqual(parseIperf(JSON.stringify({ end: { sum_received: { bits_per_second: 8e8 } } })), 100);
+        assert.throws(() => parseIperf(JSON.stringify({ error: "unable to connect" })), /iperf3: unable to connect/);
+        assert.throws(() => parseIperf("iperf3: error"), /printed no JSON/);
+    });
+
+    it("reads the guest's counter line", () => {
+        assert.strictEqual(parseCounter("counter=123 uptime=4 dirty_mib_s=0"), 123);
+        assert.ok(Number.isNaN(parseCounter(undefined)));
+    });
+
+    it("turns a captured leg into consistent metrics", () => {
+        const m = parseLeg("out", "pc1", "pc2", captured);
+        assert.strictEqual(m.totalTimeMs, 1159);
+        assert.strictEqual(m.downtimeMs, 60);
+        assert.strictEqual(m.dataProcessedBytes, 86234165);
+        assert.strictEqual(m.iterations, 3);
+        assert.deepStrictEqual(m.probe, { sent: 384, received: 381, lost: 3, longestGapMs: 70.6 });
+        assert.strictEqual(m.plainMBs, 119.85);
+        assert.strictEqual(m.throughputMBs, Math.round(86234165 / 1.159 / 1e6 * 100) / 100);
+        assert.strictEqual(m.ratio, Math.round(m.throughputMBs / m.plainMBs * 1000) / 1000);
+        assert.strictEqual(m.destinationState, "running");
+        assert.ok(m.counterAfter > m.counterBefore);
+    });
+
+    it("says which section a broken leg output lacks", () => {
+        assert.throws(() => parseLeg("out", "a", "b", "=== iperf3\n{}\n"), /no 'jobinfo' section/);
+    });
+});

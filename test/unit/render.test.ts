@@ -1,0 +1,114 @@
+import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseLabConfig } from "../../components/config";
+import { planLab, labIdFor } from "../../components/plan";
+import * as r from "../../components/render";
+import { sampleLab } from "./config.test";
+
+const plan = planLab(parseLabConfig(sampleLab()), "same-subnet");
+const guest = plan.guests[0];
+
+function validates(xml: string, kind: string): void {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-xml-"));
+    const file = path.join(dir, `${kind}.xml`);
+    fs.writeFileSync(file, xml);
+    const res = spawnSync("virt-xml-validate", [file, kind], { encoding: "utf8" });
+    fs.rmSync(dir, { recursive: true });
+    assert.strictEqual(res.status, 0, `virt-xml-validate ${kind}: ${res.stdout}${res.stderr}`);
+}
+
+function bashParses(script: string): void {
+    const res = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+    assert.strictEqual(res.status, 0, `bash -n: ${res.stderr}`);
+}
+
+describe("plan", () => {
+    it("gives each stack its own short lab id, ports and state dir", () => {
+        assert.match(plan.labId, /^m[0-9a-z]{5}$/);
+        assert.notStrictEqual(labIdFor("same-subnet"), labIdFor("nat"));
+        assert.strictEqual(plan.stateDir, `/var/lib/miglab/${plan.labId}`);
+        const ports = plan.nodes.map((n) => n.connect.port);
+        assert.strictEqual(new Set(ports).size, ports.length);
+        assert.ok(plan.nodes.every((n) => n.connect.host === "127.0.0.1"), "the local site is reached over loopback only");
+    });
+
+    it("uses a dir pool over the export on the local site and a netfs pool on real hosts", () => {
+        assert.deepStrictEqual(plan.pool, { name: "miglab", type: "dir", target: plan.export });
+        const c = sampleLab();
+        c.site = "ssh"; delete c.link;
+        for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: "k" }; }
+        const ssh = planLab(parseLabConfig(c), "x");
+        assert.deepStrictEqual(ssh.pool, { name: "miglab", type: "netfs", target: "/var/lib/miglab/pool" });
+        assert.strictEqual(ssh.nodes[0].connect.host, "10.10.10.1");
+    });
+
+    it("keeps a guest's uuid and MAC stable", () => {
+        const again = planLab(parseLabConfig(sampleLab()), "same-subnet").guests[0];
+        assert.strictEqual(again.uuid, guest.uuid);
+        assert.strictEqual(again.mac, guest.mac);
+        assert.match(guest.mac, /^52:54:00(:[0-9a-f]{2}){3}$/);
+    });
+});
+
+describe("libvirt XML", () => {
+    for (const accel of ["tcg", "kvm"] as const) {
+        it(`renders a domain that passes virt-xml-validate (${accel})`, () => {
+            const xml = r.domainXml(plan, guest, accel);
+            validates(xml, "domain");
+            assert.match(xml, accel === "tcg" ? /<domain type='qemu'>/ : /<domain type='kvm'>/);
+            assert.match(xml, /<source protocol='nfs' name='\/var\/lib\/miglab\/exports\/same-subnet\/vm1.qcow2'>/);
+            assert.match(xml, /<driver name='qemu' type='qcow2' cache='none'\/>/);
+            assert.ok(xml.includes(`<uuid>${guest.uuid}</uuid>`));
+        });
+    }
+
+    it("renders dir and netfs pools that pass virt-xml-validate", () => {
+        validates(r.poolXml(plan), "storagepool");
+        const netfs = { ...plan, pool: { name: "p", type: "netfs" as const, target: "/mnt/p" } };
+        const xml = r.poolXml(netfs);
+        validates(xml, "storagepool");
+        assert.match(xml, /<dir path='\/var\/lib\/miglab\/exports\/same-subnet'\/>/);
+    });
+
+    it("escapes what it puts in XML", () => {
+        assert.strictEqual(r.xmlEscape(`a<b>&"c'`), "a&lt;b&gt;&amp;&quot;c&apos;");
+    });
+});
+
+describe("host scripts", () => {
+    const scripts: Record<string, string> = {
+        "local-site up": r.localSiteScript(plan, "up"),
+        "local-site down": r.localSiteScript(plan, "down"),
+        "nfs up": r.nfsScript(plan, "up"),
+        "host check": r.hostCheckScript(plan.hosts[0]),
+        "pool up": r.poolScript(plan, "up"),
+        "guest image up": r.guestImageScript(plan, guest, "up"),
+        "domain up": r.domainScript(plan, guest, r.domainXml(plan, guest, "tcg"), "up"),
+        "migration leg": r.migrateLegScript(plan, guest, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }),
+    };
+    for (const [name, text] of Object.entries(scripts)) {
+        it(`${name}: bash parses it`, () => bashParses(text));
+    }
+
+    it("quotes every header value so config cannot inject shell", () => {
+        const text = r.script("pool.sh", { POOL: "x'; rm -rf / #" });
+        const out = execFileSync("bash", ["-c", `${text.split("\n")[0]}; printf %s "$POOL"`], { encoding: "utf8" });
+        assert.strictEqual(out, "x'; rm -rf / #");
+    });
+
+    it("shapes links with the configured rate and sets the lab's nodes", () => {
+        const text = r.localSiteScript(plan, "up");
+        assert.match(text, /^LINK_RATE='1gbit'$/m);
+        assert.ok(text.includes(`NODES='pc1 host 10.10.10.1/24 ${plan.hosts[0].connect.port}`));
+    });
+
+    it("runs a leg with the configured probe interval and guest memory as the plain transfer size", () => {
+        const text = r.migrateLegScript(plan, guest, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] });
+        assert.match(text, /^PROBE_INTERVAL_S='0\.010'$/m);
+        assert.match(text, new RegExp(`^PLAIN_BYTES='${192 * 1024 * 1024}'$`, "m"));
+        assert.match(text, /^PROBE_ADDR='10\.10\.10\.3'$/m);
+    });
+});

@@ -10,7 +10,8 @@ set -eu
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 SW="${LAB_ID}-sw"
-NODE_DIRS="run var/lib/libvirt etc/libvirt var/log/libvirt var/cache/libvirt var/lib/nfs etc/openvswitch var/lib/openvswitch var/log/openvswitch"
+# root/.ssh too: ssh run inside a node (virsh's qemu+ssh among them) must not touch the machine's own.
+NODE_DIRS="run var/lib/libvirt etc/libvirt var/log/libvirt var/cache/libvirt var/lib/nfs etc/openvswitch var/lib/openvswitch var/log/openvswitch root/.ssh"
 
 log() { echo "local-site[$LAB_ID]: $*" >&2; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
@@ -80,7 +81,15 @@ ensure_anchor() {
   # Per-node copies of libvirt's configuration, edited below; the machine's own stays untouched.
   [ -f "$d/root/etc/libvirt/libvirtd.conf" ] || cp -a /etc/libvirt/. "$d/root/etc/libvirt/"
   rm -f "$d/root/etc/libvirt/qemu/networks/autostart/"*.xml
-  mkdir -p "$d/root/run/sshd" "$d/root/run/libvirt" "$d/root/var/lib/nfs/ganesha"
+  mkdir -p "$d/root/run/sshd" "$d/root/run/libvirt" "$d/root/var/lib/nfs/ganesha" /root/.ssh
+  # Lab hosts are re-created with new host keys: nodes trust each other by the lab key alone.
+  cat > "$d/root/root/.ssh/config" <<EOF
+Host *
+  IdentityFile $STATE/ssh/id_ed25519
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+EOF
   local binds=""
   for sub in $NODE_DIRS; do binds="$binds mount --bind $d/root/$sub /$sub;"; done
   # The anchor is a sleeping process whose namespaces every daemon of the node joins.

@@ -82,7 +82,7 @@ PROBE_PID=""
 
 if [ $rc -ne 0 ]; then
   st=$(virsh -c qemu:///system domstate "$GUEST" 2>&1)
-  why=$( [ $aborted = 1 ] && echo "aborted after ${TIMEOUT_S}s" || grep -m1 -i error "$WORK/migrate.out")
+  why=$( [ $aborted = 1 ] && echo "aborted after ${TIMEOUT_S}s" || grep -m1 -i error "$WORK/migrate.out" | tr -d '\r')
   fail "migration of $GUEST from $SRC_NAME to $DST_NAME failed: ${why:-virsh exit $rc}; the guest is '$st' on $SRC_NAME"
 fi
 

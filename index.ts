@@ -18,13 +18,5 @@ export const topology = config.topology;
 export const site = config.site;
 export const guest = config.migration.guest;
 export const legs = lab.legs;
-export const summary = lab.legs.apply((ls) => ls.map((l) => ({
-    leg: `${l.from} -> ${l.to}`,
-    totalTimeMs: l.totalTimeMs,
-    downtimeMs: l.downtimeMs,
-    probeLost: l.probe.lost,
-    probeLongestGapMs: l.probe.longestGapMs,
-    throughputMBs: l.throughputMBs,
-    plainMBs: l.plainMBs,
-    ratio: l.ratio,
-})));
+/** Per direction over all runs: median, min and max of the headline figures. */
+export const summary = lab.summary;

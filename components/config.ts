@@ -11,11 +11,14 @@ export interface NodeConfig { name: string; address: string; prefix: number; ssh
 export interface GuestConfig {
     name: string; home: string; address: string; memoryMiB: number; vcpus: number; mac?: string;
     image: { builtin?: "tiny"; qcow2?: string; diskMiB: number }; counterPort: number;
+    workload: { dirtyMiBs: number; workingSetMiB?: number };
 }
 export interface MigrationConfig {
     guest: string; from: string; to: string; mode: "precopy" | "postcopy"; postcopyAfterSeconds: number;
     roundTrip: boolean; probeIntervalMs: number; timeoutSeconds: number; bandwidthMiBs: number;
     maxDowntimeMs: number; probeHost?: string;
+    postcopySwitch: "after-first-pass" | "after-seconds" | "on-stall";
+    autoConverge: boolean; parallelConnections: number; compression: "none" | "xbzrle"; runs: number;
 }
 export interface LabConfig {
     site: "local" | "ssh";
@@ -123,6 +126,23 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
     if (guest && hostNames.has(m.from) && guest.home !== m.from) {
         problems.push(`migration.from: '${m.from}' is not where guest '${guest.name}' is declared (home: '${guest.home}'); migrate from its home`);
     }
+    if (m.runs > 1 && !m.roundTrip) {
+        problems.push(`migration.runs: repeating needs roundTrip: true (each run starts where the guest is declared)`);
+    }
+    if (m.mode !== "postcopy" && m.postcopySwitch !== "after-first-pass") {
+        problems.push(`migration.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy`);
+    }
+    if (m.mode === "postcopy" && m.parallelConnections > 1) {
+        problems.push(`migration.parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy`);
+    }
+    if (m.parallelConnections > 1 && m.compression === "xbzrle") {
+        problems.push(`migration.compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1`);
+    }
+    cfg.guests.forEach((g, i) => {
+        if (g.workload.dirtyMiBs > 0 && (g.workload.workingSetMiB ?? g.workload.dirtyMiBs) > g.memoryMiB / 2) {
+            problems.push(`guests[${i}].workload.workingSetMiB: ${g.workload.workingSetMiB ?? g.workload.dirtyMiBs} MiB is more than half the guest's ${g.memoryMiB} MiB; lower it or give the guest more memory`);
+        }
+    });
     if (m.probeHost !== undefined) {
         if (!seen.has(m.probeHost)) { problems.push(`migration.probeHost: '${m.probeHost}' is not a node of the lab`); }
         else if (m.probeHost === m.from || m.probeHost === m.to) { problems.push(`migration.probeHost: must be neither the source nor the destination`); }

@@ -5,7 +5,7 @@ import { Domain } from "./domain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
 import { LocalSite } from "./localSite";
-import { LegMetrics } from "./metrics";
+import { DirectionSummary, LegMetrics } from "./metrics";
 import { Migration } from "./migration";
 import { NfsServer } from "./nfsServer";
 import { Plan, planLab } from "./plan";
@@ -25,6 +25,7 @@ export class Lab extends pulumi.ComponentResource {
     readonly domains: Record<string, Domain> = {};
     readonly migration: Migration;
     readonly legs: pulumi.Output<LegMetrics[]>;
+    readonly summary: pulumi.Output<DirectionSummary[]>;
 
     constructor(name: string, args: LabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:lab:Lab", name, {}, opts);
@@ -50,10 +51,11 @@ export class Lab extends pulumi.ComponentResource {
         const m = plan.config.migration;
         const guest = plan.guests.find((g) => g.name === m.guest)!;
         this.migration = new Migration(`${name}-migration`, {
-            plan, guest, from: this.hosts[m.from], to: this.hosts[m.to],
+            plan, guest, from: this.hosts[m.from], to: this.hosts[m.to], guestDefinition: this.domains[guest.name].xml,
             dependsOn: [this.domains[guest.name], this.hosts[plan.probe.name]],
         }, { parent: this });
         this.legs = this.migration.legs;
-        this.registerOutputs({ legs: this.legs });
+        this.summary = this.migration.summary;
+        this.registerOutputs({ legs: this.legs, summary: this.summary });
     }
 }

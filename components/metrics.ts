@@ -140,3 +140,42 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string):
         wallClockMs: Number.isFinite(t1 - t0) ? Math.round((t1 - t0) * 1000) : 0,
     };
 }
+
+export interface Spread { median: number; min: number; max: number }
+
+export interface DirectionSummary {
+    direction: string;
+    runs: number;
+    totalTimeMs: Spread;
+    downtimeMs: Spread;
+    probeLost: Spread;
+    throughputMBs: Spread;
+    plainMBs: Spread;
+    ratio: Spread;
+}
+
+export function spread(values: number[]): Spread {
+    const v = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(v.length / 2);
+    const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+    return { median: round(median, 3), min: v[0], max: v[v.length - 1] };
+}
+
+/** Groups legs by direction (from -> to), in the order first seen. */
+export function summarize(legs: LegMetrics[]): DirectionSummary[] {
+    const groups = new Map<string, LegMetrics[]>();
+    for (const l of legs) {
+        const k = `${l.from} -> ${l.to}`;
+        groups.set(k, [...(groups.get(k) ?? []), l]);
+    }
+    return [...groups].map(([direction, ls]) => ({
+        direction,
+        runs: ls.length,
+        totalTimeMs: spread(ls.map((l) => l.totalTimeMs)),
+        downtimeMs: spread(ls.map((l) => l.downtimeMs)),
+        probeLost: spread(ls.map((l) => l.probe.lost)),
+        throughputMBs: spread(ls.map((l) => l.throughputMBs)),
+        plainMBs: spread(ls.map((l) => l.plainMBs)),
+        ratio: spread(ls.map((l) => l.ratio)),
+    }));
+}

@@ -80,7 +80,9 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         if (builtin) {
             planned.kernel = `${pool.target}/miglab-tiny-vmlinuz`;
             planned.initrd = `${pool.target}/miglab-tiny-initrd.img`;
-            planned.cmdline = `console=ttyS0 quiet miglab.ip=${g.address}/${cfg.hosts[0].prefix} miglab.port=${g.counterPort}`;
+            const w = g.workload;
+            planned.cmdline = `console=ttyS0 quiet miglab.ip=${g.address}/${cfg.hosts[0].prefix} miglab.port=${g.counterPort}` +
+                (w.dirtyMiBs > 0 ? ` miglab.dirty_mib_s=${w.dirtyMiBs} miglab.dirty_wss_mib=${w.workingSetMiB ?? w.dirtyMiBs}` : "");
         }
         return planned;
     });

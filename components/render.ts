@@ -143,6 +143,15 @@ export function domainScript(plan: Plan, g: PlannedGuest, xml: string, action: "
     });
 }
 
+/** virsh migrate flags for the tuning options (mode, bandwidth and downtime are set by the leg script). */
+export function migrateFlags(m: Plan["config"]["migration"]): string {
+    const f: string[] = [];
+    if (m.autoConverge) { f.push("--auto-converge"); }
+    if (m.parallelConnections > 1) { f.push("--parallel", "--parallel-connections", String(m.parallelConnections)); }
+    if (m.compression === "xbzrle") { f.push("--compressed", "--comp-methods", "xbzrle"); }
+    return f.join(" ");
+}
+
 export interface LegSpec { leg: string; from: PlannedNode; to: PlannedNode }
 
 export function migrateLegScript(plan: Plan, g: PlannedGuest, spec: LegSpec): string {
@@ -151,8 +160,8 @@ export function migrateLegScript(plan: Plan, g: PlannedGuest, spec: LegSpec): st
         LEG: spec.leg, GUEST: g.name, SRC_NAME: spec.from.name, DST_NAME: spec.to.name,
         SRC_ADDR: spec.from.address, DST_ADDR: spec.to.address, PROBE_ADDR: plan.probe.address,
         GUEST_ADDR: g.address, GUEST_PORT: g.counterPort, KEY: plan.labKey,
-        MODE: m.mode, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
+        MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
         PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), PLAIN_BYTES: g.memoryMiB * 1024 * 1024,
-        BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: "",
+        BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),
     });
 }

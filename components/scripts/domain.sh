@@ -18,7 +18,13 @@ if [ "$ACTION" = up ]; then
     echo "guest $GUEST runs on $where, not here; it was left there (migrate it back, or pulumi refresh)" >&2
     exit 0
   fi
+  was=$($V dumpxml --inactive "$GUEST" 2>/dev/null | md5sum)
   f=$(mktemp); printf '%s' "$XML" > "$f"; $V define "$f" >/dev/null; rm -f "$f"
+  if $V domstate "$GUEST" | grep -qx running && [ "$was" != "$($V dumpxml --inactive "$GUEST" | md5sum)" ]; then
+    # A running guest keeps its old definition until restarted: make the declared one run.
+    echo "guest $GUEST: definition changed, restarting it" >&2
+    $V destroy "$GUEST" >/dev/null
+  fi
   $V domstate "$GUEST" | grep -qx running || $V start "$GUEST" >/dev/null
   for _ in $(seq 120); do
     if out=$(timeout 3 bash -c "exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; head -n1 <&3" 2>/dev/null) && [ -n "$out" ]; then

@@ -1,6 +1,7 @@
 # One measured leg of a live migration, run on the SOURCE host. Rendered with a
 # header setting: LEG, GUEST, SRC_NAME, DST_NAME, SRC_ADDR, DST_ADDR, PROBE_ADDR,
-# GUEST_ADDR, GUEST_PORT, KEY, MODE (precopy|postcopy), POSTCOPY_AFTER_S,
+# GUEST_ADDR, GUEST_PORT, KEY, MODE (precopy|postcopy), POSTCOPY_SWITCH
+# (after-first-pass|after-seconds|on-stall), POSTCOPY_AFTER_S,
 # TIMEOUT_S, PROBE_INTERVAL_S, PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
 # MAX_DOWNTIME_MS (0 = libvirt's default), EXTRA_FLAGS.
 #
@@ -55,16 +56,28 @@ start=$(date +%s.%N)
 # shellcheck disable=SC2086
 virsh -c qemu:///system migrate $flags "$GUEST" "$DST_URI" >"$WORK/migrate.out" 2>&1 &
 mig=$!
-switched=0; aborted=0
+switched=0; aborted=0; best_remaining=""; stalled=0
 while kill -0 "$mig" 2>/dev/null; do
-  sleep 1
+  sleep 0.5
   now=$(date +%s.%N); elapsed=$(echo "$now - $start" | bc)
   info=$(virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null)
   remaining=$(echo "$info" | awk -F: '/^memory_remaining/ {gsub(/ /,"",$2); print $2}')
   iter=$(echo "$info" | awk -F: '/^memory_iteration/ {gsub(/ /,"",$2); print $2}')
   say "elapsed ${elapsed%.*}s iteration ${iter:-?} memory remaining ${remaining:-?} bytes"
-  if [ "$MODE" = postcopy ] && [ $switched = 0 ] && [ "$(echo "$elapsed >= $POSTCOPY_AFTER_S" | bc)" = 1 ]; then
-    virsh -c qemu:///system migrate-postcopy "$GUEST" >/dev/null 2>&1 && { switched=1; say "switched to post-copy"; }
+  # Pre-copy is "stalling" when a whole second passes without the remaining memory reaching a new low.
+  if [ -n "$remaining" ]; then
+    if [ -z "$best_remaining" ] || [ "$remaining" -lt "$best_remaining" ]; then best_remaining=$remaining; stalled=0
+    else stalled=$((stalled + 1)); fi
+  fi
+  if [ "$MODE" = postcopy ] && [ $switched = 0 ] && [ -n "$iter" ]; then
+    case "$POSTCOPY_SWITCH" in
+      after-first-pass) go=$([ "$iter" -ge 2 ] && echo 1 || echo 0) ;;
+      after-seconds) go=$(echo "$elapsed >= $POSTCOPY_AFTER_S" | bc) ;;
+      on-stall) go=$([ "$iter" -ge 2 ] && [ $stalled -ge 2 ] && echo 1 || echo 0) ;;
+    esac
+    if [ "$go" = 1 ] && virsh -c qemu:///system migrate-postcopy "$GUEST" >/dev/null 2>&1; then
+      switched=1; say "switched to post-copy ($POSTCOPY_SWITCH, iteration $iter)"
+    fi
   fi
   if [ "$(echo "$elapsed >= $TIMEOUT_S" | bc)" = 1 ] && [ $aborted = 0 ] && [ $switched = 0 ]; then
     say "timeout ${TIMEOUT_S}s reached: aborting, the guest stays on $SRC_NAME"

@@ -1,0 +1,81 @@
+// A lab stack of the lab suites' (and the benchmark's) own: a copy of stacks/Pulumi.same-subnet.yaml under
+// another stack name and export path, with a state backend in a temp folder.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LabConfig, parseLabConfig } from "../components/config";
+import { Plan, planLab } from "../components/plan";
+import { localSiteScript } from "../components/render";
+import { ROOT, Run, pulumi, pulumiEnv, sh } from "./pulumi-cli";
+
+const yaml = require("js-yaml");
+
+export class LabStack {
+    readonly file: string;
+    readonly export: string;
+    readonly env: NodeJS.ProcessEnv;
+    private readonly state: string;
+    plan!: Plan;
+
+    constructor(readonly name: string) {
+        this.file = path.join(ROOT, "stacks", `Pulumi.${name}.yaml`);
+        this.export = `/var/lib/miglab/exports/${name}`;
+        this.state = fs.mkdtempSync(path.join(os.tmpdir(), `miglab-${name}-`));
+        this.env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${this.state}` });
+    }
+
+    /** Writes the stack file: the same-subnet lab, changed by `edit`. */
+    configure(edit: (lab: any) => void = () => undefined): LabConfig {
+        const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.same-subnet.yaml"), "utf8"));
+        const lab = doc.config["miglab:lab"];
+        lab.nfs.export = this.export;
+        edit(lab);
+        fs.writeFileSync(this.file, yaml.dump(doc));
+        const cfg = parseLabConfig(lab);
+        this.plan = planLab(cfg, this.name);
+        return cfg;
+    }
+
+    init(): void {
+        const r = this.pulumi(["stack", "init", this.name]);
+        if (r.code !== 0) { throw new Error(r.stdout + r.stderr); }
+    }
+
+    pulumi(args: string[]): Run {
+        return pulumi([...args, "--stack", this.name], ROOT, this.env);
+    }
+
+    up(): Run { return this.pulumi(["up", "--yes", "--skip-preview"]); }
+
+    outputs(): any { return JSON.parse(this.pulumi(["stack", "output", "--json"]).stdout); }
+
+    /** Runs a command on a lab node through its sshd, as the program does. */
+    onNode(node: string, command: string, input = ""): Run {
+        const n = this.plan.nodes.find((x) => x.name === node)!;
+        const key = path.join(this.plan.stateDir, "ssh", "id_ed25519");
+        const r = spawnSync("ssh", ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-i", key, "-p", String(n.connect.port), "root@127.0.0.1", command],
+        { encoding: "utf8", input, timeout: 10 * 60 * 1000 });
+        return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+    }
+
+    /** The guest's counter, asked from the probe node. */
+    counter(guest = this.plan.guests[0]): number {
+        const line = this.onNode(this.plan.probe.name,
+            `timeout 5 bash -c 'exec 3<>/dev/tcp/${guest.address}/${guest.counterPort}; head -n1 <&3'`).stdout;
+        return Number(/counter=(\d+)/.exec(line)?.[1] ?? NaN);
+    }
+
+    /** Destroys whatever is up (falling back to the site script), removes the stack and its files. */
+    remove(): void {
+        const r = this.pulumi(["destroy", "--yes", "--skip-preview"]);
+        if (r.code !== 0 && this.plan) {
+            console.error(r.stdout.slice(-3000));
+            sh(localSiteScript(this.plan, "down"));
+        }
+        this.pulumi(["stack", "rm", "--yes", "--force"]);
+        fs.rmSync(this.file, { force: true });
+        fs.rmSync(this.state, { recursive: true, force: true });
+    }
+}

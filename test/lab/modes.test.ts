@@ -1,0 +1,57 @@
+// Migration modes on a real lab: pre-copy against a dirtying guest, and post-copy.
+import * as assert from "assert";
+import { LegMetrics } from "../../components/metrics";
+import { LabStack } from "../../scripts/lab-stack";
+
+describe("migration modes with a dirtying guest, on a real lab", function () {
+    this.timeout(30 * 60 * 1000);
+    const lab = new LabStack("ci-modes");
+    const legsOf = (): LegMetrics[] => lab.outputs().legs;
+    let idle: LegMetrics[];
+
+    before(() => {
+        lab.configure();
+        lab.init();
+    });
+    after(() => lab.remove());
+
+    it("pre-copy of the idle guest converges in a few iterations", () => {
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        idle = legsOf();
+        assert.strictEqual(idle.length, 2);
+        assert.ok(idle[0].iterations >= 1);
+    });
+
+    it("pre-copy needs more iterations when the guest dirties 40 MiB/s", () => {
+        lab.configure((c) => { c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 }; });
+        // The changed guest is redefined and restarted at home, and the legs run again.
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        const [dirty] = legsOf();
+        assert.match(r.stdout, /definition changed, restarting it/);
+        assert.ok(dirty.iterations > idle[0].iterations,
+            `iterations: idle ${idle[0].iterations}, dirtying ${dirty.iterations}`);
+        assert.ok(dirty.dirtyRatePagesPerSec > 0, JSON.stringify(dirty));
+        assert.ok(dirty.dataProcessedBytes > idle[0].dataProcessedBytes);
+    });
+
+    it("post-copy moves the dirtying guest with pages requested on demand", () => {
+        lab.configure((c) => {
+            c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };
+            c.migration.mode = "postcopy";
+            c.migration.postcopySwitch = "after-first-pass";
+            c.migration.bandwidthMiBs = 20;
+        });
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        const legs = legsOf();
+        assert.strictEqual(legs.length, 2);
+        for (const l of legs) {
+            assert.ok(l.postcopyRequests > 0, `no post-copy requests: ${JSON.stringify(l)}`);
+            assert.strictEqual(l.destinationState, "running");
+            assert.ok(l.counterAfter > l.counterBefore);
+        }
+        assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
+    });
+});

@@ -38,7 +38,7 @@ export class LabStack {
     }
 
     init(): void {
-        const r = this.pulumi(["stack", "init", this.name]);
+        const r = pulumi(["stack", "init", this.name], ROOT, this.env);
         if (r.code !== 0) { throw new Error(r.stdout + r.stderr); }
     }
 

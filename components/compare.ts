@@ -1,0 +1,84 @@
+// One line per lab (stack): the medians of its measured legs, so topologies can
+// be compared side by side. Input is what `pulumi stack output --json` prints.
+import { LegMetrics, spread } from "./metrics";
+
+export interface StackOutputs {
+    stack: string;
+    /** `pulumi stack output --json` of that stack; anything, since an old or failed stack may lack fields. */
+    outputs: any;
+}
+
+export interface ComparisonRow {
+    stack: string;
+    topology: string | null;
+    /** Number of legs the medians are taken over. */
+    legs: number;
+    // Medians over all legs, whatever their direction: null when nothing was measured.
+    totalTimeMs: number | null;
+    downtimeMs: number | null;
+    probeLost: number | null;
+    longestGapMs: number | null;
+    throughputMBs: number | null;
+    plainMBs: number | null;
+    /** Median of the legs' own ratios, not the ratio of the medians: it is what each leg measured. */
+    ratio: number | null;
+    postcopyRequests: number | null;
+    /** Why a row has no numbers. */
+    note?: string;
+}
+
+/**
+ * Median of the finite values, rounded like the stack's own summary (metrics.spread);
+ * null when there are none, so a leg missing a field (older outputs) is skipped, not averaged as 0.
+ */
+export function median(values: unknown[]): number | null {
+    const v = values.filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+    return v.length ? spread(v).median : null;
+}
+
+export function comparisonRow({ stack, outputs }: StackOutputs): ComparisonRow {
+    const o = outputs && typeof outputs === "object" ? outputs : {};
+    const topology = typeof o.topology === "string" ? o.topology : null;
+    const legs: Partial<LegMetrics>[] = Array.isArray(o.legs) ? o.legs.filter((l: unknown) => l && typeof l === "object") : [];
+    const m = (pick: (l: Partial<LegMetrics>) => unknown) => median(legs.map(pick));
+    const row: ComparisonRow = {
+        stack, topology, legs: legs.length,
+        totalTimeMs: m((l) => l.totalTimeMs),
+        downtimeMs: m((l) => l.downtimeMs),
+        probeLost: m((l) => l.probe?.lost),
+        longestGapMs: m((l) => l.probe?.longestGapMs),
+        throughputMBs: m((l) => l.throughputMBs),
+        plainMBs: m((l) => l.plainMBs),
+        ratio: m((l) => l.ratio),
+        postcopyRequests: m((l) => l.postcopyRequests),
+    };
+    if (!Array.isArray(o.legs)) {
+        row.note = Object.keys(o).length ? "no legs output: not measured yet" : "no outputs: the stack was never deployed";
+    } else if (legs.length === 0) {
+        row.note = "no legs measured";
+    }
+    return row;
+}
+
+/** One row per stack, in the order given. */
+export function comparisonRows(stacks: StackOutputs[]): ComparisonRow[] {
+    return stacks.map(comparisonRow);
+}
+
+/** Right-aligned columns like scripts/print-legs.ts; a note, when present, trails its row unpadded. */
+export function comparisonTable(rows: ComparisonRow[]): string {
+    const head = ["stack", "topology", "legs", "total ms", "downtime ms", "probe lost", "longest gap ms",
+        "migr MB/s", "plain MB/s", "ratio", "postcopy req"];
+    const cell = (v: number | string | null) => (v === null ? "n/a" : String(v));
+    const cells = rows.map((r) => [
+        r.stack, r.topology, r.legs, r.totalTimeMs, r.downtimeMs, r.probeLost, r.longestGapMs,
+        r.throughputMBs, r.plainMBs, r.ratio, r.postcopyRequests,
+    ].map(cell));
+    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+    const line = (c: string[]) => c.map((x, i) => x.padStart(widths[i])).join("  ");
+    return [
+        line(head),
+        line(widths.map((w) => "-".repeat(w))),
+        ...cells.map((c, i) => (rows[i].note ? `${line(c)}  (${rows[i].note})` : line(c))),
+    ].join("\n");
+}

@@ -19,6 +19,7 @@ export interface MigrationConfig {
     maxDowntimeMs: number; probeHost?: string;
     postcopySwitch: "after-first-pass" | "after-seconds" | "on-stall";
     autoConverge: boolean; parallelConnections: number; compression: "none" | "xbzrle"; runs: number;
+    guestPingIntervalMs: number;
 }
 export interface LabConfig {
     site: "local" | "ssh";
@@ -27,6 +28,9 @@ export interface LabConfig {
     nfs: { host: NodeConfig; export: string; allowedNetworks?: string[] };
     pool: { name: string; path: string };
     link?: { rate?: string; delayMs?: number; lossPercent?: number };
+    outside: { address: string; prefix: number };
+    nat: { subnet: string; gateway: string; mac: string };
+    overlay: { subnet: string; gateway: string; gatewayHost?: string; vni: number; tunnel: "vxlan" | "gre" };
     guests: GuestConfig[];
     migration: MigrationConfig;
 }
@@ -160,7 +164,26 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
             }
         });
     } else {
-        problems.push(`topology: '${cfg.topology}' is not built yet by this version of miglab; use 'same-subnet'`);
+        const [net, bits] = (cfg.topology === "nat" ? cfg.nat.subnet : cfg.overlay.subnet).split("/");
+        const field = cfg.topology === "nat" ? "nat" : "overlay";
+        const gw = cfg.topology === "nat" ? cfg.nat.gateway : cfg.overlay.gateway;
+        if (!inSubnet(gw, net, Number(bits))) { problems.push(`${field}.gateway: ${gw} is not in ${field}.subnet ${net}/${bits}`); }
+        cfg.guests.forEach((g, i) => {
+            if (!inSubnet(g.address, net, Number(bits))) {
+                problems.push(`guests[${i}].address: ${g.address} is not in ${field}.subnet ${net}/${bits}; in topology '${cfg.topology}' guests live there`);
+            }
+        });
+        if (cfg.site === "ssh") {
+            problems.push(`topology: '${cfg.topology}' is built on the local site only by this version of miglab (the router and outside are namespaces); use site: local`);
+        }
+        if (cfg.overlay.gatewayHost !== undefined && !hostNames.has(cfg.overlay.gatewayHost)) {
+            problems.push(`overlay.gatewayHost: '${cfg.overlay.gatewayHost}' is not one of the hosts (${[...hostNames].join(", ")})`);
+        }
+        for (const { n, at } of nodes) {
+            if (inSubnet(n.address, cfg.outside.address, cfg.outside.prefix)) {
+                problems.push(`${at}.address: ${n.address} is in the outside network ${cfg.outside.address}/${cfg.outside.prefix}; pick another outside.address`);
+            }
+        }
     }
     if (cfg.site === "ssh" && cfg.link) { problems.push(`link: shaping applies to the local site only; remove it for site 'ssh'`); }
     return problems;

@@ -7,7 +7,9 @@ import { Host } from "./host";
 import { LocalSite } from "./localSite";
 import { DirectionSummary, LegMetrics } from "./metrics";
 import { Migration } from "./migration";
+import { NatNetwork } from "./natNetwork";
 import { NfsServer } from "./nfsServer";
+import { OvsBridge } from "./ovsBridge";
 import { Plan, planLab } from "./plan";
 import { StoragePool } from "./storagePool";
 
@@ -40,8 +42,16 @@ export class Lab extends pulumi.ComponentResource {
         }
         const hostList = plan.hosts.map((h) => this.hosts[h.name]);
         const nfsHost = this.hosts[plan.nfs.name];
+        // The guests' network on every host: OVS first on bridged hosts, since it carries
+        // their underlay address (and so their route to the NFS server).
+        const networks: pulumi.Resource[] = hostList.map((h) => plan.guestNetwork.kind === "ovs"
+            ? new OvsBridge(`${name}-${h.node.name}-ovs`, { plan, host: h }, { parent: this })
+            : plan.guestNetwork.kind === "nat"
+                ? new NatNetwork(`${name}-${h.node.name}-nat`, { plan, host: h }, { parent: this })
+                : h);
         const nfs = new NfsServer(`${name}-nfs`, { plan, host: nfsHost }, { parent: this });
-        const pools = hostList.map((h) => new StoragePool(`${name}-${h.node.name}-pool`, { plan, host: h, dependsOn: [nfs] }, { parent: this }));
+        const pools = hostList.map((h, i) => new StoragePool(`${name}-${h.node.name}-pool`,
+            { plan, host: h, dependsOn: [nfs, networks[i]] }, { parent: this }));
         for (const g of plan.guests) {
             const image = new GuestImage(`${name}-${g.name}-image`, { plan, guest: g, nfsHost, nfs }, { parent: this });
             this.domains[g.name] = new Domain(`${name}-${g.name}`, {

@@ -28,7 +28,12 @@ export interface LegMetrics {
     iterations: number;
     dirtyRatePagesPerSec: number;
     postcopyRequests: number;
-    probe: ProbeStats;
+    /** null behind NAT, where no third node can reach the guest. */
+    probe: ProbeStats | null;
+    /** The guest's own pings to the outside during the leg (nat and bridged), from its counter service. */
+    guestPing: { sent: number; received: number; lost: number } | null;
+    /** bridged: packets the source sent into the tunnel to the destination during the leg (replies forwarded to the moved guest, among others). */
+    tunnelForwardedPackets: number | null;
     /** Plain TCP transfer between the same two hosts, measured in the same run (MB/s). */
     plainMBs: number;
     /** throughputMBs ÷ plainMBs */
@@ -102,6 +107,24 @@ export function parseCounter(line: string | undefined): number {
     return m ? Number(m[1]) : NaN;
 }
 
+function field(line: string | undefined, name: string): number {
+    const m = new RegExp(`${name}=(\\d+)`).exec(line ?? "");
+    return m ? Number(m[1]) : NaN;
+}
+
+/** The guest counts its pings to the outside; the difference over a leg is what the leg cost them. */
+export function guestPingDelta(before: string | undefined, after: string | undefined) {
+    const sent = field(after, "ping_sent") - field(before, "ping_sent");
+    const received = field(after, "ping_recv") - field(before, "ping_recv");
+    if (!Number.isFinite(sent) || !Number.isFinite(received) || field(after, "ping_sent") === 0) { return null; }
+    return { sent, received, lost: Math.max(0, sent - received) };
+}
+
+function tunnelDelta(text: string | undefined): number | null {
+    const [a, b] = (text ?? "").trim().split(/\s+/).map(Number);
+    return Number.isFinite(a) && Number.isFinite(b) && text ? b - a : null;
+}
+
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 export function parseLeg(leg: string, from: string, to: string, stdout: string): LegMetrics {
@@ -131,7 +154,9 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string):
         iterations: num("memory_iteration"),
         dirtyRatePagesPerSec: num("memory_dirty_rate"),
         postcopyRequests: num("memory_postcopy_requests"),
-        probe: parsePing(need("probe")),
+        probe: /^\s*skipped:/.test(need("probe")) ? null : parsePing(need("probe")),
+        guestPing: guestPingDelta(s.get("counter-before"), s.get("counter-after")),
+        tunnelForwardedPackets: tunnelDelta(s.get("tunnel")),
         plainMBs: round(plain),
         ratio: plain > 0 ? round(throughput / plain, 3) : 0,
         counterBefore: parseCounter(s.get("counter-before")?.trim()),
@@ -155,7 +180,9 @@ export interface DirectionSummary {
 }
 
 export function spread(values: number[]): Spread {
-    const v = [...values].sort((a, b) => a - b);
+    // Figures a leg could not measure (NaN) are left out rather than counted as zero.
+    const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+    if (v.length === 0) { return { median: NaN, min: NaN, max: NaN }; }
     const mid = Math.floor(v.length / 2);
     const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
     return { median: round(median, 3), min: v[0], max: v[v.length - 1] };
@@ -173,7 +200,7 @@ export function summarize(legs: LegMetrics[]): DirectionSummary[] {
         runs: ls.length,
         totalTimeMs: spread(ls.map((l) => l.totalTimeMs)),
         downtimeMs: spread(ls.map((l) => l.downtimeMs)),
-        probeLost: spread(ls.map((l) => l.probe.lost)),
+        probeLost: spread(ls.map((l) => l.probe?.lost ?? l.guestPing?.lost ?? NaN)),
         throughputMBs: spread(ls.map((l) => l.throughputMBs)),
         plainMBs: spread(ls.map((l) => l.plainMBs)),
         ratio: spread(ls.map((l) => l.ratio)),

@@ -1,18 +1,31 @@
-// Config -> plan: every name, address, port and path the lab uses, decided in
-// one pure function so resources and tests see the same answers.
+// Config -> plan: every name, address, port, route and path the lab uses, decided
+// in one pure function so resources and tests see the same answers.
 import { GuestConfig, LabConfig, NodeConfig } from "./config";
-import { cidrOf, macFor, uuidFor } from "./net";
+import { cidrOf, intToIp, macFor, networkOf, uuidFor } from "./net";
 
-export type Role = "host" | "nfs";
+export type Role = "host" | "nfs" | "outside";
+
+export interface Link { segment: string; cidr: string }
 
 export interface PlannedNode {
     name: string;
     role: Role;
+    /** The node's main (first) address, the one other nodes use. */
     address: string;
     prefix: number;
+    /** Every segment the node joins, with its address there (the router joins several). */
+    links: Link[];
+    /** Default gateway, if the topology routes. */
+    gateway?: string;
     /** How the program reaches the node's sshd. */
     connect: { host: string; port: number; user: string };
 }
+
+/** How guests attach to the network on every host. */
+export type GuestNetwork =
+    | { kind: "bridge"; bridge: string }
+    | { kind: "nat"; network: string; bridge: string; subnet: string; gateway: string; mac: string }
+    | { kind: "ovs"; network: string; bridge: string; subnet: string; gateway: string; gatewayHost: string; vni: number; tunnel: "vxlan" | "gre" };
 
 export interface PlannedGuest extends GuestConfig {
     uuid: string;
@@ -27,12 +40,21 @@ export interface Plan {
     stack: string;
     labId: string;
     site: LabConfig["site"];
+    topology: LabConfig["topology"];
     /** Where the local site keeps its state, keys and per-node daemons' files. */
     stateDir: string;
     nodes: PlannedNode[];
     hosts: PlannedNode[];
     nfs: PlannedNode;
+    /** The address beyond the router that guests ping (nat and bridged). */
+    outside?: PlannedNode;
     probe: PlannedNode;
+    /** Nodes that forward packets, and static routes ("node: destination via"). */
+    forward: string[];
+    routes: { node: string; dest: string; via: string }[];
+    hostUplink: "bridge" | "plain" | "ovs";
+    linkMtu: number;
+    guestNetwork: GuestNetwork;
     export: string;
     allowedNetworks: string[];
     pool: { name: string; type: "dir" | "netfs"; target: string };
@@ -53,26 +75,82 @@ export function labIdFor(stack: string): string {
     return `m${hash(stack).toString(36).padStart(5, "0").slice(0, 5)}`;
 }
 
+/** The last usable address of a subnet: where the router sits in subnets it was not given an address in. */
+export function routerAddressIn(ip: string, prefix: number): string {
+    return intToIp(networkOf(ip, prefix) + 2 ** (32 - prefix) - 2);
+}
+
 export function planLab(cfg: LabConfig, stack: string): Plan {
     const labId = labIdFor(stack);
     const stateDir = `/var/lib/miglab/${labId}`;
     const basePort = 22000 + (hash(stack) % 900) * 10;
-    const node = (n: NodeConfig, role: Role, index: number): PlannedNode => ({
-        name: n.name, role, address: n.address, prefix: n.prefix,
-        connect: cfg.site === "local"
-            ? { host: "127.0.0.1", port: basePort + index, user: "root" }
-            : { host: n.address, port: n.ssh!.port, user: n.ssh!.user },
-    });
-    const hosts = cfg.hosts.map((h, i) => node(h, "host", i));
-    const nfs = node(cfg.nfs.host, "nfs", hosts.length);
-    const nodes = [...hosts, nfs];
+    const routed = cfg.topology !== "same-subnet";
+    // Segments are the distinct subnets, named a, b, ... in the order first seen.
+    const segments = new Map<string, string>();
+    const segmentOf = (ip: string, prefix: number) => {
+        const net = cidrOf(ip, prefix);
+        if (!segments.has(net)) { segments.set(net, String.fromCharCode(97 + segments.size)); }
+        return segments.get(net)!;
+    };
+    const connect = (n: NodeConfig, index: number) => cfg.site === "local"
+        ? { host: "127.0.0.1", port: basePort + index, user: "root" }
+        : { host: n.address, port: n.ssh!.port, user: n.ssh!.user };
+    const nfsCfg = cfg.nfs.host;
+    // In the routed topologies the NFS server doubles as the router, as in the reference lab.
+    const gatewayFor = (h: NodeConfig) => !routed ? undefined
+        : cidrOf(h.address, h.prefix) === cidrOf(nfsCfg.address, nfsCfg.prefix) ? nfsCfg.address : routerAddressIn(h.address, h.prefix);
+    const hosts: PlannedNode[] = cfg.hosts.map((h, i) => ({
+        name: h.name, role: "host", address: h.address, prefix: h.prefix,
+        links: [{ segment: segmentOf(h.address, h.prefix), cidr: `${h.address}/${h.prefix}` }],
+        gateway: gatewayFor(h), connect: connect(h, i),
+    }));
+    const nfsLinks: Link[] = [{ segment: segmentOf(nfsCfg.address, nfsCfg.prefix), cidr: `${nfsCfg.address}/${nfsCfg.prefix}` }];
+    let outside: PlannedNode | undefined;
+    if (routed) {
+        for (const h of cfg.hosts) {
+            const seg = segmentOf(h.address, h.prefix);
+            if (!nfsLinks.some((l) => l.segment === seg)) { nfsLinks.push({ segment: seg, cidr: `${routerAddressIn(h.address, h.prefix)}/${h.prefix}` }); }
+        }
+        const o = cfg.outside;
+        const routerOutside = intToIp(networkOf(o.address, o.prefix) + (o.address.endsWith(".1") ? 2 : 1));
+        nfsLinks.push({ segment: segmentOf(o.address, o.prefix), cidr: `${routerOutside}/${o.prefix}` });
+        outside = {
+            name: "outside", role: "outside", address: o.address, prefix: o.prefix,
+            links: [{ segment: segmentOf(o.address, o.prefix), cidr: `${o.address}/${o.prefix}` }],
+            gateway: routerOutside, connect: connect({ name: "outside", address: o.address, prefix: o.prefix }, hosts.length + 1),
+        };
+    }
+    const nfs: PlannedNode = {
+        name: nfsCfg.name, role: "nfs", address: nfsCfg.address, prefix: nfsCfg.prefix, links: nfsLinks,
+        connect: connect(nfsCfg, hosts.length),
+    };
+    const nodes = [...hosts, nfs, ...(outside ? [outside] : [])];
     const probeName = cfg.migration.probeHost ?? nfs.name;
     const probe = nodes.find((n) => n.name === probeName)!;
+
+    let guestNetwork: GuestNetwork;
+    const routes: Plan["routes"] = [];
+    if (cfg.topology === "nat") {
+        guestNetwork = { kind: "nat", network: "miglab-nat", bridge: "virbr-mlnat", ...cfg.nat };
+    } else if (cfg.topology === "bridged") {
+        const o = cfg.overlay;
+        const gatewayHost = o.gatewayHost ?? cfg.hosts[0].name;
+        guestNetwork = {
+            kind: "ovs", network: "miglab-ovs", bridge: "br-int", subnet: o.subnet, gateway: o.gateway,
+            gatewayHost, vni: o.vni, tunnel: o.tunnel,
+        };
+        // The overlay reaches the rest of the lab through its gateway host.
+        routes.push({ node: nfs.name, dest: o.subnet, via: hosts.find((h) => h.name === gatewayHost)!.address });
+    } else {
+        guestNetwork = { kind: "bridge", bridge: "br-lab" };
+    }
+
     // The local kernel cannot mount NFS: there the pool is a directory pool over the
     // export itself (every host namespace sees the same filesystem); real hosts mount it.
     const pool = cfg.site === "local"
         ? { name: cfg.pool.name, type: "dir" as const, target: cfg.nfs.export }
         : { name: cfg.pool.name, type: "netfs" as const, target: cfg.pool.path };
+    const guestPrefix = guestNetwork.kind === "bridge" ? cfg.hosts[0].prefix : Number(guestNetwork.subnet.split("/")[1]);
     const guests = cfg.guests.map((g): PlannedGuest => {
         const builtin = g.image.qcow2 === undefined;
         const disk = `${cfg.nfs.export}/${builtin ? `${g.name}.qcow2` : g.image.qcow2}`;
@@ -81,15 +159,26 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
             planned.kernel = `${pool.target}/miglab-tiny-vmlinuz`;
             planned.initrd = `${pool.target}/miglab-tiny-initrd.img`;
             const w = g.workload;
-            planned.cmdline = `console=ttyS0 quiet miglab.ip=${g.address}/${cfg.hosts[0].prefix} miglab.port=${g.counterPort}` +
-                (w.dirtyMiBs > 0 ? ` miglab.dirty_mib_s=${w.dirtyMiBs} miglab.dirty_wss_mib=${w.workingSetMiB ?? w.dirtyMiBs}` : "");
+            const args = [`console=ttyS0`, `quiet`, `miglab.ip=${g.address}/${guestPrefix}`, `miglab.port=${g.counterPort}`];
+            if (guestNetwork.kind !== "bridge") {
+                // As in the reference lab, the guest pings the outside while it migrates.
+                args.push(`miglab.gw=${guestNetwork.gateway}`, `miglab.ping=${outside!.address}`,
+                    `miglab.ping_interval=${(cfg.migration.guestPingIntervalMs / 1000).toFixed(3)}`);
+            }
+            if (w.dirtyMiBs > 0) { args.push(`miglab.dirty_mib_s=${w.dirtyMiBs}`, `miglab.dirty_wss_mib=${w.workingSetMiB ?? w.dirtyMiBs}`); }
+            planned.cmdline = args.join(" ");
         }
         return planned;
     });
     return {
-        stack, labId, site: cfg.site, stateDir, nodes, hosts, nfs, probe,
+        stack, labId, site: cfg.site, topology: cfg.topology, stateDir, nodes, hosts, nfs, outside, probe,
+        forward: routed ? [nfs.name] : [],
+        routes,
+        hostUplink: cfg.topology === "same-subnet" ? "bridge" : cfg.topology === "nat" ? "plain" : "ovs",
+        linkMtu: cfg.topology === "bridged" ? 1600 : 1500,
+        guestNetwork,
         export: cfg.nfs.export,
-        allowedNetworks: cfg.nfs.allowedNetworks ?? [...new Set(nodes.map((n) => cidrOf(n.address, n.prefix)))],
+        allowedNetworks: cfg.nfs.allowedNetworks ?? [...new Set(hosts.concat(nfs).map((n) => cidrOf(n.address, n.prefix)))],
         pool,
         labKey: cfg.site === "local" ? `${stateDir}/ssh/id_ed25519` : "/root/.ssh/id_miglab",
         guests, config: cfg,

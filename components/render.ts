@@ -2,6 +2,7 @@
 // (from components/scripts/) with a header of shell-quoted variables.
 import * as fs from "fs";
 import * as path from "path";
+import { intToIp, ipToInt } from "./net";
 import { Plan, PlannedGuest, PlannedNode } from "./plan";
 
 export function xmlEscape(s: string): string {
@@ -50,11 +51,7 @@ ${cpu}  <clock offset='utc'/>
       </source>
       <target dev='vda' bus='virtio'/>
     </disk>
-    <interface type='bridge'>
-      <mac address='${g.mac}'/>
-      <source bridge='br-lab'/>
-      <model type='virtio'/>
-    </interface>
+${guestInterface(plan, g)}
     <serial type='pty'>
       <target port='0'/>
     </serial>
@@ -64,6 +61,58 @@ ${cpu}  <clock offset='utc'/>
     <memballoon model='none'/>
   </devices>
 </domain>
+`;
+}
+
+function guestInterface(plan: Plan, g: PlannedGuest): string {
+    const n = plan.guestNetwork;
+    const source = n.kind === "bridge"
+        ? `      <source bridge='${xmlEscape(n.bridge)}'/>`
+        : `      <source network='${xmlEscape(n.network)}'/>`;
+    // Open vSwitch's userspace datapath relays frames as read from the tap: a guest that leaves
+    // checksums to offload would send broken TCP. The guest computes them itself there.
+    const driver = n.kind === "ovs"
+        ? "\n      <driver name='qemu'>\n        <host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/>\n" +
+          "        <guest csum='off' tso4='off' tso6='off' ecn='off' ufo='off'/>\n      </driver>"
+        : "";
+    return `    <interface type='${n.kind === "bridge" ? "bridge" : "network"}'>
+      <mac address='${g.mac}'/>
+${source}
+      <model type='virtio'/>${driver}
+    </interface>`;
+}
+
+/** nat: the same gateway address and MAC on every host, so a migrated guest's ARP entry stays right. */
+export function natNetworkXml(plan: Plan): string {
+    const n = plan.guestNetwork;
+    if (n.kind !== "nat") { throw new Error("natNetworkXml: the plan's guest network is not nat"); }
+    const [net, bits] = n.subnet.split("/");
+    const base = ipToInt(net);
+    const size = 2 ** (32 - Number(bits));
+    return `<network>
+  <name>${xmlEscape(n.network)}</name>
+  <forward mode='nat'/>
+  <bridge name='${xmlEscape(n.bridge)}' stp='off' delay='0'/>
+  <mac address='${n.mac}'/>
+  <ip address='${n.gateway}' prefix='${bits}'>
+    <dhcp>
+      <range start='${intToIp(base + Math.floor(size / 2))}' end='${intToIp(base + size - 2)}'/>
+    </dhcp>
+  </ip>
+</network>
+`;
+}
+
+/** bridged: guests plug into the overlay bridge as Open vSwitch ports. */
+export function ovsNetworkXml(plan: Plan): string {
+    const n = plan.guestNetwork;
+    if (n.kind !== "ovs") { throw new Error("ovsNetworkXml: the plan's guest network is not ovs"); }
+    return `<network>
+  <name>${xmlEscape(n.network)}</name>
+  <forward mode='bridge'/>
+  <bridge name='${xmlEscape(n.bridge)}'/>
+  <virtualport type='openvswitch'/>
+</network>
 `;
 }
 
@@ -104,9 +153,12 @@ export function bashCommand(text: string): string {
 
 export function localSiteScript(plan: Plan, action: "up" | "down"): string {
     const link = plan.config.link ?? {};
-    const nodes = plan.nodes.map((n) => `${n.name} ${n.role} ${n.address}/${n.prefix} ${n.connect.port}`).join("\n");
+    const nodes = plan.nodes.map((n) =>
+        `${n.name} ${n.role} ${n.connect.port} ${n.gateway ?? "-"} ${n.links.map((l) => `${l.segment}:${l.cidr}`).join(",")}`).join("\n");
     return script("local-site.sh", {
         ACTION: action, LAB_ID: plan.labId, STATE: plan.stateDir, NODES: nodes,
+        HOST_UPLINK: plan.hostUplink, LINK_MTU: plan.linkMtu, FORWARD: plan.forward.join(" "),
+        ROUTES: plan.routes.map((r) => `${r.node} ${r.dest} ${r.via}`).join("\n"),
         LINK_RATE: link.rate ?? "", LINK_DELAY_MS: link.delayMs ?? 0, LINK_LOSS_PCT: link.lossPercent ?? 0,
     });
 }
@@ -158,10 +210,41 @@ export function migrateLegScript(plan: Plan, g: PlannedGuest, spec: LegSpec): st
     const m = plan.config.migration;
     return script("migrate-leg.sh", {
         LEG: spec.leg, GUEST: g.name, SRC_NAME: spec.from.name, DST_NAME: spec.to.name,
-        SRC_ADDR: spec.from.address, DST_ADDR: spec.to.address, PROBE_ADDR: plan.probe.address,
+        SRC_ADDR: spec.from.address, DST_ADDR: spec.to.address,
+        // Behind NAT the guest's address is private to the host it runs on: no third node reaches it,
+        // so the hosts ask its counter and the guest's own pings to the outside tell the loss.
+        PROBE_ADDR: plan.guestNetwork.kind === "nat" ? "" : plan.probe.address,
+        COUNTER_FROM: plan.guestNetwork.kind === "nat" ? "hosts" : "probe",
+        TUNNEL_PORT: plan.guestNetwork.kind === "ovs" ? tunnelPort(spec.to) : "",
         GUEST_ADDR: g.address, GUEST_PORT: g.counterPort, KEY: plan.labKey,
         MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
         PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), PLAIN_BYTES: g.memoryMiB * 1024 * 1024,
         BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),
     });
+}
+
+/** The overlay bridge's tunnel port towards a peer host. */
+export function tunnelPort(peer: PlannedNode): string {
+    return `tun-${peer.name}`.slice(0, 15);
+}
+
+export function natScript(plan: Plan, action: "up" | "down"): string {
+    const n = plan.guestNetwork;
+    return script("libvirt-network.sh", { ACTION: action, NETWORK: n.kind === "nat" ? n.network : "", XML: natNetworkXml(plan) });
+}
+
+export function ovsScript(plan: Plan, host: PlannedNode, action: "up" | "down"): string {
+    const n = plan.guestNetwork;
+    if (n.kind !== "ovs") { throw new Error("ovsScript: the plan's guest network is not ovs"); }
+    const peers = plan.hosts.filter((h) => h.name !== host.name).map((h) => `${tunnelPort(h)}:${h.address}`).join(" ");
+    const bridges = script("ovs.sh", {
+        ACTION: action, NODE: host.name, OWN_DAEMONS: plan.site === "local" ? 1 : 0,
+        UPLINK: "eth0", ADDR: `${host.address}/${host.prefix}`, GW: host.gateway ?? "",
+        PEERS: peers, VNI: n.vni, TUNNEL: n.tunnel, BRIDGE: n.bridge,
+        OVERLAY_GW: n.gatewayHost === host.name ? `${n.gateway}/${n.subnet.split("/")[1]}` : "",
+        NETWORK: n.network, NET_XML: ovsNetworkXml(plan),
+    });
+    const network = script("libvirt-network.sh", { ACTION: action, NETWORK: n.network, XML: ovsNetworkXml(plan) });
+    // The network sits on the bridge: made after it, removed before it.
+    return action === "up" ? `${bridges}\n${network}` : `${network}\n${bridges}`;
 }

@@ -3,9 +3,10 @@ import * as fs from "fs";
 import { LegMetrics } from "../components/metrics";
 
 export function legsTable(legs: LegMetrics[]): string {
-    const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio"];
+    const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio"];
     const rows = legs.map((l) => [
-        `${l.from} -> ${l.to}`, l.totalTimeMs, l.downtimeMs, `${l.probe.lost}/${l.probe.sent}`, l.probe.longestGapMs,
+        `${l.from} -> ${l.to}`, l.totalTimeMs, l.downtimeMs, l.probe ? `${l.probe.lost}/${l.probe.sent}` : "n/a", l.probe?.longestGapMs ?? "n/a",
+        l.guestPing ? `${l.guestPing.lost}/${l.guestPing.sent}` : "-",
         (l.dataProcessedBytes / 1e6).toFixed(1), l.iterations, l.throughputMBs, l.plainMBs, l.ratio,
     ].map(String));
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -26,7 +26,8 @@ if [ "$ACTION" = up ]; then
     $V destroy "$GUEST" >/dev/null
   fi
   $V domstate "$GUEST" | grep -qx running || $V start "$GUEST" >/dev/null
-  for _ in $(seq 120); do
+  deadline=$((SECONDS + 120))
+  while [ $SECONDS -lt $deadline ]; do
     if out=$(timeout 3 bash -c "exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; head -n1 <&3" 2>/dev/null) && [ -n "$out" ]; then
       echo "guest $GUEST is up: $out" >&2; echo "$out"; exit 0
     fi

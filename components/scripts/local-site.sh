@@ -3,13 +3,15 @@
 # for hypervisor hosts — its own libvirt daemon. Rendered with a header that
 # sets ACTION (up|down), LAB_ID, STATE, NODES and shaping variables.
 #
-# NODES: one line per node: "name role cidr sshport", role = host | nfs.
+# NODES: one line per node: "name role sshport gateway links", role = host | nfs |
+# outside, gateway "-" for none, links "segment:cidr[,segment:cidr...]" (one veth
+# and one switch namespace per segment). HOST_UPLINK: bridge | plain | ovs.
+# FORWARD: nodes that route; ROUTES: "node destination via" lines.
 # Everything created is named after LAB_ID so two labs never collide, and
 # every daemon's PID is kept under $STATE so `down` ends exactly what `up` began.
 set -eu
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-SW="${LAB_ID}-sw"
 # root/.ssh too: ssh run inside a node (virsh's qemu+ssh among them) must not touch the machine's own.
 NODE_DIRS="run var/lib/libvirt etc/libvirt var/log/libvirt var/cache/libvirt var/lib/nfs etc/openvswitch var/lib/openvswitch var/log/openvswitch root/.ssh"
 
@@ -18,8 +20,6 @@ alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 pidof_file() { [ -s "$1" ] && cat "$1" || true; }
 
 node_ns() { echo "${LAB_ID}-$1"; }
-# Interface names are limited to 15 characters: index-based names stay short.
-veth_sw() { echo "${LAB_ID}s$1"; }
 
 # Runs a command inside a node's network and mount namespaces (the anchor holds them).
 in_node() {
@@ -27,11 +27,12 @@ in_node() {
   nsenter -t "$(cat "$STATE/nodes/$name/anchor.pid")" -m -n -- "$@"
 }
 
-ensure_switch() {
-  ip netns list | grep -qx "$SW" || ip netns add "$SW"
-  ip -n "$SW" link show br0 >/dev/null 2>&1 || ip -n "$SW" link add br0 type bridge
-  ip -n "$SW" link set lo up
-  ip -n "$SW" link set br0 up
+ensure_switch() { # one switch namespace per segment (subnet), a Linux bridge in each
+  local sw="${LAB_ID}-sw$1"
+  [ -e "/run/netns/$sw" ] || ip netns add "$sw"
+  ip -n "$sw" link show br0 >/dev/null 2>&1 || ip -n "$sw" link add br0 type bridge
+  ip -n "$sw" link set lo up
+  ip -n "$sw" link set br0 up
 }
 
 shape() {
@@ -50,28 +51,50 @@ shape() {
   fi
 }
 
-ensure_link() {
-  local idx=$1 name=$2 cidr=$3 role=$4 ns; ns=$(node_ns "$name")
-  ip netns list | grep -qx "$ns" || ip netns add "$ns"
+LINK_SEQ=0
+# One veth per segment a node joins: eth0, eth1, ... in the order of its links.
+ensure_links() {
+  local name=$1 role=$2 links=$3 gw=$4 ns i=0 dev link seg cidr; ns=$(node_ns "$name")
+  [ -e "/run/netns/$ns" ] || ip netns add "$ns"
   ip -n "$ns" link set lo up
-  if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
-    ip link add "$(veth_sw "$idx")" type veth peer name "${LAB_ID}n$idx"
-    ip link set "$(veth_sw "$idx")" netns "$SW"
-    ip link set "${LAB_ID}n$idx" netns "$ns"
-    ip -n "$ns" link set "${LAB_ID}n$idx" name eth0
+  for link in ${links//,/ }; do
+    seg=${link%%:*}; cidr=${link#*:}; dev=eth$i; i=$((i + 1)); LINK_SEQ=$((LINK_SEQ + 1))
+    ensure_switch "$seg"
+    local sw="${LAB_ID}-sw$seg" outer="${LAB_ID}s$LINK_SEQ"
+    if ! ip -n "$ns" link show "$dev" >/dev/null 2>&1; then
+      ip link add "$outer" type veth peer name "${LAB_ID}n$LINK_SEQ"
+      ip link set "$outer" netns "$sw"
+      ip link set "${LAB_ID}n$LINK_SEQ" netns "$ns"
+      ip -n "$ns" link set "${LAB_ID}n$LINK_SEQ" name "$dev"
+    fi
+    # Room for a tunnel header: overlay frames of 1500 bytes cross the underlay whole.
+    ip -n "$sw" link set "$outer" mtu "${LINK_MTU:-1500}" master br0 up
+    ip -n "$ns" link set "$dev" mtu "${LINK_MTU:-1500}" up
+    local on=$dev
+    if [ "$role" = host ]; then
+      case "$HOST_UPLINK" in
+        # The guest shares the host's segment through a Linux bridge holding the uplink.
+        bridge)
+          ip -n "$ns" link show br-lab >/dev/null 2>&1 || ip -n "$ns" link add br-lab type bridge
+          ip -n "$ns" link set "$dev" master br-lab
+          ip -n "$ns" link set br-lab up
+          on=br-lab ;;
+        # Open vSwitch takes the uplink; OvsBridge puts the address on br-phy.
+        ovs) on="" ;;
+      esac
+    fi
+    if [ -n "$on" ]; then
+      ip -n "$ns" addr show dev "$on" | grep -q " ${cidr} " || ip -n "$ns" addr add "$cidr" dev "$on"
+    fi
+    # Open vSwitch's userspace datapath forwards what it reads from a veth as is: a packet
+    # leaving with its checksum still to be filled in (offload) arrives broken. Fill it in.
+    [ "$HOST_UPLINK" = ovs ] && ip netns exec "$ns" ethtool -K "$dev" tx off >/dev/null 2>&1
+    shape "$ns" "$dev"
+  done
+  if [ "$gw" != - ] && { [ "$role" != host ] || [ "$HOST_UPLINK" != ovs ]; }; then
+    ip -n "$ns" route replace default via "$gw"
   fi
-  ip -n "$SW" link set "$(veth_sw "$idx")" master br0 up
-  # Hypervisor hosts put their address on a bridge so guests share the host's segment.
-  local dev=eth0
-  if [ "$role" = host ]; then
-    ip -n "$ns" link show br-lab >/dev/null 2>&1 || ip -n "$ns" link add br-lab type bridge
-    ip -n "$ns" link set eth0 master br-lab
-    ip -n "$ns" link set br-lab up
-    dev=br-lab
-  fi
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" addr show dev "$dev" | grep -q " ${cidr} " || ip -n "$ns" addr add "$cidr" dev "$dev"
-  shape "$ns" eth0
+  case " ${FORWARD:-} " in *" $name "*) ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 ;; esac
 }
 
 ensure_anchor() {
@@ -170,21 +193,26 @@ up() {
   mkdir -p "$STATE/ssh" "$STATE/nodes"
   [ -f "$STATE/ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N "" -C "miglab-$LAB_ID" -f "$STATE/ssh/id_ed25519"
   cp "$STATE/ssh/id_ed25519.pub" "$STATE/ssh/authorized_keys"
-  ensure_switch
-  local idx=0
-  while read -r name role cidr port; do
+  local first
+  while read -r name role port gw links; do
     [ -n "$name" ] || continue
-    idx=$((idx + 1))
     mkdir -p "$STATE/nodes/$name"
-    ensure_link "$idx" "$name" "$cidr" "$role"
+    ensure_links "$name" "$role" "$links" "$gw"
     ensure_anchor "$name"
     ensure_sshd "$name"
     ensure_forwarder "$name" "$port"
-    [ "$role" = host ] && ensure_libvirtd "$name" "$cidr"
-    log "node $name ($role) at $cidr, ssh on 127.0.0.1:$port"
-  done <<EOF
+    first=${links%%,*}
+    [ "$role" = host ] && ensure_libvirtd "$name" "${first#*:}"
+    log "node $name ($role) at $links, ssh on 127.0.0.1:$port"
+  done <<NODES_END
 $NODES
-EOF
+NODES_END
+  # Static routes the topology needs ("node destination via"), e.g. to an overlay behind a host.
+  while read -r name dest via; do
+    [ -n "$name" ] && ip -n "$(node_ns "$name")" route replace "$dest" via "$via"
+  done <<ROUTES_END
+${ROUTES:-}
+ROUTES_END
   # What the program needs to reach the nodes: the key the lab's sshd accept.
   echo "key=$STATE/ssh/id_ed25519"
 }
@@ -211,7 +239,7 @@ down() {
     kill_pidfile "$d/anchor.pid"
     ip netns del "$(node_ns "$(basename "$d")")" 2>/dev/null || true
   done
-  ip netns del "$SW" 2>/dev/null || true
+  for sw in $(ip netns list | awk '{print $1}' | grep -x -e "${LAB_ID}-sw.*"); do ip netns del "$sw"; done
   rm -rf "$STATE"
   log "removed"
 }

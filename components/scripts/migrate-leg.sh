@@ -3,7 +3,10 @@
 # GUEST_ADDR, GUEST_PORT, KEY, MODE (precopy|postcopy), POSTCOPY_SWITCH
 # (after-first-pass|after-seconds|on-stall), POSTCOPY_AFTER_S,
 # TIMEOUT_S, PROBE_INTERVAL_S, PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
-# MAX_DOWNTIME_MS (0 = libvirt's default), EXTRA_FLAGS.
+# MAX_DOWNTIME_MS (0 = libvirt's default), EXTRA_FLAGS, COUNTER_FROM (probe: the
+# probe node asks the guest's counter; hosts: the host it runs on does, behind NAT),
+# PROBE_ADDR ("" when no third node can reach the guest), TUNNEL_PORT (bridged: the
+# source's tunnel port towards the destination, whose packet count shows forwarding).
 #
 # It prints raw sections ("=== name") that the program parses with pure
 # functions (components/metrics.ts); progress goes to stderr. A failed or
@@ -22,8 +25,16 @@ trap cleanup EXIT
 say() { echo "$LEG: $*" >&2; }
 fail() { echo "$LEG: $*" >&2; exit 1; }
 
-counter() { # one line from the guest's counter service, asked from the probe host
-  $SSH "root@$PROBE_ADDR" "timeout 5 bash -c 'exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; cat <&3'" 2>/dev/null | head -n1
+ask_counter="timeout 5 bash -c 'exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; head -n1 <&3'"
+counter() { # one line from the guest's counter service; $1: where the guest runs now (src|dst)
+  if [ "$COUNTER_FROM" = hosts ]; then
+    if [ "$1" = src ]; then bash -c "$ask_counter" 2>/dev/null; else $SSH "root@$DST_ADDR" "$ask_counter" 2>/dev/null; fi
+  else
+    $SSH "root@$PROBE_ADDR" "$ask_counter" 2>/dev/null
+  fi | head -n1
+}
+tunnel_tx() { # packets the source has sent into the tunnel towards the destination
+  ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0
 }
 
 state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1) ||
@@ -32,7 +43,7 @@ state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1) ||
 $SSH "root@$DST_ADDR" true 2>"$WORK/ssh.err" ||
   fail "$SRC_NAME cannot reach $DST_NAME ($DST_ADDR) over SSH: $(cat "$WORK/ssh.err")"
 
-echo "=== counter-before"; counter
+echo "=== counter-before"; counter src
 
 # The plain transfer on the same path, measured right before the migration.
 say "plain transfer $SRC_NAME -> $DST_NAME ($PLAIN_BYTES bytes)"
@@ -42,7 +53,10 @@ echo "=== iperf3"
 iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p 5201 -n "$PLAIN_BYTES" -J 2>&1 || say "iperf3 failed"
 
 # The probe pings the guest from a host that is neither source nor destination.
-PROBE_PID=$($SSH "root@$PROBE_ADDR" "nohup ping -D -i $PROBE_INTERVAL_S $GUEST_ADDR >/tmp/miglab-probe-$LEG.txt 2>&1 </dev/null & echo \$!")
+if [ -n "$PROBE_ADDR" ]; then
+  PROBE_PID=$($SSH "root@$PROBE_ADDR" "nohup ping -D -i $PROBE_INTERVAL_S $GUEST_ADDR >/tmp/miglab-probe-$LEG.txt 2>&1 </dev/null & echo \$!")
+fi
+[ -n "$TUNNEL_PORT" ] && TUNNEL_TX_BEFORE=$(tunnel_tx)
 sleep 1
 
 flags="--live --persistent --verbose"
@@ -90,8 +104,12 @@ echo "=== wallclock"; echo "$start $end"
 echo "=== migrate"; cat "$WORK/migrate.out"
 sleep 0.5
 echo "=== probe"
-$SSH "root@$PROBE_ADDR" "kill -INT $PROBE_PID; sleep 0.3; cat /tmp/miglab-probe-$LEG.txt; rm -f /tmp/miglab-probe-$LEG.txt"
-PROBE_PID=""
+if [ -n "$PROBE_ADDR" ]; then
+  $SSH "root@$PROBE_ADDR" "kill -INT $PROBE_PID; sleep 0.3; cat /tmp/miglab-probe-$LEG.txt; rm -f /tmp/miglab-probe-$LEG.txt"
+  PROBE_PID=""
+else
+  echo "skipped: no node outside the guest's host can reach it (NAT)"
+fi
 
 if [ $rc -ne 0 ]; then
   st=$(virsh -c qemu:///system domstate "$GUEST" 2>&1)
@@ -105,5 +123,6 @@ virsh -c qemu:///system domjobinfo "$GUEST" --completed --rawstats
 # job's statistics stay readable above); the guest now lives on the destination only.
 virsh -c qemu:///system undefine "$GUEST" >/dev/null 2>&1 || say "could not undefine the inactive copy on $SRC_NAME"
 echo "=== dest-state"; $SSH "root@$DST_ADDR" "virsh -c qemu:///system domstate $GUEST"
-echo "=== counter-after"; counter
+echo "=== counter-after"; counter dst
+[ -n "$TUNNEL_PORT" ] && { echo "=== tunnel"; echo "$TUNNEL_TX_BEFORE $(tunnel_tx)"; }
 say "done"

@@ -32,7 +32,6 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         assert.match(r.stdout, /definition changed, restarting it/);
         assert.ok(dirty.iterations > idle[0].iterations,
             `iterations: idle ${idle[0].iterations}, dirtying ${dirty.iterations}`);
-        assert.ok(dirty.dirtyRatePagesPerSec > 0, JSON.stringify(dirty));
         assert.ok(dirty.dataProcessedBytes > idle[0].dataProcessedBytes);
     });
 

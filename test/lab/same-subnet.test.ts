@@ -79,7 +79,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
             assert.ok(l.dataProcessedBytes > 1 << 20 && l.dataProcessedBytes < 2 * 192 * (1 << 20), at);
             assert.ok(l.memoryTotalBytes >= 192 * (1 << 20), at);
             assert.ok(l.iterations >= 1, at);
-            assert.ok(l.probe.sent > 50 && l.probe.received > 0 && l.probe.lost >= 0, at);
+            assert.ok(l.probe && l.probe.sent > 50 && l.probe.received > 0 && l.probe.lost >= 0, at);
             assert.ok(l.plainMBs > 1 && l.throughputMBs > 0 && l.ratio > 0, at);
             assert.strictEqual(l.destinationState, "running", at);
             assert.ok(l.counterAfter > l.counterBefore, `the guest's counter did not advance across the leg: ${at}`);

@@ -14,9 +14,10 @@ const real = parseLeg("out", "pc1", "pc2", captured);
 
 function leg(name: string, back: boolean, f: Partial<Omit<LegMetrics, "probe">> & { lost?: number; gap?: number }): LegMetrics {
     const { lost, gap, ...rest } = f;
+    const probe = real.probe!;
     return {
         ...real, leg: name, from: back ? "pc2" : "pc1", to: back ? "pc1" : "pc2", ...rest,
-        probe: { ...real.probe, lost: lost ?? real.probe.lost, received: real.probe.sent - (lost ?? real.probe.lost), longestGapMs: gap ?? real.probe.longestGapMs },
+        probe: { ...probe, lost: lost ?? probe.lost, received: probe.sent - (lost ?? probe.lost), longestGapMs: gap ?? probe.longestGapMs },
     };
 }
 

@@ -86,9 +86,27 @@ describe("config (ajv schema + cross-field rules)", () => {
         assert.deepStrictEqual(q, ["hosts[0].ssh: is not used on site 'local' (the lab makes its own key); remove it"]);
     });
 
-    it("says plainly that nat and bridged are not built yet", () => {
+    it("keeps nat and bridged guests on their own networks, and those topologies on the local site", () => {
         assert.deepStrictEqual(problems((c) => { c.topology = "nat"; }),
-            ["topology: 'nat' is not built yet by this version of miglab; use 'same-subnet'"]);
+            ["guests[0].address: 10.10.10.10 is not in nat.subnet 192.168.150.0/24; in topology 'nat' guests live there"]);
+        assert.deepStrictEqual(problems((c) => { c.topology = "bridged"; c.guests[0].address = "10.10.30.10"; c.overlay = { gatewayHost: "pc9" }; }),
+            ["overlay.gatewayHost: 'pc9' is not one of the hosts (pc1, pc2)"]);
+        const p = problems((c) => { c.topology = "nat"; c.site = "ssh"; delete c.link; c.guests[0].address = "192.168.150.10";
+            for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: "k" }; } });
+        assert.deepStrictEqual(p, ["topology: 'nat' is built on the local site only by this version of miglab (the router and outside are namespaces); use site: local"]);
+    });
+
+    it("refuses combinations QEMU cannot do", () => {
+        assert.ok(problems((c) => { c.migration.mode = "postcopy"; c.migration.parallelConnections = 4; })
+            .includes("migration.parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy"));
+        assert.ok(problems((c) => { c.migration.parallelConnections = 2; c.migration.compression = "xbzrle"; })
+            .includes("migration.compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1"));
+        assert.ok(problems((c) => { c.migration.postcopySwitch = "on-stall"; })
+            .includes("migration.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"));
+        assert.ok(problems((c) => { c.migration.runs = 3; c.migration.roundTrip = false; })
+            .includes("migration.runs: repeating needs roundTrip: true (each run starts where the guest is declared)"));
+        assert.ok(problems((c) => { c.guests[0].workload = { dirtyMiBs: 200 }; })[0]
+            .startsWith("guests[0].workload.workingSetMiB: 200 MiB is more than half the guest's 192 MiB"));
     });
 
     it("says what to do when miglab:lab is missing", () => {

@@ -102,7 +102,8 @@ describe("host scripts", () => {
     it("shapes links with the configured rate and sets the lab's nodes", () => {
         const text = r.localSiteScript(plan, "up");
         assert.match(text, /^LINK_RATE='1gbit'$/m);
-        assert.ok(text.includes(`NODES='pc1 host 10.10.10.1/24 ${plan.hosts[0].connect.port}`));
+        assert.ok(text.includes(`NODES='pc1 host ${plan.hosts[0].connect.port} - a:10.10.10.1/24`), text.slice(0, 600));
+        assert.match(text, /^HOST_UPLINK='bridge'$/m);
     });
 
     it("runs a leg with the configured probe interval and guest memory as the plain transfer size", () => {

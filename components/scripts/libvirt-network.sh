@@ -1,0 +1,18 @@
+# Ensures (up) or removes (down) a libvirt network on this host from its XML.
+# Rendered with ACTION, NETWORK and XML.
+set -eu
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+V="virsh -c qemu:///system"
+if [ "$ACTION" = up ]; then
+  was=$($V net-dumpxml --inactive "$NETWORK" 2>/dev/null | md5sum)
+  f=$(mktemp); printf '%s' "$XML" > "$f"; $V net-define "$f" >/dev/null; rm -f "$f"
+  if $V net-info "$NETWORK" | grep -q '^Active:.*yes' && [ "$was" != "$($V net-dumpxml --inactive "$NETWORK" | md5sum)" ]; then
+    $V net-destroy "$NETWORK" >/dev/null   # a changed network applies on restart
+  fi
+  $V net-info "$NETWORK" | grep -q '^Active:.*yes' || $V net-start "$NETWORK" >/dev/null
+  $V net-autostart "$NETWORK" >/dev/null
+  echo "network $NETWORK: active" >&2
+else
+  $V net-destroy "$NETWORK" >/dev/null 2>&1 || true
+  $V net-undefine "$NETWORK" >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,70 @@
+# Ensures (up) or removes (down) this host's Open vSwitch bridges: br-phy holds the
+# uplink and carries the host's underlay address and default route; the overlay
+# bridge holds a tunnel port to every peer (full mesh) and the guests. Rendered
+# with ACTION, NODE, OWN_DAEMONS, UPLINK, ADDR, GW, PEERS ("port:ip ..."), VNI,
+# TUNNEL (vxlan|gre), BRIDGE, OVERLAY_GW (the overlay gateway's cidr, on one host).
+set -eu
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pidof_file() { [ -s "$1" ] && cat "$1" || true; }
+RUN=/run/openvswitch
+
+start_daemons() {
+  # Started directly, not with ovs-ctl: it would modprobe a kernel module this site lacks.
+  mkdir -p "$RUN" /etc/openvswitch /var/log/openvswitch
+  [ -f /etc/openvswitch/conf.db ] || ovsdb-tool create /etc/openvswitch/conf.db /usr/share/openvswitch/vswitch.ovsschema
+  if ! alive "$(pidof_file $RUN/ovsdb-server.pid)"; then
+    ovsdb-server /etc/openvswitch/conf.db --remote=punix:$RUN/db.sock --pidfile=$RUN/ovsdb-server.pid \
+      --detach --log-file=/var/log/openvswitch/ovsdb-server.log
+    ovs-vsctl --no-wait init
+  fi
+  if ! alive "$(pidof_file $RUN/ovs-vswitchd.pid)"; then
+    ovs-vswitchd unix:$RUN/db.sock --pidfile=$RUN/ovs-vswitchd.pid --detach --log-file=/var/log/openvswitch/ovs-vswitchd.log
+  fi
+}
+
+stop_daemons() {
+  for d in ovs-vswitchd ovsdb-server; do
+    pid=$(pidof_file "$RUN/$d.pid")
+    if alive "$pid"; then kill "$pid"; for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done; fi
+  done
+}
+
+if [ "$ACTION" = up ]; then
+  [ "$OWN_DAEMONS" = 1 ] && start_daemons
+  command -v ovs-vsctl >/dev/null || { echo "host $NODE: Open vSwitch is not installed: install openvswitch-switch" >&2; exit 1; }
+  # The kernel datapath where the module exists (real hosts), the userspace one elsewhere.
+  if [ -d /sys/module/openvswitch ] || modprobe -q openvswitch 2>/dev/null; then DP=system; else DP=netdev; fi
+  ovs-vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type=$DP
+  ovs-vsctl --may-exist add-port br-phy "$UPLINK"
+  ip addr flush dev "$UPLINK"
+  ip link set br-phy up
+  ip addr show dev br-phy | grep -q " $ADDR " || ip addr add "$ADDR" dev br-phy
+  [ -n "$GW" ] && ip route replace default via "$GW"
+  ovs-vsctl --may-exist add-br "$BRIDGE" -- set bridge "$BRIDGE" datapath_type=$DP
+  ip link set "$BRIDGE" up
+  for peer in $PEERS; do
+    port=${peer%%:*}; ip=${peer#*:}
+    ovs-vsctl --may-exist add-port "$BRIDGE" "$port" -- set interface "$port" type="$TUNNEL" \
+      options:remote_ip="$ip" options:key="$VNI"
+  done
+  if [ -n "$OVERLAY_GW" ]; then
+    # This host routes the overlay to the rest of the lab (and back, for replies to a moved guest).
+    ovs-vsctl --may-exist add-port "$BRIDGE" ovgw -- set interface ovgw type=internal
+    ip link set ovgw up
+    ip addr show dev ovgw | grep -q " $OVERLAY_GW " || ip addr add "$OVERLAY_GW" dev ovgw
+    sysctl -qw net.ipv4.ip_forward=1
+  fi
+  if [ "$DP" = netdev ]; then
+    # The userspace datapath relays packets as read: checksums left to offload arrive broken.
+    for dev in "$UPLINK" br-phy "$BRIDGE" $( [ -n "$OVERLAY_GW" ] && echo ovgw ); do
+      ethtool -K "$dev" tx off >/dev/null 2>&1 || true
+    done
+  fi
+  echo "host $NODE: br-phy ($DP) at $ADDR, $BRIDGE with $TUNNEL vni $VNI to: $PEERS" >&2
+else
+  ovs-vsctl --if-exists del-br "$BRIDGE" 2>/dev/null || true
+  ovs-vsctl --if-exists del-br br-phy 2>/dev/null || true
+  [ "$OWN_DAEMONS" = 1 ] && stop_daemons
+  echo "host $NODE: Open vSwitch bridges removed" >&2
+fi

@@ -1,5 +1,5 @@
-// A lab stack of the lab suites' (and the benchmark's) own: a copy of stacks/Pulumi.same-subnet.yaml under
-// another stack name and export path, with a state backend in a temp folder.
+// A lab stack of the lab suites' (and the benchmark's) own: a copy of one of stacks/
+// under another stack name and export path, with a state backend in a temp folder.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -18,16 +18,17 @@ export class LabStack {
     private readonly state: string;
     plan!: Plan;
 
-    constructor(readonly name: string) {
+    /** name: the stack; base: the shipped stack its config starts from. */
+    constructor(readonly name: string, readonly base = "same-subnet") {
         this.file = path.join(ROOT, "stacks", `Pulumi.${name}.yaml`);
         this.export = `/var/lib/miglab/exports/${name}`;
         this.state = fs.mkdtempSync(path.join(os.tmpdir(), `miglab-${name}-`));
         this.env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${this.state}` });
     }
 
-    /** Writes the stack file: the same-subnet lab, changed by `edit`. */
+    /** Writes the stack file: the base stack's lab, changed by `edit`. */
     configure(edit: (lab: any) => void = () => undefined): LabConfig {
-        const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.same-subnet.yaml"), "utf8"));
+        const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${this.base}.yaml`), "utf8"));
         const lab = doc.config["miglab:lab"];
         lab.nfs.export = this.export;
         edit(lab);
@@ -49,6 +50,12 @@ export class LabStack {
     up(): Run { return this.pulumi(["up", "--yes", "--skip-preview"]); }
 
     outputs(): any { return JSON.parse(this.pulumi(["stack", "output", "--json"]).stdout); }
+
+    /** Runs a command inside a node's namespaces on this machine (for captures the node's sshd cannot make). */
+    inNode(node: string, command: string): Run {
+        const pid = fs.readFileSync(path.join(this.plan.stateDir, "nodes", node, "anchor.pid"), "utf8").trim();
+        return sh(`nsenter -t ${pid} -m -n -- bash -c ${JSON.stringify(command)}`);
+    }
 
     /** Runs a command on a lab node through its sshd, as the program does. */
     onNode(node: string, command: string, input = ""): Run {

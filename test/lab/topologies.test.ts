@@ -1,0 +1,83 @@
+// The inter-subnet topologies on a real lab: hosts in two subnets joined by a router
+// namespace, migrated through NAT and bridged over a VXLAN overlay on Open vSwitch.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import { LegMetrics } from "../../components/metrics";
+import { migrateLegScript } from "../../components/render";
+import { sh } from "../../scripts/pulumi-cli";
+import { LabStack } from "../../scripts/lab-stack";
+
+function consistent(l: LegMetrics): void {
+    const at = JSON.stringify(l);
+    assert.ok(l.downtimeMs > 0 && l.downtimeMs < l.totalTimeMs, at);
+    assert.ok(l.dataProcessedBytes > 1 << 20, at);
+    assert.strictEqual(l.destinationState, "running", at);
+    assert.ok(l.counterAfter > l.counterBefore, `the guest's counter did not advance: ${at}`);
+    assert.ok(l.plainMBs > 1 && l.ratio > 0, at);
+    // The guest pinged the outside through the whole leg, and most replies came back.
+    assert.ok(l.guestPing && l.guestPing.sent > 20 && l.guestPing.received > l.guestPing.sent / 2, at);
+}
+
+for (const topology of ["nat", "bridged"] as const) {
+    describe(`${topology} topology, built by a real pulumi up`, function () {
+        this.timeout(30 * 60 * 1000);
+        const lab = new LabStack(`ci-${topology}`, topology);
+        let legs: LegMetrics[];
+
+        before(() => { lab.configure(); lab.init(); });
+        after(() => lab.remove());
+
+        it("migrates the guest across the two subnets and back", () => {
+            const r = lab.up();
+            assert.strictEqual(r.code, 0, r.stdout.slice(-6000));
+            legs = lab.outputs().legs;
+            assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
+            // The hosts really are in two subnets: each one's gateway is the router.
+            assert.match(lab.onNode("pc2", "ip route show default").stdout, /via 10\.10\.10\.14/);
+            legs.forEach(consistent);
+        });
+
+        if (topology === "nat") {
+            it("reaches the outside through each host's NAT, with the same gateway MAC everywhere", () => {
+                const macs = ["pc1", "pc2"].map((h) => lab.onNode(h, "cat /sys/class/net/virbr-mlnat/address").stdout.trim());
+                assert.deepStrictEqual(macs, ["52:54:00:4d:4c:01", "52:54:00:4d:4c:01"]);
+                for (const l of legs) { assert.strictEqual(l.probe, null, "no third node can reach a guest behind NAT"); }
+            });
+        } else {
+            it("forwards through the tunnel what reaches the old host, and the probe keeps reaching the guest", () => {
+                for (const l of legs) {
+                    assert.ok(l.probe && l.probe.received > l.probe.sent / 2, JSON.stringify(l.probe));
+                    assert.ok((l.tunnelForwardedPackets ?? 0) > 0, JSON.stringify(l));
+                }
+            });
+
+            it("carries the overlay as VXLAN with the configured VNI, as tshark decodes it on the underlay", () => {
+                // Capture on the router's leg towards pc2 while the guest is away on pc2: the probe's
+                // pings and the guest's replies then cross the underlay inside the tunnel.
+                const pcap = `/tmp/miglab-${lab.name}.pcap`;
+                fs.rmSync(pcap, { force: true });
+                const pid = lab.inNode("nfs", `setsid timeout 90 tshark -q -i eth1 -f 'udp port 4789' -c 40 -w ${pcap} </dev/null >/dev/null 2>&1 & echo $!`).stdout.trim();
+                spawnSync("sleep", ["2"]);
+                const g = lab.plan.guests[0];
+                const [pc1, pc2] = lab.plan.hosts;
+                for (const [from, to, leg] of [[pc1, pc2, "cap-out"], [pc2, pc1, "cap-back"]] as const) {
+                    const r = lab.onNode(from.name, "bash -s", migrateLegScript(lab.plan, g, { leg, from, to }));
+                    assert.strictEqual(r.code, 0, r.stderr);
+                }
+                for (let i = 0; i < 60 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["1"]); }
+                const r = lab.inNode("nfs", `tshark -r ${pcap} -d udp.port==4789,vxlan -T fields -e vxlan.vni -e ip.src -e ip.dst 2>/dev/null | sort | uniq -c`);
+                fs.rmSync(pcap, { force: true });
+                assert.match(r.stdout, /\b5001\s+10\.10\.10\.(1|9)\s+10\.10\.10\.(9|1)\b/, r.stdout + r.stderr);
+            });
+        }
+
+        it("ends with the guest at home and a destroy that leaves nothing", () => {
+            assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
+            const r = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+            assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
+            assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+            assert.ok(!fs.existsSync(lab.plan.stateDir));
+        });
+    });
+}

@@ -1,10 +1,9 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts } from "./connection";
+import { childOpts, ensureOnHost } from "./connection";
 import { NfsServer } from "./nfsServer";
 import { Host } from "./host";
 import { Plan, PlannedGuest } from "./plan";
-import { bashCommand, guestImageScript } from "./render";
+import { guestImageScript } from "./render";
 
 export interface GuestImageArgs { plan: Plan; guest: PlannedGuest; nfsHost: Host; nfs: NfsServer }
 
@@ -18,13 +17,8 @@ export class GuestImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: GuestImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:guest:GuestImage", name, {}, opts);
-        const up = bashCommand(guestImageScript(args.plan, args.guest, "up"));
-        new command.remote.Command(`${name}-files`, {
-            connection: args.nfsHost.connection,
-            create: up,
-            update: up,
-            delete: bashCommand(guestImageScript(args.plan, args.guest, "down")),
-        }, childOpts(this, { dependsOn: [args.nfs] }));
+        ensureOnHost(`${name}-files`, args.nfsHost.connection, (a) => guestImageScript(args.plan, args.guest, a),
+            childOpts(this, { dependsOn: [args.nfs] }));
         this.disk = args.guest.disk;
         this.registerOutputs({ disk: this.disk });
     }

@@ -1,9 +1,8 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts } from "./connection";
+import { childOpts, ensureOnHost } from "./connection";
 import { Host } from "./host";
 import { Plan } from "./plan";
-import { bashCommand, natScript } from "./render";
+import { natScript } from "./render";
 
 export interface NatNetworkArgs { plan: Plan; host: Host }
 
@@ -17,13 +16,8 @@ export class NatNetwork extends pulumi.ComponentResource {
 
     constructor(name: string, args: NatNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:network:NatNetwork", name, {}, opts);
-        const up = bashCommand(natScript(args.plan, "up"));
-        new command.remote.Command(`${name}-network`, {
-            connection: args.host.connection,
-            create: up,
-            update: up,
-            delete: bashCommand(natScript(args.plan, "down")),
-        }, childOpts(this, { dependsOn: [args.host] }));
+        ensureOnHost(`${name}-network`, args.host.connection, (a) => natScript(args.plan, a),
+            childOpts(this, { dependsOn: [args.host] }));
         this.networkName = args.plan.guestNetwork.kind === "nat" ? args.plan.guestNetwork.network : "";
         this.registerOutputs({ networkName: this.networkName });
     }

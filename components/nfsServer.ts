@@ -1,9 +1,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts } from "./connection";
+import { childOpts, ensureOnHost } from "./connection";
 import { Host } from "./host";
 import { Plan } from "./plan";
-import { bashCommand, nfsScript } from "./render";
+import { nfsScript } from "./render";
 
 export interface NfsServerArgs { plan: Plan; host: Host }
 
@@ -19,13 +19,8 @@ export class NfsServer extends pulumi.ComponentResource {
 
     constructor(name: string, args: NfsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:storage:NfsServer", name, {}, opts);
-        const up = bashCommand(nfsScript(args.plan, "up"));
-        this.server = new command.remote.Command(`${name}-export`, {
-            connection: args.host.connection,
-            create: up,
-            update: up,
-            delete: bashCommand(nfsScript(args.plan, "down")),
-        }, childOpts(this, { dependsOn: [args.host] }));
+        this.server = ensureOnHost(`${name}-export`, args.host.connection, (a) => nfsScript(args.plan, a),
+            childOpts(this, { dependsOn: [args.host] }));
         this.address = args.plan.nfs.address;
         this.export = args.plan.export;
         this.registerOutputs({ address: this.address, export: this.export });

@@ -1,9 +1,8 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts } from "./connection";
+import { childOpts, ensureOnHost } from "./connection";
 import { Host } from "./host";
 import { Plan } from "./plan";
-import { bashCommand, ovsScript } from "./render";
+import { ovsScript } from "./render";
 
 export interface OvsBridgeArgs { plan: Plan; host: Host }
 
@@ -19,13 +18,8 @@ export class OvsBridge extends pulumi.ComponentResource {
 
     constructor(name: string, args: OvsBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:network:OvsBridge", name, {}, opts);
-        const up = bashCommand(ovsScript(args.plan, args.host.node, "up"));
-        new command.remote.Command(`${name}-bridges`, {
-            connection: args.host.connection,
-            create: up,
-            update: up,
-            delete: bashCommand(ovsScript(args.plan, args.host.node, "down")),
-        }, childOpts(this, { dependsOn: [args.host] }));
+        ensureOnHost(`${name}-bridges`, args.host.connection, (a) => ovsScript(args.plan, args.host.node, a),
+            childOpts(this, { dependsOn: [args.host] }));
         this.bridge = args.plan.guestNetwork.kind === "ovs" ? args.plan.guestNetwork.bridge : "";
         this.registerOutputs({ bridge: this.bridge });
     }

@@ -1,9 +1,8 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts } from "./connection";
+import { childOpts, ensureOnHost } from "./connection";
 import { Host } from "./host";
 import { Plan } from "./plan";
-import { bashCommand, poolScript } from "./render";
+import { poolScript } from "./render";
 
 export interface StoragePoolArgs { plan: Plan; host: Host; dependsOn?: pulumi.Input<pulumi.Resource>[] }
 
@@ -19,13 +18,8 @@ export class StoragePool extends pulumi.ComponentResource {
 
     constructor(name: string, args: StoragePoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:storage:StoragePool", name, {}, opts);
-        const up = bashCommand(poolScript(args.plan, "up"));
-        new command.remote.Command(`${name}-pool`, {
-            connection: args.host.connection,
-            create: up,
-            update: up,
-            delete: bashCommand(poolScript(args.plan, "down")),
-        }, childOpts(this, { dependsOn: [args.host, ...(args.dependsOn ?? [])] }));
+        ensureOnHost(`${name}-pool`, args.host.connection, (a) => poolScript(args.plan, a),
+            childOpts(this, { dependsOn: [args.host, ...(args.dependsOn ?? [])] }));
         this.poolName = args.plan.pool.name;
         this.target = args.plan.pool.target;
         this.registerOutputs({ poolName: this.poolName, target: this.target });

@@ -27,7 +27,7 @@ pulumi.runtime.setMocks({
         declared.push({ type: args.type, name: args.name, inputs: plain(args.inputs) });
         const state: any = { ...args.inputs };
         if (args.type === "command:remote:Command" || args.type === "command:local:Command") {
-            state.stdout = /-migration-(out|back)$/.test(args.name) ? legOutput : /-check$/.test(args.name) ? "accel=tcg" : "";
+            state.stdout = /-migration-(out|back)(-\d+)?$/.test(args.name) ? legOutput : /-check$/.test(args.name) ? "accel=tcg" : "";
             state.stderr = "";
         }
         return { id: `${args.name}-id`, state };
@@ -110,5 +110,23 @@ describe("Lab component graph (mocks)", function () {
         const key = declared.find((d) => d.name.endsWith("-key"))!;
         assert.ok(key, "no key command");
         assert.strictEqual(await pulumi.isSecret(lab.hosts.pc1.connection.privateKey as pulumi.Output<string>), true);
+    });
+});
+
+describe("Lab component graph with repeated runs (mocks)", function () {
+    this.timeout(20000);
+
+    it("declares out and back legs per run, chained, and summarizes each direction", async () => {
+        const { Lab } = await import("../../components/lab");
+        const cfg = sampleLab();
+        cfg.migration.runs = 3;
+        const before = declared.length;
+        const lab = new Lab("rep", { config: parseLabConfig(cfg), stack: "unit-runs" });
+        const summary = await outputOf(lab.summary);
+        const legs = declared.slice(before).filter((d) => /^rep-migration-(out|back)-\d$/.test(d.name)).map((d) => d.name);
+        assert.deepStrictEqual(legs, ["rep-migration-out-1", "rep-migration-back-1", "rep-migration-out-2",
+            "rep-migration-back-2", "rep-migration-out-3", "rep-migration-back-3"]);
+        assert.deepStrictEqual(summary.map((s) => [s.direction, s.runs]), [["pc1 -> pc2", 3], ["pc2 -> pc1", 3]]);
+        assert.deepStrictEqual(summary[0].downtimeMs, { median: 60, min: 60, max: 60 });
     });
 });

@@ -170,7 +170,13 @@ export function comparisonChartSpecs(rows: ComparisonRow[]): (ChartSpec & { id: 
     return [
         one("migration-time", "Migration time (median)", "ms", "total time", (r) => r.totalTimeMs),
         one("downtime", "Downtime as libvirt reports it (median)", "ms", "downtime", (r) => r.downtimeMs),
-        one("probe-lost", "Probe pings lost (median)", "pings", "lost pings", (r) => r.probeLost),
+        {
+            id: "probe-lost", title: "Pings lost during a leg (median)", unit: "pings", groups,
+            series: [
+                { name: "probe @10 ms", values: rows.map((r) => r.probeLost) },
+                { name: "guest to outside", values: rows.map((r) => r.guestPingsLost) },
+            ],
+        },
         {
             id: "throughput", title: "Migration vs plain TCP throughput (median)", unit: "MB/s", groups,
             series: [

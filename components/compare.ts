@@ -18,6 +18,8 @@ export interface ComparisonRow {
     downtimeMs: number | null;
     probeLost: number | null;
     longestGapMs: number | null;
+    /** The guest's own pings to the outside lost during a leg (nat, bridged): the reference lab's measure. */
+    guestPingsLost: number | null;
     throughputMBs: number | null;
     plainMBs: number | null;
     /** Median of the legs' own ratios, not the ratio of the medians: it is what each leg measured. */
@@ -47,6 +49,7 @@ export function comparisonRow({ stack, outputs }: StackOutputs): ComparisonRow {
         downtimeMs: m((l) => l.downtimeMs),
         probeLost: m((l) => l.probe?.lost),
         longestGapMs: m((l) => l.probe?.longestGapMs),
+        guestPingsLost: m((l) => l.guestPing?.lost),
         throughputMBs: m((l) => l.throughputMBs),
         plainMBs: m((l) => l.plainMBs),
         ratio: m((l) => l.ratio),
@@ -68,11 +71,11 @@ export function comparisonRows(stacks: StackOutputs[]): ComparisonRow[] {
 /** Right-aligned columns like scripts/print-legs.ts; a note, when present, trails its row unpadded. */
 export function comparisonTable(rows: ComparisonRow[]): string {
     const head = ["stack", "topology", "legs", "total ms", "downtime ms", "probe lost", "longest gap ms",
-        "migr MB/s", "plain MB/s", "ratio", "postcopy req"];
+        "guest pings lost", "migr MB/s", "plain MB/s", "ratio", "postcopy req"];
     const cell = (v: number | string | null) => (v === null ? "n/a" : String(v));
     const cells = rows.map((r) => [
         r.stack, r.topology, r.legs, r.totalTimeMs, r.downtimeMs, r.probeLost, r.longestGapMs,
-        r.throughputMBs, r.plainMBs, r.ratio, r.postcopyRequests,
+        r.guestPingsLost, r.throughputMBs, r.plainMBs, r.ratio, r.postcopyRequests,
     ].map(cell));
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
     const line = (c: string[]) => c.map((x, i) => x.padStart(widths[i])).join("  ");

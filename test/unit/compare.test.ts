@@ -86,12 +86,12 @@ describe("comparison of stacks", () => {
         const [a, b] = rows;
         assert.deepStrictEqual(a, {
             stack: "same-subnet", topology: "same-subnet", legs: 3,
-            totalTimeMs: 1159, downtimeMs: 60, probeLost: 3, longestGapMs: 70.6,
+            totalTimeMs: 1159, downtimeMs: 60, probeLost: 3, longestGapMs: 70.6, guestPingsLost: null,
             throughputMBs: 74.4, plainMBs: 119.85, ratio: 0.621, postcopyRequests: 0,
         });
         assert.deepStrictEqual(b, {
             stack: "routed", topology: "routed", legs: 4,
-            totalTimeMs: 2200, downtimeMs: 110, probeLost: 5, longestGapMs: 135,
+            totalTimeMs: 2200, downtimeMs: 110, probeLost: 5, longestGapMs: 135, guestPingsLost: null,
             throughputMBs: 39.5, plainMBs: 59, ratio: 0.669, postcopyRequests: 15,
         });
     });
@@ -133,14 +133,14 @@ describe("comparison of stacks", () => {
     it("prints a padded table, n/a for what was not measured", () => {
         const lines = comparisonTable(rows).split("\n");
         assert.strictEqual(lines.length, 5);
-        assert.match(lines[0], /^\s*stack\s+topology\s+legs\s+total ms\s+downtime ms\s+probe lost\s+longest gap ms\s+migr MB\/s\s+plain MB\/s\s+ratio\s+postcopy req$/);
+        assert.match(lines[0], /^\s*stack\s+topology\s+legs\s+total ms\s+downtime ms\s+probe lost\s+longest gap ms\s+guest pings lost\s+migr MB\/s\s+plain MB\/s\s+ratio\s+postcopy req$/);
         assert.match(lines[1], /^[- ]+$/);
         assert.strictEqual(lines[0].length, lines[1].length);
         assert.strictEqual(lines[2].length, lines[0].length, "columns are padded to one width");
-        assert.deepStrictEqual(lines[2].trim().split(/\s+/), ["same-subnet", "same-subnet", "3", "1159", "60", "3", "70.6", "74.4", "119.85", "0.621", "0"]);
-        assert.deepStrictEqual(lines[3].trim().split(/\s+/), ["routed", "routed", "4", "2200", "110", "5", "135", "39.5", "59", "0.669", "15"]);
+        assert.deepStrictEqual(lines[2].trim().split(/\s+/), ["same-subnet", "same-subnet", "3", "1159", "60", "3", "70.6", "n/a", "74.4", "119.85", "0.621", "0"]);
+        assert.deepStrictEqual(lines[3].trim().split(/\s+/), ["routed", "routed", "4", "2200", "110", "5", "135", "n/a", "39.5", "59", "0.669", "15"]);
         assert.deepStrictEqual(lines[4].slice(0, lines[0].length).trim().split(/\s+/),
-            ["nfs-pending", "shared-nfs", "0", ...Array(8).fill("n/a")]);
+            ["nfs-pending", "shared-nfs", "0", ...Array(9).fill("n/a")]);
         assert.match(lines[4].slice(lines[0].length), /^ {2}\(no legs output: not measured yet\)$/);
     });
 });

@@ -160,10 +160,13 @@ function serve(engineAddress: string): Promise<number> {
             // The engine shows a plugin's stdout/stderr as diagnostics: pass the program's through.
             child.stdout.pipe(process.stdout);
             child.stderr.pipe(process.stderr);
+            // A child that fails to start may report both 'error' and 'close': answer once.
+            let answered = false;
+            const answer = (resp: unknown) => { if (!answered) { answered = true; cb(null, resp); } };
             child.on("error", (err) => {
                 const resp = new langproto.RunResponse();
                 resp.setError(`cannot start node: ${err.message}`);
-                cb(null, resp);
+                answer(resp);
             });
             child.on("close", (code, signal) => {
                 const resp = new langproto.RunResponse();
@@ -172,7 +175,7 @@ function serve(engineAddress: string): Promise<number> {
                 } else if (code !== 0) {
                     resp.setError(signal ? `program was killed by ${signal}` : `program exited with code ${code}`);
                 }
-                cb(null, resp);
+                answer(resp);
             });
         },
     });

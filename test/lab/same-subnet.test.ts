@@ -5,66 +5,27 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseLabConfig } from "../../components/config";
 import { LegMetrics } from "../../components/metrics";
-import { Plan, planLab } from "../../components/plan";
-import { localSiteScript, migrateLegScript, hostCheckScript } from "../../components/render";
+import { migrateLegScript, hostCheckScript } from "../../components/render";
 import { CommandProvider } from "../../engine/command-provider";
-import { ROOT, pulumi, pulumiEnv, sh } from "../support";
-import { sampleLab } from "../unit/config.test";
-
-const STACK = "ci-same-subnet";
-const EXPORT = `/var/lib/miglab/exports/${STACK}`;
+import { LabStack } from "../../scripts/lab-stack";
+import { sh } from "../support";
 
 describe("same-subnet lab, built by a real pulumi up", function () {
     this.timeout(30 * 60 * 1000);
-    const stackFile = path.join(ROOT, "stacks", `Pulumi.${STACK}.yaml`);
-    let env: NodeJS.ProcessEnv;
-    let state: string;
-    let plan: Plan;
-    let key: string;
+    const lab = new LabStack("ci-same-subnet");
+    const onNode = (node: string, command: string, input?: string) => lab.onNode(node, command, input);
+    const counter = () => lab.counter();
     let legs: LegMetrics[];
 
-    /** Runs a command on a lab node through its sshd, as the program does. */
-    const onNode = (node: string, command: string, input?: string) => {
-        const n = plan.nodes.find((x) => x.name === node)!;
-        const r = spawnSync("ssh", ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-            "-o", "LogLevel=ERROR", "-i", key, "-p", String(n.connect.port), "root@127.0.0.1", command],
-        { encoding: "utf8", input: input ?? "", timeout: 10 * 60 * 1000 });
-        return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-    };
-    const counter = () => Number(/counter=(\d+)/.exec(onNode(plan.probe.name,
-        `timeout 5 bash -c 'exec 3<>/dev/tcp/10.10.10.10/7000; head -n1 <&3'`).stdout)?.[1] ?? NaN);
-
-    before(() => {
-        const text = fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.same-subnet.yaml"), "utf8")
-            .replace("/var/lib/miglab/exports/same-subnet", EXPORT);
-        fs.writeFileSync(stackFile, text);
-        const cfg = sampleLab();
-        cfg.nfs.export = EXPORT;
-        plan = planLab(parseLabConfig(cfg), STACK);
-        key = path.join(plan.stateDir, "ssh", "id_ed25519");
-        state = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-lab-state-"));
-        env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${state}` });
-        assert.strictEqual(pulumi(["stack", "init", STACK], ROOT, env).code, 0);
-    });
-
-    after(() => {
-        // Whatever happened above, leave nothing behind.
-        const r = pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK], ROOT, env);
-        if (r.code !== 0) {
-            console.error(r.stdout.slice(-3000));
-            sh(localSiteScript(plan, "down"));
-        }
-        pulumi(["stack", "rm", STACK, "--yes", "--force"], ROOT, env);
-        fs.rmSync(stackFile, { force: true });
-        fs.rmSync(state, { recursive: true, force: true });
-    });
+    before(() => { lab.configure(); lab.init(); });
+    // Whatever happened above, leave nothing behind.
+    after(() => lab.remove());
 
     it("builds the lab and migrates the guest there and back", () => {
-        const r = pulumi(["up", "--yes", "--skip-preview", "--stack", STACK], ROOT, env);
+        const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
-        const out = JSON.parse(pulumi(["stack", "output", "--json", "--stack", STACK], ROOT, env).stdout);
+        const out = lab.outputs();
         legs = out.legs;
         assert.strictEqual(out.topology, "same-subnet");
         assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
@@ -95,18 +56,18 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("changes nothing on a second pulumi up", () => {
-        const p = pulumi(["preview", "--expect-no-changes", "--stack", STACK], ROOT, env);
+        const p = lab.pulumi(["preview", "--expect-no-changes"]);
         assert.strictEqual(p.code, 0, p.stdout.slice(-3000));
-        const r = pulumi(["up", "--yes", "--skip-preview", "--stack", STACK], ROOT, env);
+        const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
         assert.match(r.stdout, /\d+ unchanged/);
         assert.doesNotMatch(r.stdout, /\d+ (created|updated|deleted|replaced)/);
     });
 
     it("a failed migration says why and leaves the guest running where it was", () => {
-        const g = plan.guests[0];
+        const g = lab.plan.guests[0];
         // The NFS node has no libvirt: virsh migrate to it must fail.
-        const script = migrateLegScript(plan, g, { leg: "fault", from: plan.hosts[0], to: plan.nfs });
+        const script = migrateLegScript(lab.plan, g, { leg: "fault", from: lab.plan.hosts[0], to: lab.plan.nfs });
         const before = counter();
         const r = onNode("pc1", "bash -s", script);
         assert.notStrictEqual(r.code, 0);
@@ -116,8 +77,8 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("a migration past its timeout is aborted and the guest stays on its source", () => {
-        const g = plan.guests[0];
-        const script = migrateLegScript(plan, g, { leg: "slow", from: plan.hosts[0], to: plan.hosts[1] })
+        const g = lab.plan.guests[0];
+        const script = migrateLegScript(lab.plan, g, { leg: "slow", from: lab.plan.hosts[0], to: lab.plan.hosts[1] })
             .replace(/^TIMEOUT_S=.*$/m, "TIMEOUT_S='5'").replace(/^BANDWIDTH_MIBS=.*$/m, "BANDWIDTH_MIBS='1'");
         const before = counter();
         const r = onNode("pc1", "bash -s", script);
@@ -134,7 +95,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
         try {
             spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
             const wrong = fs.readFileSync(path.join(dir, "k"), "utf8");
-            const port = plan.hosts[0].connect.port;
+            const port = lab.plan.hosts[0].connect.port;
             const p = new CommandProvider();
             const urn = "urn:pulumi:s::p::miglab:host:Host$command:remote:Command::fault";
             await assert.rejects(p.create(urn, { create: "true", connection: { host: "127.0.0.1", port, user: "root", privateKey: wrong } }),
@@ -148,21 +109,21 @@ describe("same-subnet lab, built by a real pulumi up", function () {
 
     it("a missing package on a host is named with the package to install", () => {
         // The check as rendered, asking for one tool this host lacks.
-        const script = hostCheckScript(plan.hosts[1]).replace("need iperf3 iperf3", "need miglab-absent-tool miglab-absent-tool");
+        const script = hostCheckScript(lab.plan.hosts[1]).replace("need iperf3 iperf3", "need miglab-absent-tool miglab-absent-tool");
         const r = onNode("pc2", "bash -s", script);
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /host pc2 is missing prerequisites:\n {2}- miglab-absent-tool is not installed on pc2: install miglab-absent-tool/);
     });
 
     it("pulumi destroy leaves no namespace, daemon, mount, link, domain or file", () => {
-        const r = pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK], ROOT, env);
+        const r = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
-        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(plan.labId));
-        assert.doesNotMatch(sh("ip -o link show").stdout, new RegExp(`${plan.labId}[sn]\\d`));
-        assert.strictEqual(sh(`ps -eo args | grep -F '${plan.stateDir}' | grep -v grep`).stdout, "");
-        assert.strictEqual(sh(`ps -eo args | grep -F -- '-uuid ${plan.guests[0].uuid}' | grep -v grep`).stdout, "");
-        assert.doesNotMatch(fs.readFileSync("/proc/self/mounts", "utf8"), new RegExp(plan.labId));
-        assert.ok(!fs.existsSync(plan.stateDir), `${plan.stateDir} is still there`);
-        assert.ok(!fs.existsSync(EXPORT), `${EXPORT} is still there`);
+        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+        assert.doesNotMatch(sh("ip -o link show").stdout, new RegExp(`${lab.plan.labId}[sn]\\d`));
+        assert.strictEqual(sh(`ps -eo args | grep -F '${lab.plan.stateDir}' | grep -v grep`).stdout, "");
+        assert.strictEqual(sh(`ps -eo args | grep -F -- '-uuid ${lab.plan.guests[0].uuid}' | grep -v grep`).stdout, "");
+        assert.doesNotMatch(fs.readFileSync("/proc/self/mounts", "utf8"), new RegExp(lab.plan.labId));
+        assert.ok(!fs.existsSync(lab.plan.stateDir), `${lab.plan.stateDir} is still there`);
+        assert.ok(!fs.existsSync(lab.export), `${lab.export} is still there`);
     });
 });

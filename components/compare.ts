@@ -1,6 +1,7 @@
 // One line per lab (stack): the medians of its measured legs, so topologies can
 // be compared side by side. Input is what `pulumi stack output --json` prints.
 import { LegMetrics, spread } from "./metrics";
+import { textTable } from "./table";
 
 export interface StackOutputs {
     stack: string;
@@ -68,7 +69,7 @@ export function comparisonRows(stacks: StackOutputs[]): ComparisonRow[] {
     return stacks.map(comparisonRow);
 }
 
-/** Right-aligned columns like scripts/print-legs.ts; a note, when present, trails its row unpadded. */
+/** The comparison as a text table; a note, when present, trails its row unpadded. */
 export function comparisonTable(rows: ComparisonRow[]): string {
     const head = ["stack", "topology", "legs", "total ms", "downtime ms", "probe lost", "longest gap ms",
         "guest pings lost", "migr MB/s", "plain MB/s", "ratio", "postcopy req"];
@@ -77,11 +78,5 @@ export function comparisonTable(rows: ComparisonRow[]): string {
         r.stack, r.topology, r.legs, r.totalTimeMs, r.downtimeMs, r.probeLost, r.longestGapMs,
         r.guestPingsLost, r.throughputMBs, r.plainMBs, r.ratio, r.postcopyRequests,
     ].map(cell));
-    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-    const line = (c: string[]) => c.map((x, i) => x.padStart(widths[i])).join("  ");
-    return [
-        line(head),
-        line(widths.map((w) => "-".repeat(w))),
-        ...cells.map((c, i) => (rows[i].note ? `${line(c)}  (${rows[i].note})` : line(c))),
-    ].join("\n");
+    return textTable(head, cells, rows.map((r) => (r.note ? `(${r.note})` : undefined)));
 }

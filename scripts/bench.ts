@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LegMetrics, spread } from "../components/metrics";
+import { textTable } from "../components/table";
 import { groupedBarChart } from "../components/chart";
 import { LabStack } from "./lab-stack";
 import { ROOT } from "./pulumi-cli";
@@ -81,10 +82,9 @@ function report(results: Result[], buildSeconds: number, noopSeconds: number): v
             m((l) => l.throughputMBs), m((l) => l.plainMBs), m((l) => l.ratio),
             m((l) => Math.round(l.memoryBps / 1e6 / l.plainMBs * 1000) / 1000)];
     });
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+
     console.log(`\nmiglab bench: same-subnet, local site, 192 MiB TCG guest, links at 1 Gbit/s; medians over both legs\n`);
-    console.log([line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"));
+    console.log(textTable(head, rows));
     console.log(`\nfirst pulumi up (lab built and measured): ${buildSeconds.toFixed(1)} s; no-op pulumi up: ${noopSeconds.toFixed(1)} s`);
     console.log("ratio = data processed / total time ÷ plain iperf3 throughput; libvirt/plain = libvirt's memory_bps ÷ plain");
     const dir = path.join(ROOT, "bench");

@@ -1,6 +1,7 @@
 // Prints a stack's measured migration legs (the `legs` output) as a table.
 import * as fs from "fs";
 import { LegMetrics } from "../components/metrics";
+import { textTable } from "../components/table";
 
 export function legsTable(legs: LegMetrics[]): string {
     const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio"];
@@ -9,9 +10,7 @@ export function legsTable(legs: LegMetrics[]): string {
         l.guestPing ? `${l.guestPing.lost}/${l.guestPing.sent}` : "-",
         (l.dataProcessedBytes / 1e6).toFixed(1), l.iterations, l.throughputMBs, l.plainMBs, l.ratio,
     ].map(String));
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
-    return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+    return textTable(head, rows);
 }
 
 if (require.main === module) {

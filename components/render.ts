@@ -242,7 +242,6 @@ export function ovsScript(plan: Plan, host: PlannedNode, action: "up" | "down"):
         UPLINK: "eth0", ADDR: `${host.address}/${host.prefix}`, GW: host.gateway ?? "",
         PEERS: peers, VNI: n.vni, TUNNEL: n.tunnel, BRIDGE: n.bridge,
         OVERLAY_GW: n.gatewayHost === host.name ? `${n.gateway}/${n.subnet.split("/")[1]}` : "",
-        NETWORK: n.network, NET_XML: ovsNetworkXml(plan),
     });
     const network = script("libvirt-network.sh", { ACTION: action, NETWORK: n.network, XML: ovsNetworkXml(plan) });
     // The network sits on the bridge: made after it, removed before it.

@@ -1,15 +1,16 @@
-// miglab's public API: the components, the config parser and the pure renderers/parsers.
-export * from "./config";
-export * from "./domain";
-export * from "./guestImage";
-export * from "./host";
-export * from "./lab";
-export * from "./localSite";
-export * from "./metrics";
-export * from "./migration";
-export * from "./natNetwork";
-export * from "./nfsServer";
-export * from "./ovsBridge";
-export * from "./plan";
+// miglab's public API, in the order of its pipeline: the config and plan model, the
+// renderers (libvirt XML, host scripts), the component resources, and the reports.
+export * from "./model/config";
+export * from "./model/plan";
 export * from "./render";
-export * from "./storagePool";
+export * from "./resources/domain";
+export * from "./resources/guestImage";
+export * from "./resources/host";
+export * from "./resources/lab";
+export * from "./resources/localSite";
+export * from "./resources/migration";
+export * from "./resources/natNetwork";
+export * from "./resources/nfsServer";
+export * from "./resources/ovsBridge";
+export * from "./resources/storagePool";
+export * from "./reports/metrics";

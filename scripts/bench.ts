@@ -4,9 +4,9 @@
 // and bench/results.svg. A benchmark that prints figures, not a test.
 import * as fs from "fs";
 import * as path from "path";
-import { LegMetrics, spread } from "../components/metrics";
-import { textTable } from "../components/table";
-import { groupedBarChart } from "../components/chart";
+import { LegMetrics, spread } from "../components/reports/metrics";
+import { textTable } from "../components/reports/table";
+import { groupedBarChart } from "../components/reports/chart";
 import { LabStack } from "./lab-stack";
 import { ROOT } from "./pulumi-cli";
 

@@ -4,8 +4,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { comparisonCharts } from "../components/chart";
-import { comparisonRows, comparisonTable, StackOutputs } from "../components/compare";
+import { comparisonCharts } from "../components/reports/chart";
+import { comparisonRows, comparisonTable, StackOutputs } from "../components/reports/compare";
 
 // Compiled to bin/scripts/, so the project is two levels up.
 const ROOT = path.resolve(__dirname, "..", "..");

@@ -4,8 +4,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LabConfig, parseLabConfig } from "../components/config";
-import { Plan, planLab } from "../components/plan";
+import { LabConfig, parseLabConfig } from "../components/model/config";
+import { Plan, planLab } from "../components/model/plan";
 import { localSiteScript } from "../components/render";
 import { ROOT, Run, pulumi, pulumiEnv, sh } from "./pulumi-cli";
 
@@ -19,7 +19,15 @@ export class LabStack {
     plan!: Plan;
 
     /** name: the stack; base: the shipped stack its config starts from. */
-    constructor(readonly name: string, readonly base = "same-subnet") {
+    readonly name: string;
+
+    /**
+     * name: the stack ("ci-..." names take MIGLAB_TEST_PREFIX instead of "ci", so two
+     * checkouts can run lab suites side by side); base: the shipped stack its config starts from.
+     */
+    constructor(name: string, readonly base = "same-subnet") {
+        this.name = name.replace(/^ci-/, `${process.env.MIGLAB_TEST_PREFIX ?? "ci"}-`);
+        name = this.name;
         this.file = path.join(ROOT, "stacks", `Pulumi.${name}.yaml`);
         this.export = `/var/lib/miglab/exports/${name}`;
         this.state = fs.mkdtempSync(path.join(os.tmpdir(), `miglab-${name}-`));

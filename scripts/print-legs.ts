@@ -1,7 +1,7 @@
 // Prints a stack's measured migration legs (the `legs` output) as a table.
 import * as fs from "fs";
-import { LegMetrics } from "../components/metrics";
-import { textTable } from "../components/table";
+import { LegMetrics } from "../components/reports/metrics";
+import { textTable } from "../components/reports/table";
 
 export function legsTable(legs: LegMetrics[]): string {
     const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio"];

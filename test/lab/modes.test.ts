@@ -1,6 +1,6 @@
 // Migration modes on a real lab: pre-copy against a dirtying guest, and post-copy.
 import * as assert from "assert";
-import { LegMetrics } from "../../components/metrics";
+import { LegMetrics } from "../../components/reports/metrics";
 import { LabStack } from "../../scripts/lab-stack";
 
 describe("migration modes with a dirtying guest, on a real lab", function () {

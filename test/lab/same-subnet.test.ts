@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LegMetrics } from "../../components/metrics";
+import { LegMetrics } from "../../components/reports/metrics";
 import { migrateLegScript, hostCheckScript } from "../../components/render";
 import { CommandProvider } from "../../engine/command-provider";
 import { LabStack } from "../../scripts/lab-stack";

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import { LegMetrics } from "../../components/metrics";
+import { LegMetrics } from "../../components/reports/metrics";
 import { migrateLegScript } from "../../components/render";
 import { sh } from "../../scripts/pulumi-cli";
 import { LabStack } from "../../scripts/lab-stack";

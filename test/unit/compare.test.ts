@@ -2,9 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { DOMParser, Element } from "@xmldom/xmldom";
-import { ChartSpec, comparisonChartSpecs, comparisonCharts, escapeXml, formatValue, groupedBarChart, niceTicks } from "../../components/chart";
-import { comparisonRows, comparisonTable, median } from "../../components/compare";
-import { LegMetrics, parseLeg, summarize } from "../../components/metrics";
+import { ChartSpec, comparisonChartSpecs, comparisonCharts, escapeXml, formatValue, groupedBarChart, niceTicks } from "../../components/reports/chart";
+import { comparisonRows, comparisonTable, median } from "../../components/reports/compare";
+import { LegMetrics, parseLeg, summarize } from "../../components/reports/metrics";
 import { defaultStacks, parseArgs, readOutputs } from "../../scripts/compare";
 import { ROOT } from "../support";
 

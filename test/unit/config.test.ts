@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, LabConfig, parseLabConfig } from "../../components/config";
+import { ConfigError, LabConfig, parseLabConfig } from "../../components/model/config";
 import { ROOT } from "../support";
 
 /** The same-subnet stack's lab value, read from its stack file, as a starting point for bad variants. */

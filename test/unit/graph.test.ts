@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseLabConfig } from "../../components/config";
+import { parseLabConfig } from "../../components/model/config";
 import { ROOT } from "../support";
 import { sampleLab } from "./config.test";
 
@@ -41,10 +41,10 @@ function outputOf<T>(o: pulumi.Output<T>): Promise<T> {
 
 describe("Lab component graph (mocks)", function () {
     this.timeout(20000);
-    let lab: import("../../components/lab").Lab;
+    let lab: import("../../components/resources/lab").Lab;
 
     before(async () => {
-        const { Lab } = await import("../../components/lab");
+        const { Lab } = await import("../../components/resources/lab");
         lab = new Lab("lab", { config: parseLabConfig(sampleLab()), stack: "unit" });
         await outputOf(lab.legs);
     });
@@ -117,7 +117,7 @@ describe("Lab component graph with repeated runs (mocks)", function () {
     this.timeout(20000);
 
     it("declares out and back legs per run, chained, and summarizes each direction", async () => {
-        const { Lab } = await import("../../components/lab");
+        const { Lab } = await import("../../components/resources/lab");
         const cfg = sampleLab();
         cfg.migration.runs = 3;
         const before = declared.length;

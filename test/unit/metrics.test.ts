@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseCounter, parseIperf, parseJobInfo, parseLeg, parsePing, sections } from "../../components/metrics";
+import { parseCounter, parseIperf, parseJobInfo, parseLeg, parsePing, sections } from "../../components/reports/metrics";
 import { ROOT } from "../support";
 
 // Captured from a real leg on the local site (pc1 -> pc2, 192 MiB TCG guest, links at 1 Gbit/s).

@@ -3,8 +3,8 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseLabConfig } from "../../components/config";
-import { planLab, labIdFor } from "../../components/plan";
+import { parseLabConfig } from "../../components/model/config";
+import { planLab, labIdFor } from "../../components/model/plan";
 import * as r from "../../components/render";
 import { sampleLab } from "./config.test";
 

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost } from "./connection";
 import { Host } from "./host";
-import { Plan } from "./plan";
-import { ovsScript } from "./render";
+import { Plan } from "../model/plan";
+import { ovsScript } from "../render";
 
 export interface OvsBridgeArgs { plan: Plan; host: Host }
 

@@ -2,9 +2,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts } from "./connection";
 import { Host } from "./host";
-import { DirectionSummary, LegMetrics, parseLeg, summarize } from "./metrics";
-import { Plan, PlannedGuest } from "./plan";
-import { bashCommand, migrateLegScript } from "./render";
+import { DirectionSummary, LegMetrics, parseLeg, summarize } from "../reports/metrics";
+import { Plan, PlannedGuest } from "../model/plan";
+import { bashCommand, migrateLegScript } from "../render";
 
 export interface MigrationArgs {
     plan: Plan;

@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { bashCommand } from "./render";
+import { bashCommand } from "../render";
 
 /** How remote.Commands reach one node. */
 export type NodeConnection = command.types.input.remote.ConnectionArgs;

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConnection, childOpts } from "./connection";
-import { PlannedNode } from "./plan";
-import { Accel, bashCommand, hostCheckScript } from "./render";
+import { PlannedNode } from "../model/plan";
+import { Accel, bashCommand, hostCheckScript } from "../render";
 
 export interface HostArgs { node: PlannedNode; connection: NodeConnection }
 

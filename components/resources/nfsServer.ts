@@ -2,8 +2,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost } from "./connection";
 import { Host } from "./host";
-import { Plan } from "./plan";
-import { nfsScript } from "./render";
+import { Plan } from "../model/plan";
+import { nfsScript } from "../render";
 
 export interface NfsServerArgs { plan: Plan; host: Host }
 

@@ -1,9 +1,9 @@
 // Plan -> what the hosts are given: libvirt XML documents and the shell scripts
-// (from components/scripts/) with a header of shell-quoted variables.
+// (from components/render/scripts/) with a header of shell-quoted variables.
 import * as fs from "fs";
 import * as path from "path";
-import { intToIp, ipToInt } from "./net";
-import { Plan, PlannedGuest, PlannedNode } from "./plan";
+import { intToIp, ipToInt } from "../model/net";
+import { Plan, PlannedGuest, PlannedNode } from "../model/plan";
 
 export function xmlEscape(s: string): string {
     return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
@@ -132,13 +132,13 @@ ${source}  <target>
 
 function scriptDir(): string {
     // From source (ts-node) the scripts sit beside this file; compiled code runs from bin/components.
-    const candidates = [path.join(__dirname, "scripts"), path.resolve(__dirname, "..", "..", "components", "scripts")];
+    const candidates = [path.join(__dirname, "scripts"), path.resolve(__dirname, "..", "..", "..", "components", "render", "scripts")];
     const found = candidates.find((d) => fs.existsSync(path.join(d, "local-site.sh")));
-    if (!found) { throw new Error(`miglab: cannot find components/scripts (looked in ${candidates.join(", ")})`); }
+    if (!found) { throw new Error(`miglab: cannot find components/render/scripts (looked in ${candidates.join(", ")})`); }
     return found;
 }
 
-/** A script from components/scripts with its variables set in a header. */
+/** A script from components/render/scripts with its variables set in a header. */
 export function script(name: string, vars: Record<string, string | number>): string {
     const header = Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(String(v))}`).join("\n");
     const body = fs.readFileSync(path.join(scriptDir(), name), "utf8");

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost } from "./connection";
 import { Host } from "./host";
-import { Plan } from "./plan";
-import { poolScript } from "./render";
+import { Plan } from "../model/plan";
+import { poolScript } from "../render";
 
 export interface StoragePoolArgs { plan: Plan; host: Host; dependsOn?: pulumi.Input<pulumi.Resource>[] }
 

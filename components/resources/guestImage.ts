@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost } from "./connection";
 import { NfsServer } from "./nfsServer";
 import { Host } from "./host";
-import { Plan, PlannedGuest } from "./plan";
-import { guestImageScript } from "./render";
+import { Plan, PlannedGuest } from "../model/plan";
+import { guestImageScript } from "../render";
 
 export interface GuestImageArgs { plan: Plan; guest: PlannedGuest; nfsHost: Host; nfs: NfsServer }
 

@@ -1,16 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import { LabConfig } from "./config";
+import { LabConfig } from "../model/config";
 import { NodeConnection } from "./connection";
 import { Domain } from "./domain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
 import { LocalSite } from "./localSite";
-import { DirectionSummary, LegMetrics } from "./metrics";
+import { DirectionSummary, LegMetrics } from "../reports/metrics";
 import { Migration } from "./migration";
 import { NatNetwork } from "./natNetwork";
 import { NfsServer } from "./nfsServer";
 import { OvsBridge } from "./ovsBridge";
-import { Plan, planLab } from "./plan";
+import { Plan, planLab } from "../model/plan";
 import { StoragePool } from "./storagePool";
 
 export interface LabArgs {

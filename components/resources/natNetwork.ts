@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost } from "./connection";
 import { Host } from "./host";
-import { Plan } from "./plan";
-import { natScript } from "./render";
+import { Plan } from "../model/plan";
+import { natScript } from "../render";
 
 export interface NatNetworkArgs { plan: Plan; host: Host }
 

@@ -1,4 +1,4 @@
-// Parsers for what a migration leg prints (components/scripts/migrate-leg.sh):
+// Parsers for what a migration leg prints (components/render/scripts/migrate-leg.sh):
 // virsh's raw job statistics, ping's timestamped replies, iperf3's JSON.
 
 export interface ProbeStats {

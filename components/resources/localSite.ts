@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConnection, childOpts } from "./connection";
-import { Plan } from "./plan";
-import { localSiteScript } from "./render";
+import { Plan } from "../model/plan";
+import { localSiteScript } from "../render";
 
 export interface LocalSiteArgs { plan: Plan }
 

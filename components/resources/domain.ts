@@ -2,8 +2,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts } from "./connection";
 import { Host } from "./host";
-import { Plan, PlannedGuest } from "./plan";
-import { Accel, bashCommand, domainScript, domainXml } from "./render";
+import { Plan, PlannedGuest } from "../model/plan";
+import { Accel, bashCommand, domainScript, domainXml } from "../render";
 
 export interface DomainArgs {
     plan: Plan;

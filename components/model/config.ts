@@ -5,6 +5,7 @@ import Ajv, { ErrorObject } from "ajv";
 import addFormats from "ajv-formats";
 import schema from "./config.schema.json";
 import { inSubnet } from "./net";
+import { labRules } from "./rules";
 
 export interface SshArgs { user: string; port: number; privateKey: string }
 export interface NodeConfig { name: string; address: string; prefix: number; ssh?: SshArgs }
@@ -64,14 +65,15 @@ function describe(e: ErrorObject): string {
         case "enum": return `${fieldPath(e.instancePath)}: must be one of ${(e.params.allowedValues as string[]).map((v) => `'${v}'`).join(", ")}`;
         case "pattern": {
             const sub = subschema(e.schemaPath);
-            return `${fieldPath(e.instancePath)}: must be ${sub?.description ?? `like ${e.params.pattern}`}`;
+            // The rule the pattern stands for, not what the field is for.
+            return `${fieldPath(e.instancePath)}: must be ${sub?.["x-rule"] ?? `like ${e.params.pattern}`}`;
         }
         case "oneOf": return `${fieldPath(e.instancePath)}: give exactly one of builtin or qcow2`;
         default: return `${fieldPath(e.instancePath)}: ${e.message}`;
     }
 }
 
-function subschema(schemaPath: string): { description?: string } | undefined {
+function subschema(schemaPath: string): { description?: string; "x-rule"?: string } | undefined {
     // "#/definitions/name/pattern" -> the schema object that holds the pattern
     let node: any = schema;
     for (const part of schemaPath.replace(/^#\//, "").split("/").slice(0, -1)) {
@@ -92,7 +94,7 @@ export function parseLabConfig(raw: unknown): LabConfig {
         throw new ConfigError([...new Set(errs.map(describe))]);
     }
     const cfg = value as unknown as LabConfig;
-    const problems = crossFieldProblems(cfg);
+    const problems = [...crossFieldProblems(cfg), ...labRules(cfg)];
     if (problems.length > 0) { throw new ConfigError(problems); }
     return cfg;
 }
@@ -178,11 +180,6 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
         }
         if (cfg.overlay.gatewayHost !== undefined && !hostNames.has(cfg.overlay.gatewayHost)) {
             problems.push(`overlay.gatewayHost: '${cfg.overlay.gatewayHost}' is not one of the hosts (${[...hostNames].join(", ")})`);
-        }
-        for (const { n, at } of nodes) {
-            if (inSubnet(n.address, cfg.outside.address, cfg.outside.prefix)) {
-                problems.push(`${at}.address: ${n.address} is in the outside network ${cfg.outside.address}/${cfg.outside.prefix}; pick another outside.address`);
-            }
         }
     }
     if (cfg.site === "ssh" && cfg.link) { problems.push(`link: shaping applies to the local site only; remove it for site 'ssh'`); }

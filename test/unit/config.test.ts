@@ -12,7 +12,10 @@ export function sampleLab(): any {
     return JSON.parse(JSON.stringify(yaml.load(text).config["miglab:lab"]));
 }
 
-function problems(mutate: (c: any) => void): string[] {
+/** A private key's shape (not a usable key): what site ssh expects in ssh.privateKey. */
+export const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";
+
+export function problems(mutate: (c: any) => void): string[] {
     const c = sampleLab();
     mutate(c);
     try {
@@ -92,7 +95,7 @@ describe("config (ajv schema + cross-field rules)", () => {
         assert.deepStrictEqual(problems((c) => { c.topology = "bridged"; c.guests[0].address = "10.10.30.10"; c.overlay = { gatewayHost: "pc9" }; }),
             ["overlay.gatewayHost: 'pc9' is not one of the hosts (pc1, pc2)"]);
         const p = problems((c) => { c.topology = "nat"; c.site = "ssh"; delete c.link; c.guests[0].address = "192.168.150.10";
-            for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: "k" }; } });
+            for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: KEY }; } });
         assert.deepStrictEqual(p, ["topology: 'nat' is built on the local site only by this version of miglab (the router and outside are namespaces); use site: local"]);
     });
 
@@ -111,5 +114,165 @@ describe("config (ajv schema + cross-field rules)", () => {
 
     it("says what to do when miglab:lab is missing", () => {
         assert.throws(() => parseLabConfig(undefined), /miglab:lab: is not set/);
+    });
+});
+
+/** A shipped stack's lab value (nat, bridged, ...). */
+function stackLab(stack: string): any {
+    const yaml = require("js-yaml");
+    return yaml.load(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")).config["miglab:lab"];
+}
+
+function problemsOf(base: any, mutate: (c: any) => void): string[] {
+    const c = JSON.parse(JSON.stringify(base));
+    mutate(c);
+    try { parseLabConfig(c); } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+        return (e as ConfigError).problems;
+    }
+    return [];
+}
+
+describe("cross-field rules: configs that pass the schema but cannot work", () => {
+    const nat = () => stackLab("nat");
+    const bridged = () => stackLab("bridged");
+    // [what, base stack, change, the one problem expected (exact)]
+    const cases: [string, () => any, (c: any) => void, string][] = [
+        // Subnets that overlap, and addresses that are not a node's to take.
+        ["hosts on overlapping subnets of different sizes", sampleLab, (c) => { c.topology = "nat"; c.guests[0].address = "192.168.150.10"; c.hosts[1].prefix = 29; c.hosts[1].address = "10.10.10.9"; },
+            "hosts[1].prefix: 10.10.10.9/29 (subnet 10.10.10.8/29) overlaps hosts[0]'s subnet 10.10.10.0/24; nodes on one segment need the same prefix, nodes on different segments disjoint subnets"],
+        ["the NAT subnet equal to a host's underlay", nat, (c) => { c.nat.subnet = "10.10.10.0/29"; c.nat.gateway = "10.10.10.1"; c.guests[0].address = "10.10.10.5"; },
+            "nat.subnet: 10.10.10.0/29 is hosts[0]'s subnet 10.10.10.0/29; the guests' network must be a subnet of its own (e.g. 192.168.150.0/24)"],
+        ["the NAT subnet equal to the outside's", nat, (c) => { c.nat = { subnet: "10.10.20.0/24", gateway: "10.10.20.1", mac: "52:54:00:4d:4c:01" }; c.guests[0].address = "10.10.20.10"; },
+            "nat.subnet: 10.10.20.0/24 is the outside network 10.10.20.0/24; the guests' network must be a subnet of its own (e.g. 192.168.150.0/24)"],
+        ["the overlay inside the underlay", bridged, (c) => { c.overlay.subnet = "10.10.0.0/16"; c.overlay.gateway = "10.10.30.1"; },
+            "overlay.subnet: 10.10.0.0/16 overlaps hosts[0]'s subnet 10.10.10.0/29, hosts[1]'s subnet 10.10.10.8/29 and the outside network 10.10.20.0/24; the guests' network must be a subnet of its own (e.g. 10.10.30.0/24)"],
+        ["the outside overlapping a host subnet", nat, (c) => { c.outside = { address: "10.10.10.20", prefix: 24 }; },
+            "outside.address: the outside network 10.10.10.0/24 overlaps hosts[0]'s subnet 10.10.10.0/29 and hosts[1]'s subnet 10.10.10.8/29; pick an outside network apart from the lab's"],
+        ["a host on the router's address", nat, (c) => { c.hosts[1].address = "10.10.10.14"; },
+            "hosts[1].address: 10.10.10.14 is the router's address in 10.10.10.8/29 (the last usable address of a subnet without the NFS node); give the node another address"],
+        ["a host on the network address", sampleLab, (c) => { c.hosts[1].address = "10.10.10.0"; },
+            "hosts[1].address: 10.10.10.0 is the network address of 10.10.10.0/24; give the node an address inside it"],
+        ["a host on the broadcast address", sampleLab, (c) => { c.nfs.host.address = "10.10.10.255"; },
+            "nfs.host.address: 10.10.10.255 is the broadcast address of 10.10.10.0/24; give the node an address inside it"],
+        ["a guest on the NAT gateway", nat, (c) => { c.guests[0].address = "192.168.150.1"; },
+            "guests[0].address: 192.168.150.1 is nat.gateway; give the guest another address"],
+        ["a guest on the broadcast address", sampleLab, (c) => { c.guests[0].address = "10.10.10.255"; },
+            "guests[0].address: 10.10.10.255 is the broadcast address of 10.10.10.0/24; give the guest an address inside it"],
+        ["a guest on the overlay's network address", bridged, (c) => { c.guests[0].address = "10.10.30.0"; },
+            "guests[0].address: 10.10.30.0 is the network address of 10.10.30.0/24; give the guest an address inside it"],
+        ["the gateway on the broadcast address", nat, (c) => { c.nat.gateway = "192.168.150.255"; },
+            "nat.gateway: 192.168.150.255 is the broadcast address of 192.168.150.0/24; use an address inside it (e.g. 192.168.150.1)"],
+        ["the outside on the router's own address", nat, (c) => { c.outside = { address: "10.10.20.33", prefix: 28 }; },
+            "outside.address: 10.10.20.33 is where the router sits in 10.10.20.32/28; use another address (e.g. 10.10.20.34)"],
+        // CIDRs.
+        ["a CIDR with host bits set", nat, (c) => { c.nat.subnet = "192.168.150.1/24"; },
+            "nat.subnet: 192.168.150.1/24 has host bits set; the network is 192.168.150.0/24: write that"],
+        ["a /31 guest network", nat, (c) => { c.nat = { subnet: "192.168.150.0/31", gateway: "192.168.150.1", mac: "52:54:00:4d:4c:01" }; c.guests[0].address = "192.168.150.0"; },
+            "nat.subnet: a /31 has no room for a gateway and a guest; use a prefix of 30 or less (e.g. /24)"],
+        ["a /32 guest network", bridged, (c) => { c.overlay.subnet = "10.10.30.1/32"; c.guests[0].address = "10.10.30.1"; c.overlay.gateway = "10.10.30.1"; },
+            "overlay.subnet: a /32 has no room for a gateway and a guest; use a prefix of 30 or less (e.g. /24)"],
+        ["an allowed network with host bits set", sampleLab, (c) => { c.nfs.allowedNetworks = ["10.10.10.1/24"]; },
+            "nfs.allowedNetworks[0]: 10.10.10.1/24 has host bits set; the network is 10.10.10.0/24: write that"],
+        ["an octet with a leading zero in a CIDR", nat, (c) => { c.nat.subnet = "192.168.150.00/24"; },
+            "nat.subnet: must be an IPv4 network written address/prefix, such as 10.10.10.0/24 (decimal octets 0-255 without leading zeros, prefix 0-32)"],
+        ["an octet with a leading zero in an address", sampleLab, (c) => { c.hosts[1].address = "10.10.10.02"; },
+            "hosts[1].address: must be an IPv4 address"],
+        // MACs and disks.
+        ["two guests with one MAC", sampleLab, (c) => { c.guests[0].mac = "52:54:00:00:00:01"; c.guests.push({ ...c.guests[0], name: "vm2", address: "10.10.10.11", mac: "52:54:00:00:00:01" }); },
+            "guests[1].mac: 52:54:00:00:00:01 is already the MAC of guests[0]; every guest needs its own (or leave mac out to derive one)"],
+        ["MACs that differ only in case", sampleLab, (c) => { c.guests[0].mac = "52:54:00:0a:0b:0c"; c.guests.push({ ...c.guests[0], name: "vm2", address: "10.10.10.11", mac: "52:54:00:0A:0B:0C" }); },
+            "guests[1].mac: 52:54:00:0A:0B:0C is already the MAC of guests[0]; every guest needs its own (or leave mac out to derive one)"],
+        ["a guest with the NAT gateway's MAC", nat, (c) => { c.guests[0].mac = "52:54:00:4d:4c:01"; },
+            "guests[0].mac: 52:54:00:4d:4c:01 is the NAT gateway's MAC (nat.mac); give the guest another one"],
+        ["a multicast MAC", sampleLab, (c) => { c.guests[0].mac = "01:00:5e:00:00:01"; },
+            "guests[0].mac: 01:00:5e:00:00:01 is a multicast address (its first octet is odd); a NIC needs a unicast MAC such as 52:54:00:12:34:56"],
+        ["the broadcast MAC as the NAT gateway's", nat, (c) => { c.nat.mac = "ff:ff:ff:ff:ff:ff"; },
+            "nat.mac: ff:ff:ff:ff:ff:ff is a multicast address (its first octet is odd); a NIC needs a unicast MAC such as 52:54:00:12:34:56"],
+        ["the all-zero MAC", sampleLab, (c) => { c.guests[0].mac = "00:00:00:00:00:00"; },
+            "guests[0].mac: 00:00:00:00:00:00 is the all-zero address, which no NIC may use; pick one such as 52:54:00:12:34:56"],
+        ["a MAC libvirt keeps for taps", sampleLab, (c) => { c.guests[0].mac = "fe:54:00:00:00:01"; },
+            "guests[0].mac: fe:54:00:00:00:01 starts with fe, which libvirt keeps for the host side of tap devices; pick one such as 52:54:00:12:34:56"],
+        ["a MAC that is not one (the rule, not the field's description)", sampleLab, (c) => { c.guests[0].mac = "52:54:00:zz:00:01"; },
+            "guests[0].mac: must be a MAC address: six pairs of hex digits separated by ':', such as 52:54:00:12:34:56"],
+        ["two guests on one image", sampleLab, (c) => { c.guests[0].image = { qcow2: "disk.qcow2" }; c.guests.push({ ...c.guests[0], name: "vm2", address: "10.10.10.11" }); },
+            "guests[1].image: its disk disk.qcow2 on the export is already guests[0] ('vm1')'s; two running guests on one disk corrupt it: give each guest its own qcow2"],
+        ["an image named like another guest's built-in disk", sampleLab, (c) => { c.guests.push({ ...c.guests[0], name: "vm2", address: "10.10.10.11", image: { qcow2: "vm1.qcow2" } }); },
+            "guests[1].image: its disk vm1.qcow2 on the export is already guests[0] ('vm1')'s; two running guests on one disk corrupt it: give each guest its own qcow2"],
+        ["an image path with a directory", sampleLab, (c) => { c.guests[0].image = { qcow2: "../etc/x.qcow2" }; },
+            "guests[0].image.qcow2: must be a file name on the export ending in .qcow2: letters, digits, '.', '_' and '-', not starting with '.' or '-'"],
+        // Names.
+        ["a host called outside", nat, (c) => { c.hosts[1].name = "outside"; c.migration.to = "outside"; },
+            "hosts[1].name: 'outside' is the name of the namespace beyond the router in nat and bridged labs; pick another name"],
+        ["a node named like a switch namespace", sampleLab, (c) => { c.nfs.host.name = "swa"; },
+            "nfs.host.name: 'swa' is the name of one of the lab's switch namespaces (sw + a letter); pick another name"],
+        ["a pool called default", sampleLab, (c) => { c.pool.name = "default"; },
+            "pool.name: 'default' is libvirt's own default pool (/var/lib/libvirt/images); pick another name such as 'miglab'"],
+        ["host names that collide once cut to an interface name", bridged, (c) => {
+            c.hosts[0].name = "rack-a-host-01"; c.hosts[1].name = "rack-a-host-02"; c.guests[0].home = "rack-a-host-01";
+            c.migration.from = "rack-a-host-01"; c.migration.to = "rack-a-host-02"; c.overlay.gatewayHost = "rack-a-host-01"; },
+        "hosts[1].name: 'rack-a-host-02' and hosts[0].name 'rack-a-host-01' give the same tunnel port name 'tun-rack-a-host' (Linux keeps 15 characters of an interface name); make the names differ in their first 11 characters"],
+        // NFS and paths.
+        ["allowedNetworks leaving out a host", nat, (c) => { c.nfs.allowedNetworks = ["10.10.10.0/29"]; },
+            "nfs.allowedNetworks: leaves out hosts[1] 'pc2' (10.10.10.9), which opens its guests' disks over NFS; add 10.10.10.8/29 or leave allowedNetworks out (default: the lab's subnets)"],
+        ["the export at /", sampleLab, (c) => { c.nfs.export = "/"; },
+            "nfs.export: '/' is a system directory; give a directory of the lab's own such as /var/lib/miglab/exports/<stack>"],
+        ["the export in /etc", sampleLab, (c) => { c.nfs.export = "/etc/miglab"; },
+            "nfs.export: '/etc/miglab' is inside the system directory /etc; give a directory of the lab's own such as /var/lib/miglab/exports/<stack>"],
+        ["the pool at /usr", sampleLab, (c) => { c.pool.path = "/usr"; },
+            "pool.path: '/usr' is the system directory /usr; give a directory of the lab's own such as /var/lib/miglab/exports/<stack>"],
+        ["the export where each node has its own copy", sampleLab, (c) => { c.nfs.export = "/var/lib/libvirt/images"; },
+            "nfs.export: '/var/lib/libvirt/images' is inside the system directory /var/lib/libvirt; give a directory of the lab's own such as /var/lib/miglab/exports/<stack>"],
+        ["a path with ..", sampleLab, (c) => { c.nfs.export = "/var/lib/miglab/../../etc"; },
+            "nfs.export: '/var/lib/miglab/../../etc' contains '.' or '..'; give the directory's own absolute path"],
+        ["a path with //", sampleLab, (c) => { c.pool.path = "/srv//pool"; },
+            "pool.path: '/srv//pool' contains '//'; write each '/' once"],
+        ["a path with a trailing /", sampleLab, (c) => { c.nfs.export = "/srv/exports/"; },
+            "nfs.export: '/srv/exports/' ends with '/'; write it without (e.g. /srv/exports)"],
+        ["a path with shell characters", sampleLab, (c) => { c.nfs.export = "/srv/$(reboot)"; },
+            "nfs.export: must be an absolute path of letters, digits and . _ - + @ , = between '/' (no spaces, quotes, or shell or XML characters such as $ ` ; & | < > * ? ( ) { } [ ] ! #)"],
+        ["a path with XML characters", sampleLab, (c) => { c.pool.path = "/srv/<pool>"; },
+            "pool.path: must be an absolute path of letters, digits and . _ - + @ , = between '/' (no spaces, quotes, or shell or XML characters such as $ ` ; & | < > * ? ( ) { } [ ] ! #)"],
+        // Numbers the tools refuse, or that cannot give a measurement.
+        ["a rate of 0kbit", sampleLab, (c) => { c.link.rate = "0kbit"; },
+            "link.rate: must be a rate such as 100mbit or 1gbit: a whole number from 1 (no leading zero) followed by kbit, mbit or gbit"],
+        ["a rate tc cannot shape", sampleLab, (c) => { c.link.rate = "999999gbit"; },
+            "link.rate: 999999gbit is outside what tc shapes well here (64kbit to 100gbit)"],
+        ["a rate too slow for the guest to cross before the timeout", sampleLab, (c) => { c.link.rate = "1mbit"; },
+            "link.rate: at 1mbit guest vm1's 192 MiB take at least 1611 s to cross, more than migration.timeoutSeconds (300); raise link.rate or the timeout"],
+        ["a bandwidth cap too low for the timeout", sampleLab, (c) => { c.migration.bandwidthMiBs = 1; c.migration.timeoutSeconds = 60; },
+            "migration.bandwidthMiBs: at 1 MiB/s guest vm1's 192 MiB take at least 192 s to cross, more than migration.timeoutSeconds (60); raise migration.bandwidthMiBs or the timeout"],
+        ["a bandwidth of 1e21", sampleLab, (c) => { c.migration.bandwidthMiBs = 1e21; }, "migration.bandwidthMiBs: must be <= 1048576"],
+        ["a max downtime of 1e21", sampleLab, (c) => { c.migration.maxDowntimeMs = 1e21; }, "migration.maxDowntimeMs: must be <= 2000000"],
+        ["a post-copy switch after 5e-7 s", sampleLab, (c) => { c.migration.mode = "postcopy"; c.migration.postcopySwitch = "after-seconds"; c.migration.postcopyAfterSeconds = 5e-7; },
+            "migration.postcopyAfterSeconds: 5e-7 is below the leg's 0.5 s polling; use 0 (switch at once) or 0.5 and more"],
+        ["a post-copy switch after the timeout", sampleLab, (c) => { c.migration.mode = "postcopy"; c.migration.postcopySwitch = "after-seconds"; c.migration.postcopyAfterSeconds = 400; },
+            "migration.postcopyAfterSeconds: 400 s is not before migration.timeoutSeconds (300 s), when the leg is aborted; switch earlier"],
+        ["a loss of 100 %", sampleLab, (c) => { c.link.lossPercent = 100; }, "link.lossPercent: must be <= 50"],
+        // Keys.
+        ["a privateKey that is a file path", sampleLab, (c) => { c.site = "ssh"; delete c.link; for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: KEY }; } c.hosts[0].ssh.privateKey = "~/.ssh/id_ed25519"; },
+            "hosts[0].ssh.privateKey: '~/.ssh/id_ed25519' looks like a file path, not a key; put the key itself in the config: pulumi config set --secret --path 'miglab:lab.hosts[0].ssh.privateKey' < ~/.ssh/id_ed25519"],
+        ["a privateKey that is a public key", sampleLab, (c) => { c.site = "ssh"; delete c.link; for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: KEY }; } c.nfs.host.ssh.privateKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK me@host"; },
+            "nfs.host.ssh.privateKey: is a public key; give the private key (the file without .pub): pulumi config set --secret --path 'miglab:lab.nfs.host.ssh.privateKey' < ~/.ssh/id_ed25519"],
+    ];
+    for (const [what, base, change, expected] of cases) {
+        it(`refuses ${what}`, () => {
+            assert.deepStrictEqual(problemsOf(base(), change), [expected]);
+        });
+    }
+
+    it("accepts every shipped stack as it is", () => {
+        for (const f of fs.readdirSync(path.join(ROOT, "stacks")).filter((x) => /^Pulumi\.[a-z-]+\.yaml$/.test(x))) {
+            const stack = f.replace(/^Pulumi\.|\.yaml$/g, "");
+            assert.deepStrictEqual(problemsOf(stackLab(stack), () => undefined), [], stack);
+        }
+    });
+
+    it("accepts what the rules must not refuse: upper-case MACs, a /32 allowed network, paths under /srv", () => {
+        assert.deepStrictEqual(problemsOf(sampleLab(), (c) => {
+            c.guests[0].mac = "52:54:00:AB:CD:EF"; c.nfs.allowedNetworks = ["10.10.10.0/24", "10.10.10.3/32"];
+            c.nfs.export = "/srv/miglab/exports"; c.pool.path = "/srv/miglab/pool";
+        }), []);
+        assert.deepStrictEqual(problemsOf(stackLab("nat"), (c) => { c.migration.mode = "postcopy"; c.migration.postcopySwitch = "after-seconds"; c.migration.postcopyAfterSeconds = 0; }), []);
     });
 });

@@ -1,0 +1,296 @@
+// Cross-field rules that keep a config that cannot work from reaching a host:
+// addresses and subnets that collide, names the lab or Linux would mangle, paths
+// and keys the hosts would misread, numbers the tools refuse. Each rule says the
+// path(s) it is about and what to change. Pure: the config in, messages out.
+import type { LabConfig, NodeConfig } from "./config";
+import { intToIp, ipToInt, networkOf } from "./net";
+
+interface Net { net: number; prefix: number; at: string; what: string }
+
+const size = (prefix: number) => 2 ** (32 - prefix);
+const show = (n: Net) => `${intToIp(n.net)}/${n.prefix}`;
+const list = (ns: Net[]) => ns.map((n) => `${n.what} ${show(n)}`).join(ns.length > 2 ? ", " : " and ").replace(/, ([^,]*)$/, " and $1");
+const netOf = (ip: string, prefix: number, at: string, what: string): Net => ({ net: networkOf(ip, prefix), prefix, at, what });
+function overlaps(a: Net, b: Net): boolean {
+    return a.net < b.net + size(b.prefix) && b.net < a.net + size(a.prefix);
+}
+function broadcast(n: Net): number { return n.net + size(n.prefix) - 1; }
+
+/** "10.0.0.0/24" -> Net, or undefined when the text is not a CIDR (the schema has said so already). */
+function parseCidr(text: string, at: string, what: string): Net | undefined {
+    const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text);
+    return m ? { net: ipToInt(m[1]), prefix: Number(m[2]), at, what } : undefined;
+}
+
+/** Host bits set, or too small to hold a gateway and a guest. */
+function cidrProblems(text: string, at: string, needsRoom: boolean): string[] {
+    const n = parseCidr(text, at, "");
+    if (!n) { return []; }
+    const out: string[] = [];
+    const canonical = networkOf(intToIp(n.net), n.prefix);
+    if (canonical !== n.net) {
+        out.push(`${at}: ${text} has host bits set; the network is ${intToIp(canonical)}/${n.prefix}: write that`);
+    }
+    if (needsRoom && n.prefix > 30) {
+        out.push(`${at}: a /${n.prefix} has no room for a gateway and a guest; use a prefix of 30 or less (e.g. /24)`);
+    }
+    return out;
+}
+
+// Directories a lab must never export, mount over or remove: the system's own, and
+// those the local site gives each node a private copy of (a disk there would not be shared).
+const SYSTEM_TREES = ["/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev", "/proc",
+    "/sys", "/run", "/root", "/var/run", "/var/lock", "/var/log", "/var/cache", "/var/spool", "/var/mail", "/var/lib/libvirt",
+    "/var/lib/nfs", "/var/lib/openvswitch", "/var/lib/dpkg", "/var/lib/apt", "/var/lib/systemd", "/snap", "/lost+found"];
+const SYSTEM_DIRS = ["/", "/var", "/var/lib", "/var/tmp", "/home", "/tmp", "/srv", "/opt", "/mnt", "/media", "/usr/local", "/var/lib/miglab"];
+
+function pathProblems(p: string, at: string): string[] {
+    const out: string[] = [];
+    const segments = p.split("/").slice(1);
+    if (segments.some((s) => s === ".." || s === ".")) {
+        out.push(`${at}: '${p}' contains '.' or '..'; give the directory's own absolute path`);
+        return out;
+    }
+    if (segments.slice(0, -1).some((s) => s === "")) {
+        out.push(`${at}: '${p}' contains '//'; write each '/' once`);
+        return out;
+    }
+    if (p.length > 1 && p.endsWith("/")) {
+        out.push(`${at}: '${p}' ends with '/'; write it without (e.g. ${p.replace(/\/+$/, "")})`);
+        return out;
+    }
+    if (SYSTEM_DIRS.includes(p)) {
+        out.push(`${at}: '${p}' is a system directory; give a directory of the lab's own such as /var/lib/miglab/exports/<stack>`);
+    } else {
+        const tree = SYSTEM_TREES.find((t) => p === t || p.startsWith(`${t}/`));
+        if (tree) {
+            out.push(`${at}: '${p}' is ${p === tree ? "" : "inside "}the system directory ${tree}; give a directory of the lab's own such as /var/lib/miglab/exports/<stack>`);
+        }
+    }
+    return out;
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+function macProblems(mac: string, at: string): string[] {
+    if (!MAC_RE.test(mac)) { return []; }
+    const first = parseInt(mac.slice(0, 2), 16);
+    if (/^(00:){5}00$/.test(mac)) { return [`${at}: ${mac} is the all-zero address, which no NIC may use; pick one such as 52:54:00:12:34:56`]; }
+    if (first & 1) { return [`${at}: ${mac} is a multicast address (its first octet is odd); a NIC needs a unicast MAC such as 52:54:00:12:34:56`]; }
+    // libvirt gives the host side of a guest's tap the guest's MAC with its first octet set to fe.
+    if (first === 0xfe) { return [`${at}: ${mac} starts with fe, which libvirt keeps for the host side of tap devices; pick one such as 52:54:00:12:34:56`]; }
+    return [];
+}
+
+/** tc rate text -> bits per second. */
+export function rateBits(rate: string): number {
+    const m = /^(\d+)(kbit|mbit|gbit)$/.exec(rate);
+    if (!m) { return NaN; }
+    return Number(m[1]) * { kbit: 1e3, mbit: 1e6, gbit: 1e9 }[m[2] as "kbit"];
+}
+
+function privateKeyProblems(key: string, at: string): string[] {
+    const k = key.trim();
+    if (/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+)\s+AAAA/.test(k)) {
+        return [`${at}: is a public key; give the private key (the file without .pub): pulumi config set --secret --path 'miglab:lab.${at.replace(/\.privateKey$/, "")}.privateKey' < ~/.ssh/id_ed25519`];
+    }
+    if (!k.includes("\n") && !k.includes("-----BEGIN") && /^(~|\.{0,2}\/|[A-Za-z]:\\)|^[^\s]*\/[^\s]*$|^id_[a-z0-9]+$/.test(k)) {
+        return [`${at}: '${k}' looks like a file path, not a key; put the key itself in the config: ` +
+            `pulumi config set --secret --path 'miglab:lab.${at.replace(/\.privateKey$/, "")}.privateKey' < ${k}`];
+    }
+    return [];
+}
+
+/** Where the plan puts the router in a routed topology, per subnet that has no address of the NFS node. */
+function routedAddresses(cfg: LabConfig): { ip: string; what: string }[] {
+    const out: { ip: string; what: string }[] = [];
+    const nfs = cfg.nfs.host;
+    for (const h of cfg.hosts) {
+        if (networkOf(h.address, h.prefix) !== networkOf(nfs.address, nfs.prefix) || h.prefix !== nfs.prefix) {
+            // As planLab's routerAddressIn: the last usable address of the subnet.
+            out.push({ ip: intToIp(networkOf(h.address, h.prefix) + size(h.prefix) - 2), what: `the router's address in ${intToIp(networkOf(h.address, h.prefix))}/${h.prefix}` });
+        }
+    }
+    return out;
+}
+
+/** The router's address beyond itself, where the plan puts it (see planLab). */
+export function routerOutsideAddress(cfg: LabConfig): string {
+    const o = cfg.outside;
+    return intToIp(networkOf(o.address, o.prefix) + (o.address.endsWith(".1") ? 2 : 1));
+}
+
+/** The disk file a guest boots from, as planLab names it. */
+function diskOf(g: LabConfig["guests"][number]): string {
+    return g.image.qcow2 ?? `${g.name}.qcow2`;
+}
+
+// Names the lab gives its own nodes and namespaces: a node called so would take their place.
+const RESERVED_NODE_NAMES: Record<string, string> = { outside: "the namespace beyond the router in nat and bridged labs" };
+const RESERVED_POOL_NAMES: Record<string, string> = { default: "libvirt's own default pool (/var/lib/libvirt/images)" };
+
+export function labRules(cfg: LabConfig): string[] {
+    const p: string[] = [];
+    const routed = cfg.topology !== "same-subnet";
+    const nodes: { n: NodeConfig; at: string }[] = [...cfg.hosts.map((h, i) => ({ n: h, at: `hosts[${i}]` })), { n: cfg.nfs.host, at: "nfs.host" }];
+
+    // Names.
+    for (const { n, at } of nodes) {
+        if (RESERVED_NODE_NAMES[n.name]) { p.push(`${at}.name: '${n.name}' is the name of ${RESERVED_NODE_NAMES[n.name]}; pick another name`); }
+        // Each node's namespace is <lab id>-<name>; the switch of segment x is <lab id>-swx.
+        if (/^sw[a-z]$/.test(n.name)) { p.push(`${at}.name: '${n.name}' is the name of one of the lab's switch namespaces (sw + a letter); pick another name`); }
+    }
+    if (RESERVED_POOL_NAMES[cfg.pool.name]) { p.push(`pool.name: '${cfg.pool.name}' is ${RESERVED_POOL_NAMES[cfg.pool.name]}; pick another name such as 'miglab'`); }
+    if (cfg.topology === "bridged") {
+        // The overlay bridge has a port tun-<peer> per peer host; Linux cuts interface names at 15 characters.
+        const ports = new Map<string, string>();
+        cfg.hosts.forEach((h, i) => {
+            const port = `tun-${h.name}`.slice(0, 15);
+            const other = ports.get(port);
+            if (other !== undefined) {
+                p.push(`hosts[${i}].name: '${h.name}' and ${other} give the same tunnel port name '${port}' (Linux keeps 15 characters of an interface name); make the names differ in their first 11 characters`);
+            }
+            ports.set(port, `hosts[${i}].name '${h.name}'`);
+        });
+    }
+
+    // Addresses of nodes: not a network or broadcast address, not where the router sits.
+    for (const { n, at } of nodes) {
+        const net = netOf(n.address, n.prefix, at, "");
+        const ip = ipToInt(n.address);
+        if (ip === net.net) { p.push(`${at}.address: ${n.address} is the network address of ${show(net)}; give the node an address inside it`); }
+        if (ip === broadcast(net)) { p.push(`${at}.address: ${n.address} is the broadcast address of ${show(net)}; give the node an address inside it`); }
+    }
+    if (routed) {
+        for (const r of routedAddresses(cfg)) {
+            nodes.filter(({ n }) => n.address === r.ip).forEach(({ at }) =>
+                p.push(`${at}.address: ${r.ip} is ${r.what} (the last usable address of a subnet without the NFS node); give the node another address`));
+        }
+    }
+
+    // Subnets: distinct ones must not overlap.
+    const underlay: Net[] = [];
+    for (const { n, at } of nodes) {
+        const net = netOf(n.address, n.prefix, at, `${at}'s subnet`);
+        const clash = underlay.find((u) => overlaps(u, net) && (u.net !== net.net || u.prefix !== net.prefix));
+        if (clash) {
+            p.push(`${at}.prefix: ${n.address}/${n.prefix} (subnet ${show(net)}) overlaps ${clash.what} ${show(clash)}; nodes on one segment need the same prefix, nodes on different segments disjoint subnets`);
+        } else if (!underlay.some((u) => u.net === net.net && u.prefix === net.prefix)) {
+            underlay.push(net);
+        }
+    }
+    const guestNet = routed ? (cfg.topology === "nat" ? { cidr: cfg.nat.subnet, at: "nat.subnet", gw: cfg.nat.gateway, gwAt: "nat.gateway" }
+        : { cidr: cfg.overlay.subnet, at: "overlay.subnet", gw: cfg.overlay.gateway, gwAt: "overlay.gateway" }) : undefined;
+    if (routed) {
+        const o = cfg.outside;
+        const outside = netOf(o.address, o.prefix, "outside", "the outside network");
+        const oip = ipToInt(o.address);
+        if (oip === outside.net || oip === broadcast(outside)) {
+            p.push(`outside.address: ${o.address} is the ${oip === outside.net ? "network" : "broadcast"} address of ${show(outside)}; give an address inside it`);
+        } else if (o.address === routerOutsideAddress(cfg)) {
+            p.push(`outside.address: ${o.address} is where the router sits in ${show(outside)}; use another address (e.g. ${intToIp(outside.net + 2)})`);
+        }
+        const hit = underlay.filter((u) => overlaps(u, outside));
+        if (hit.length) { p.push(`outside.address: the outside network ${show(outside)} overlaps ${list(hit)}; pick an outside network apart from the lab's`); }
+        const g = guestNet!;
+        p.push(...cidrProblems(g.cidr, g.at, true));
+        const gn = parseCidr(g.cidr, g.at, g.at);
+        if (gn) {
+            const hits = [...underlay, outside].filter((o) => overlaps(gn, o));
+            if (hits.length) {
+                const same = hits.length === 1 && gn.net === hits[0].net && gn.prefix === hits[0].prefix;
+                p.push(`${g.at}: ${g.cidr} ${same ? "is" : "overlaps"} ${list(hits)}; the guests' network must be a subnet of its own (e.g. ${g.at === "nat.subnet" ? "192.168.150.0/24" : "10.10.30.0/24"})`);
+            }
+        }
+        if (gn && gn.prefix <= 30) {
+            const gw = ipToInt(g.gw);
+            const canonical = { ...gn, net: networkOf(intToIp(gn.net), gn.prefix) };
+            if (gw === canonical.net || gw === broadcast(canonical)) {
+                p.push(`${g.gwAt}: ${g.gw} is the ${gw === canonical.net ? "network" : "broadcast"} address of ${g.cidr}; use an address inside it (e.g. ${intToIp(canonical.net + 1)})`);
+            }
+        }
+    }
+    for (const [i, a] of (cfg.nfs.allowedNetworks ?? []).entries()) { p.push(...cidrProblems(a, `nfs.allowedNetworks[${i}]`, false)); }
+
+    // Guests: addresses, MACs, disks.
+    const guestSubnet: Net = guestNet && parseCidr(guestNet.cidr, guestNet.at, "")
+        ? { ...parseCidr(guestNet.cidr, guestNet.at, "")!, net: networkOf(guestNet.cidr.split("/")[0], Number(guestNet.cidr.split("/")[1])) }
+        : netOf(cfg.hosts[0].address, cfg.hosts[0].prefix, "hosts[0]", "");
+    const macs = new Map<string, string>();
+    const disks = new Map<string, string>();
+    cfg.guests.forEach((g, i) => {
+        const at = `guests[${i}]`;
+        const ip = ipToInt(g.address);
+        // A guest network too small to hold guests is reported above.
+        const inSubnet = guestSubnet.prefix <= 30 && networkOf(g.address, guestSubnet.prefix) === guestSubnet.net;
+        if (inSubnet && ip === guestSubnet.net) { p.push(`${at}.address: ${g.address} is the network address of ${show(guestSubnet)}; give the guest an address inside it`); }
+        if (inSubnet && ip === broadcast(guestSubnet)) { p.push(`${at}.address: ${g.address} is the broadcast address of ${show(guestSubnet)}; give the guest an address inside it`); }
+        if (guestNet && guestSubnet.prefix <= 30 && g.address === guestNet.gw) { p.push(`${at}.address: ${g.address} is ${guestNet.gwAt}; give the guest another address`); }
+        if (routed) {
+            for (const r of routedAddresses(cfg)) { if (r.ip === g.address) { p.push(`${at}.address: ${g.address} is ${r.what}; give the guest another address`); } }
+        }
+        if (g.mac !== undefined) {
+            const mac = g.mac.toLowerCase();
+            p.push(...macProblems(mac, `${at}.mac`));
+            if (macs.has(mac)) { p.push(`${at}.mac: ${g.mac} is already the MAC of ${macs.get(mac)}; every guest needs its own (or leave mac out to derive one)`); }
+            macs.set(mac, at);
+            if (cfg.topology === "nat" && mac === cfg.nat.mac.toLowerCase()) {
+                p.push(`${at}.mac: ${g.mac} is the NAT gateway's MAC (nat.mac); give the guest another one`);
+            }
+        }
+        const disk = diskOf(g);
+        // Two built-in guests of one name share a disk too, but their names are reported already.
+        if (disks.has(disk) && !(g.image.qcow2 === undefined && cfg.guests.some((o, j) => j < i && o.name === g.name))) {
+            p.push(`${at}.image: its disk ${disk} on the export is already ${disks.get(disk)}'s; two running guests on one disk corrupt it: give each guest its own qcow2`);
+        }
+        disks.set(disk, `${at} ('${g.name}')`);
+    });
+    p.push(...macProblems(cfg.nat.mac.toLowerCase(), "nat.mac"));
+
+    // NFS: every hypervisor opens its guests' disks over NFS from its own address.
+    if (cfg.nfs.allowedNetworks) {
+        const allowed = cfg.nfs.allowedNetworks.map((a) => parseCidr(a, "", "")).filter((n): n is Net => !!n);
+        cfg.hosts.forEach((h, i) => {
+            if (!allowed.some((n) => networkOf(h.address, n.prefix) === networkOf(intToIp(n.net), n.prefix))) {
+                p.push(`nfs.allowedNetworks: leaves out hosts[${i}] '${h.name}' (${h.address}), which opens its guests' disks over NFS; add ${intToIp(networkOf(h.address, h.prefix))}/${h.prefix} or leave allowedNetworks out (default: the lab's subnets)`);
+            }
+        });
+    }
+    p.push(...pathProblems(cfg.nfs.export, "nfs.export"));
+    p.push(...pathProblems(cfg.pool.path, "pool.path"));
+
+    // Numbers the tools take but that cannot give a measurement.
+    const m = cfg.migration;
+    if (m.mode === "postcopy" && m.postcopySwitch === "after-seconds") {
+        if (m.postcopyAfterSeconds > 0 && m.postcopyAfterSeconds < 0.5) {
+            p.push(`migration.postcopyAfterSeconds: ${m.postcopyAfterSeconds} is below the leg's 0.5 s polling; use 0 (switch at once) or 0.5 and more`);
+        }
+        if (m.postcopyAfterSeconds >= m.timeoutSeconds) {
+            p.push(`migration.postcopyAfterSeconds: ${m.postcopyAfterSeconds} s is not before migration.timeoutSeconds (${m.timeoutSeconds} s), when the leg is aborted; switch earlier`);
+        }
+    }
+    const guest = cfg.guests.find((g) => g.name === m.guest);
+    if (guest) {
+        // Even an idle guest's memory crosses once: a leg that cannot move it in time is certain to be aborted.
+        const bytes = guest.memoryMiB * 2 ** 20;
+        const caps: { bps: number; at: string; text: string }[] = [];
+        if (m.bandwidthMiBs > 0) { caps.push({ bps: m.bandwidthMiBs * 2 ** 20, at: "migration.bandwidthMiBs", text: `${m.bandwidthMiBs} MiB/s` }); }
+        const rate = cfg.link?.rate ? rateBits(cfg.link.rate) / 8 : NaN;
+        if (Number.isFinite(rate)) { caps.push({ bps: rate, at: "link.rate", text: cfg.link!.rate! }); }
+        for (const c of caps) {
+            const seconds = bytes / c.bps;
+            if (seconds > m.timeoutSeconds) {
+                p.push(`${c.at}: at ${c.text} guest ${guest.name}'s ${guest.memoryMiB} MiB take at least ${Math.ceil(seconds)} s to cross, more than migration.timeoutSeconds (${m.timeoutSeconds}); raise ${c.at} or the timeout`);
+            }
+        }
+    }
+    if (cfg.link?.rate) {
+        const bits = rateBits(cfg.link.rate);
+        if (bits < 64e3 || bits > 100e9) { p.push(`link.rate: ${cfg.link.rate} is outside what tc shapes well here (64kbit to 100gbit)`); }
+    }
+
+    // Keys: the text of a key, not where it lives.
+    for (const { n, at } of cfg.site === "ssh" ? nodes : []) {
+        if (n.ssh?.privateKey !== undefined) { p.push(...privateKeyProblems(n.ssh.privateKey, `${at}.ssh.privateKey`)); }
+    }
+    return p;
+}

@@ -7,7 +7,7 @@
 // packages the program depends on, so program semantics (TypeScript via
 // ts-node, exports as stack outputs, config, secrets) are the SDK's, not ours.
 import * as grpc from "@grpc/grpc-js";
-import { spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -16,6 +16,7 @@ import * as path from "path";
 const langrpc = require("@pulumi/pulumi/proto/language_grpc_pb.js");
 const langproto = require("@pulumi/pulumi/proto/language_pb.js");
 const plugproto = require("@pulumi/pulumi/proto/plugin_pb.js");
+const emptyproto = require("google-protobuf/google/protobuf/empty_pb.js");
 
 const VERSION = "3.248.0";
 // Exit code @pulumi/pulumi's runner uses after it has already reported the error.
@@ -99,6 +100,8 @@ export function runnerArgs(req: any, engineAddress: string): { args: string[]; c
 }
 
 function serve(engineAddress: string): Promise<number> {
+    // The programs this host runs, so Cancel (Ctrl-C in `pulumi up`) can end them.
+    const programs = new Set<ChildProcess>();
     const server = new grpc.Server({ "grpc.max_receive_message_length": 1 << 30 });
     const unimplemented = (name: string) => (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
         cb({ code: grpc.status.UNIMPLEMENTED, details: `${name} is not supported by miglab's language host` } as grpc.ServiceError);
@@ -146,6 +149,11 @@ function serve(engineAddress: string): Promise<number> {
             resp.setVersion(process.version);
             cb(null, resp);
         },
+        cancel: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+            // The engine stops sending work; the program would otherwise wait on it forever.
+            for (const p of programs) { p.kill("SIGTERM"); }
+            cb(null, new emptyproto.Empty());
+        },
         run: (call: any, cb: grpc.sendUnaryData<unknown>) => {
             let spec: ReturnType<typeof runnerArgs>;
             try {
@@ -157,6 +165,7 @@ function serve(engineAddress: string): Promise<number> {
                 return;
             }
             const child = spawn(process.execPath, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"] });
+            programs.add(child);
             // The engine shows a plugin's stdout/stderr as diagnostics: pass the program's through.
             child.stdout.pipe(process.stdout);
             child.stderr.pipe(process.stderr);
@@ -169,6 +178,7 @@ function serve(engineAddress: string): Promise<number> {
                 answer(resp);
             });
             child.on("close", (code, signal) => {
+                programs.delete(child);
                 const resp = new langproto.RunResponse();
                 if (code === BAIL_EXIT_CODE) {
                     resp.setBail(true);

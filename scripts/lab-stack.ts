@@ -55,7 +55,8 @@ export class LabStack {
         return pulumi([...args, "--stack", this.name], ROOT, this.env);
     }
 
-    up(): Run { return this.pulumi(["up", "--yes", "--skip-preview"]); }
+    /** `pulumi up --yes` as a user types it: the preview runs first. */
+    up(...extra: string[]): Run { return this.pulumi(["up", "--yes", ...extra]); }
 
     outputs(): any { return JSON.parse(this.pulumi(["stack", "output", "--json"]).stdout); }
 

@@ -31,6 +31,8 @@ export class LocalSite extends pulumi.ComponentResource {
         const key = new command.local.Command(`${name}-key`, {
             create: `cat ${plan.stateDir}/ssh/id_ed25519`,
             triggers: [site.id],
+            // It prints the private key: never into `pulumi up`'s log.
+            logging: "none",
         }, childOpts(this, { dependsOn: [site], additionalSecretOutputs: ["stdout"] }));
         this.privateKey = pulumi.secret(key.stdout);
         this.connections = {};

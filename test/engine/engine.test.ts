@@ -5,6 +5,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ROOT, pulumi, pulumiEnv } from "../support";
+import { TestSshd, startSshd } from "./sshd";
+
+const yaml = require("js-yaml");
 
 describe("the Pulumi engine on this machine", function () {
     this.timeout(5 * 60 * 1000);
@@ -42,7 +45,7 @@ describe("the Pulumi engine on this machine", function () {
         assert.strictEqual(r.code, 0, r.stdout + r.stderr);
         assert.match(r.stdout, /\+ 2 to create/);
 
-        r = pulumi(["up", "--yes", "--skip-preview"], fixture, env);
+        r = pulumi(["up", "--yes"], fixture, env);
         assert.strictEqual(r.code, 0, r.stdout + r.stderr);
         assert.doesNotMatch(r.stdout, /warning: using pulumi-language-nodejs from \$PATH/);
 
@@ -50,10 +53,10 @@ describe("the Pulumi engine on this machine", function () {
         assert.strictEqual(r.code, 0, r.stderr);
         assert.strictEqual(r.stdout.trim(), "hello from the engine test");
 
-        r = pulumi(["up", "--yes", "--skip-preview"], fixture, env);
+        r = pulumi(["up", "--yes"], fixture, env);
         assert.match(r.stdout, /2 unchanged/, "a second up changes nothing");
 
-        r = pulumi(["destroy", "--yes", "--skip-preview"], fixture, env);
+        r = pulumi(["destroy", "--yes"], fixture, env);
         assert.strictEqual(r.code, 0, r.stdout + r.stderr);
         assert.match(r.stdout, /2 deleted/);
 
@@ -82,6 +85,112 @@ describe("the Pulumi engine on this machine", function () {
         } finally {
             pulumi(["stack", "rm", stack, "--yes", "--force"], ROOT, env);
             fs.rmSync(file, { force: true });
+        }
+    });
+
+    describe("remote.Command as users write it, against an sshd of the test's own", () => {
+        const remoteFixture = path.join(ROOT, "test", "fixtures", "engine-remote");
+        let sshd: TestSshd;
+        let marker: string;
+        const config = (stack: string, extra: Record<string, string>) => {
+            for (const [k, v] of Object.entries({
+                host: "127.0.0.1", port: String(sshd.port), keyFile: sshd.clientKey, marker, ...extra,
+            })) {
+                const r = pulumi(["config", "set", "--stack", stack, k, v], remoteFixture, env);
+                assert.strictEqual(r.code, 0, r.stderr);
+            }
+            assert.strictEqual(pulumi(["config", "set", "--stack", stack, "--secret", "greeting", "hello-secret-1234"], remoteFixture, env).code, 0);
+        };
+        const stacks: string[] = [];
+        const init = (name: string) => {
+            stacks.push(name);
+            const r = pulumi(["stack", "init", name], remoteFixture, env);
+            assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+        };
+
+        before(async () => {
+            sshd = await startSshd(["GREETING", "PULUMI_COMMAND_STDOUT", "PULUMI_COMMAND_STDERR"]);
+            marker = path.join(sshd.dir, "deleted");
+            const link = path.join(remoteFixture, "node_modules");
+            if (!fs.existsSync(link)) { fs.symlinkSync(path.join(ROOT, "node_modules"), link); }
+        });
+        after(() => {
+            for (const s of stacks) {
+                pulumi(["destroy", "--yes", "--stack", s], remoteFixture, env);
+                pulumi(["stack", "rm", s, "--yes", "--force"], remoteFixture, env);
+            }
+            sshd?.stop();
+        });
+
+        it("previews first (connection not known yet), then creates, updates and deletes over SSH with the host key verified", () => {
+            init("remote");
+            config("remote", { hostKey: sshd.hostKey });
+            const keysBefore = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("miglab-ssh-")).length;
+            let r = pulumi(["preview", "--stack", "remote"], remoteFixture, env);
+            assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+            assert.match(r.stdout, /\+ 4 to create/);
+            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, env);
+            assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, env);
+            assert.strictEqual(r.stdout.trim(), "ran as root: hello-secret-1234, from stdin",
+                "environment went through sshd's AcceptEnv and stdin reached the command");
+            const state = pulumi(["stack", "export", "--stack", "remote"], remoteFixture, env).stdout;
+            const leak = /.{0,300}(hello-secret-1234|OPENSSH PRIVATE KEY).{0,100}/s.exec(state);
+            assert.strictEqual(leak, null, `secrets are encrypted in the state: ${leak?.[0]}`);
+            assert.match(state, /"stderr": "on-stderr"/);
+
+            // A changed command updates (the update command gets the previous stdout).
+            assert.strictEqual(pulumi(["config", "set", "--stack", "remote", "--secret", "greeting", "second"], remoteFixture, env).code, 0);
+            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, env);
+            assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, env);
+            assert.strictEqual(r.stdout.trim(), "updated: second; before: ran as root: hello-secret-1234, from stdin");
+
+            r = pulumi(["destroy", "--yes", "--stack", "remote"], remoteFixture, env);
+            assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+            assert.strictEqual(fs.readFileSync(marker, "utf8").trim(), "deleted", "the delete command ran on the host");
+            const keysAfter = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("miglab-ssh-")).length;
+            assert.ok(keysAfter <= keysBefore, "no per-command key directory is left behind");
+        });
+
+        it("refuses a host whose key does not match connection.hostKey, saying so", () => {
+            init("wrongkey");
+            const other = fs.readFileSync(`${sshd.clientKey}.pub`, "utf8").trim(); // an ed25519 key, not the host's
+            config("wrongkey", { hostKey: other });
+            const r = pulumi(["up", "--yes", "--stack", "wrongkey"], remoteFixture, env);
+            assert.notStrictEqual(r.code, 0);
+            assert.match(r.stdout, /host key of root@127\.0\.0\.1:\d+ does not match connection\.hostKey/);
+        });
+
+        it("gives a clear error for a resource type it does not implement (remote.CopyToRemote)", () => {
+            init("copy");
+            config("copy", { case: "copy" });
+            const r = pulumi(["preview", "--stack", "copy"], remoteFixture, env);
+            assert.notStrictEqual(r.code, 0, "preview accepted a type the provider cannot run");
+            assert.match(r.stdout, /command:remote:CopyToRemote is not implemented by miglab's command provider/);
+        });
+    });
+
+    it("previews a fresh stack of every shipped topology, listing its resources", () => {
+        const prefix = process.env.MIGLAB_TEST_PREFIX ?? "ci";
+        for (const file of fs.readdirSync(path.join(ROOT, "stacks")).filter((f) => /^Pulumi\.[a-z-]+\.yaml$/.test(f) && !f.startsWith("Pulumi.ci-"))) {
+            const base = file.replace(/^Pulumi\.(.*)\.yaml$/, "$1");
+            if (base === "bench") { continue; }
+            const stack = `${prefix}-preview-${base}`;
+            const copy = path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`);
+            const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", file), "utf8"));
+            fs.writeFileSync(copy, yaml.dump(doc));
+            try {
+                assert.strictEqual(pulumi(["stack", "init", stack], ROOT, env).code, 0);
+                const r = pulumi(["preview", "--stack", stack], ROOT, env);
+                assert.strictEqual(r.code, 0, `${base}: ${r.stdout}${r.stderr}`);
+                assert.match(r.stdout, /\+ \d+ to create/, base);
+                assert.match(r.stdout, /command:remote:Command\s+\S*-check/, `${base}: the host checks are listed`);
+                assert.match(r.stdout, /-migration-out/, `${base}: the migration legs are listed`);
+            } finally {
+                pulumi(["stack", "rm", stack, "--yes", "--force"], ROOT, env);
+                fs.rmSync(copy, { force: true });
+            }
         }
     });
 });

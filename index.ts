@@ -1,10 +1,14 @@
 // The miglab program: read and validate the stack's lab, build it, export the measured migration.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, Lab, parseLabConfig } from "./components";
+import { ConfigError, Lab, kernelFeatureProblems, parseLabConfig } from "./components";
 
 function readConfig() {
     try {
-        return parseLabConfig(new pulumi.Config("miglab").getObject("lab"));
+        const cfg = parseLabConfig(new pulumi.Config("miglab").getObject("lab"));
+        // The local site runs on this machine: what its kernel lacks is known before anything is made.
+        const missing = kernelFeatureProblems(cfg);
+        if (missing.length > 0) { throw new ConfigError(missing); }
+        return cfg;
     } catch (e) {
         // A config problem is the user's to fix: say it plainly, without a stack trace.
         throw e instanceof ConfigError ? new pulumi.RunError(e.message) : e;

@@ -1,6 +1,8 @@
 // miglab's public API, in the order of its pipeline: the config and plan model, the
 // renderers (libvirt XML, host scripts), the component resources, and the reports.
 export * from "./model/config";
+export * from "./model/kernel";
+export * from "./model/rules";
 export * from "./model/plan";
 export * from "./render";
 export * from "./resources/domain";

@@ -12,6 +12,18 @@ running_on() { # the peer address where the guest runs, if any
   return 0
 }
 if [ "$ACTION" = up ]; then
+  # A domain this run defines and cannot bring up is removed again: Pulumi keeps no
+  # state of a failed create, so no destroy would remove it. (Its disk is GuestImage's.)
+  fresh=0; $V dominfo "$GUEST" >/dev/null 2>&1 || fresh=1
+  undo() {
+    local rc=$?
+    if [ $rc -ne 0 ] && [ $fresh = 1 ]; then
+      echo "guest $GUEST: removing the domain this failed run defined" >&2
+      $V destroy "$GUEST" >/dev/null 2>&1 || true; $V undefine "$GUEST" >/dev/null 2>&1 || true
+    fi
+    exit $rc
+  }
+  trap undo EXIT
   where=$(running_on)
   if [ -n "$where" ] && ! $V domstate "$GUEST" 2>/dev/null | grep -qx running; then
     # Never start a second copy on the same disk: a guest still away stays where it is.

@@ -9,6 +9,9 @@
 # FORWARD: nodes that route; ROUTES: "node destination via" lines.
 # Everything created is named after LAB_ID so two labs never collide, and
 # every daemon's PID is kept under $STATE so `down` ends exactly what `up` began.
+# A first `up` that fails half way removes what it made (Pulumi keeps no state of a
+# failed create, so no `destroy` would). `down` also finds a lab's leftovers by its
+# id alone (namespaces, the processes inside them, forwarders, links), as `mn -c` does.
 set -eu
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -41,7 +44,6 @@ shape() {
   ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null || true
   local netem=""
   [ "${LINK_DELAY_MS:-0}" != "0" ] && netem="$netem delay ${LINK_DELAY_MS}ms"
-  [ "${LINK_LOSS_PCT:-0}" != "0" ] && netem="$netem loss ${LINK_LOSS_PCT}%"
   if [ -n "${LINK_RATE:-}" ] && [ -n "$netem" ]; then
     ip netns exec "$ns" tc qdisc add dev "$dev" root handle 1: netem $netem rate "$LINK_RATE"
   elif [ -n "${LINK_RATE:-}" ]; then
@@ -95,6 +97,21 @@ ensure_links() {
     ip -n "$ns" route replace default via "$gw"
   fi
   case " ${FORWARD:-} " in *" $name "*) ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 ;; esac
+  drop_randomly "$ns"
+}
+
+# Loss without netem (which many kernels lack): iptables drops this share of what the
+# node sends and routes. Frames a host only bridges for its guest are not counted.
+drop_randomly() {
+  local ns=$1 chain rule p
+  for chain in OUTPUT FORWARD; do
+    ip netns exec "$ns" iptables -S "$chain" 2>/dev/null | grep -e '--comment miglab-loss' | sed 's/^-A /-D /' |
+      while read -r rule; do eval "ip netns exec \"\$ns\" iptables $rule"; done
+    if [ "${LINK_LOSS_PCT:-0}" != "0" ]; then
+      p=$(awk -v l="$LINK_LOSS_PCT" 'BEGIN { printf "%.4f", l / 100 }')
+      ip netns exec "$ns" iptables -A "$chain" ! -o lo -m statistic --mode random --probability "$p" -m comment --comment miglab-loss -j DROP
+    fi
+  done
 }
 
 ensure_anchor() {
@@ -217,6 +234,14 @@ ROUTES_END
   echo "key=$STATE/ssh/id_ed25519"
 }
 
+kill_pid() {
+  local pid=$1
+  alive "$pid" || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do alive "$pid" || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 kill_pidfile() {
   local f=$1 pid; pid=$(pidof_file "$f")
   if alive "$pid"; then
@@ -244,8 +269,46 @@ down() {
   log "removed"
 }
 
+# Whatever is left of the lab without its state: every process inside one of its
+# namespaces (QEMU, libvirtd, sshd, ganesha, the anchors), the loopback forwarders
+# into them, the namespaces, and links still in this namespace. Only names made from
+# LAB_ID are touched.
+sweep() {
+  local ns pid left=0 link
+  for ns in $(ip netns list | awk '{print $1}' | grep -x -e "${LAB_ID}-.*" || true); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill_pid "$pid"; left=$((left + 1)); done
+  done
+  for pid in $(pgrep -f "nsenter --net=/run/netns/${LAB_ID}-" 2>/dev/null || true); do
+    # The forwarder is the socat whose command line names the lab's namespace.
+    case "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" in socat*"/run/netns/${LAB_ID}-"*) kill_pid "$pid"; left=$((left + 1)) ;; esac
+  done
+  for ns in $(ip netns list | awk '{print $1}' | grep -x -e "${LAB_ID}-.*" || true); do ip netns del "$ns" 2>/dev/null || true; left=$((left + 1)); done
+  for link in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -x -e "${LAB_ID}[sn][0-9]*" || true); do
+    ip link del "$link" 2>/dev/null || true; left=$((left + 1))
+  done
+  rm -rf "$STATE"
+  log "swept $left leftover(s) of lab $LAB_ID"
+}
+
+# A first `up` that fails removes what it made; a failed update keeps the lab, whose
+# resource (and so its `down`) Pulumi still holds.
+FRESH=0
+[ -d "$STATE/nodes" ] || FRESH=1
+undo_failed_up() {
+  local rc=$?
+  if [ $rc -ne 0 ] && [ "$ACTION" = up ] && [ $FRESH = 1 ]; then
+    trap - EXIT
+    set +e
+    log "up failed (exit $rc): removing what it made"
+    down; sweep
+  fi
+  exit $rc
+}
+trap undo_failed_up EXIT
+
 case "$ACTION" in
   up) up ;;
-  down) down ;;
-  *) echo "local-site: ACTION must be up or down" >&2; exit 2 ;;
+  down) down; sweep ;;
+  clean) sweep ;;
+  *) echo "local-site: ACTION must be up, down or clean" >&2; exit 2 ;;
 esac

@@ -55,6 +55,8 @@ EOF
   done
   echo "nfs: ganesha did not register its MOUNT service; see $STATE/ganesha.log:" >&2
   tail -n 20 "$STATE/ganesha.log" >&2 || true
+  # Nothing half-started stays behind a failed create (Pulumi would hold no state to destroy it by).
+  ganesha_down >/dev/null 2>&1 || true
   return 1
 }
 

@@ -1,0 +1,43 @@
+// What the local site needs of this machine's kernel, checked before anything is
+// created: a config asking for link delay on a kernel without netem would otherwise
+// fail late, half built, with tc's "Specified qdisc kind is unknown".
+import { spawnSync } from "child_process";
+import type { LabConfig } from "./config";
+
+export type KernelFeature = "netem" | "tbf" | "iptables-statistic";
+
+/** Answers whether the kernel can do one thing; `detail` is the tool's own error when not. */
+export type FeatureProbe = (feature: KernelFeature) => { ok: boolean; detail?: string };
+
+// Each probe runs in a network namespace of its own that ends with the command: nothing is left.
+const PROBES: Record<KernelFeature, string> = {
+    "netem": "ip link set lo up && tc qdisc add dev lo root netem delay 1ms",
+    "tbf": "ip link set lo up && tc qdisc add dev lo root tbf rate 1mbit burst 32kbit latency 50ms",
+    "iptables-statistic": "iptables -A OUTPUT ! -o lo -m statistic --mode random --probability 0.5 -j DROP",
+};
+
+export const probeKernel: FeatureProbe = (feature) => {
+    const r = spawnSync("unshare", ["-n", "sh", "-c", PROBES[feature]], { encoding: "utf8", timeout: 20000 });
+    const detail = `${r.stderr ?? ""}${r.error ? r.error.message : ""}`.trim().split("\n").pop();
+    return { ok: r.status === 0, detail };
+};
+
+/** The fields of a local-site config this kernel cannot honour, each with what to do. */
+export function kernelFeatureProblems(cfg: LabConfig, probe: FeatureProbe = probeKernel): string[] {
+    if (cfg.site !== "local" || !cfg.link) { return []; }
+    const needs: { field: string; set: boolean; feature: KernelFeature; fix: string }[] = [
+        { field: "link.delayMs", set: (cfg.link.delayMs ?? 0) > 0, feature: "netem", fix: "remove link.delayMs (or load sch_netem: modprobe sch_netem)" },
+        { field: "link.rate", set: cfg.link.rate !== undefined, feature: "tbf", fix: "remove link.rate (or load sch_tbf)" },
+        { field: "link.lossPercent", set: (cfg.link.lossPercent ?? 0) > 0, feature: "iptables-statistic", fix: "remove link.lossPercent (or install iptables with its statistic match)" },
+    ];
+    const out: string[] = [];
+    const seen = new Map<KernelFeature, ReturnType<FeatureProbe>>();
+    for (const n of needs.filter((x) => x.set)) {
+        if (!seen.has(n.feature)) { seen.set(n.feature, probe(n.feature)); }
+        const r = seen.get(n.feature)!;
+        if (!r.ok) {
+            out.push(`${n.field}: this machine cannot do it for the local site (${n.feature}: ${r.detail || "not available"}); ${n.fix}`);
+        }
+    }
+    return out;
+}

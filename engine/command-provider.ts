@@ -345,11 +345,11 @@ export class CommandProvider implements provider.Provider {
                 }
                 // Like the official provider: dialErrorLimit failed dials are retried, -1 without end.
                 if (limit !== -1 && failures + 1 > limit) {
-                    throw new Error(`cannot reach ${where} over SSH after ${failures + 1} attempts: ${tail(result.stderr, 5) || "connection failed"}. ` +
+                    throw new Error(`cannot reach ${where} over SSH: ${tail(result.stderr, 5) || "connection failed"} (${failures + 1} attempts). ` +
                         "Check the host's address, that sshd runs there, and that connection.privateKey is authorized for that user.");
                 }
                 sink("stderr", `Dial ${failures + 1}/${limit === -1 ? "inf" : limit} failed: retrying`);
-                await sleep(Math.min(5000, 500 * 2 ** failures));
+                await sleep(Math.min(5000, 200 * 1.5 ** failures));
             }
         });
     }

@@ -62,6 +62,7 @@ export class Lab extends pulumi.ComponentResource {
         const guest = plan.guests.find((g) => g.name === m.guest)!;
         this.migration = new Migration(`${name}-migration`, {
             plan, guest, from: this.hosts[m.from], to: this.hosts[m.to], guestDefinition: this.domains[guest.name].xml,
+            guestInstance: this.domains[guest.name].instance,
             dependsOn: [this.domains[guest.name], this.hosts[plan.probe.name]],
         }, { parent: this });
         this.legs = this.migration.legs;

@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeConnection, childOpts } from "./connection";
 import { Plan } from "../model/plan";
 import { localSiteScript } from "../render";
+import { localSiteProbe } from "../render/drift";
+import { DriftWatch, watched } from "./drift";
 
 export interface LocalSiteArgs { plan: Plan }
 
@@ -20,7 +22,11 @@ export class LocalSite extends pulumi.ComponentResource {
     constructor(name: string, args: LocalSiteArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:site:LocalSite", name, {}, opts);
         const { plan } = args;
-        const up = localSiteScript(plan, "up");
+        // A node's namespace or daemon gone by hand: refresh sees it, the next up runs the site script again.
+        const watch = new DriftWatch(`${name}-drift`, {
+            what: "the lab's namespaces and daemons", probe: localSiteProbe(plan), targets: [{ name: "this machine" }], want: "all",
+        }, { parent: this });
+        const up = watched(watch.token, localSiteScript(plan, "up"));
         const site = new command.local.Command(`${name}-namespaces`, {
             create: up,
             update: up,

@@ -13,6 +13,8 @@ export interface MigrationArgs {
     to: Host;
     /** The guest's libvirt definition: a changed guest is measured again. */
     guestDefinition: pulumi.Input<string>;
+    /** Changes when the guest was made to run again after a drift: measured again too. */
+    guestInstance?: pulumi.Input<string>;
     /** The guest's domain and anything else that must exist before the first leg. */
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -46,7 +48,7 @@ export class Migration extends pulumi.ComponentResource {
             const leg = new command.remote.Command(`${name}-${s.leg}`, {
                 connection: s.from.connection,
                 create: bashCommand(migrateLegScript(plan, guest, { leg: s.leg, from: s.from.node, to: s.to.node })),
-                triggers: [args.guestDefinition],
+                triggers: [args.guestDefinition, ...(args.guestInstance ? [args.guestInstance] : [])],
             }, childOpts(this, { dependsOn: previous }));
             outputs.push(leg.stdout.apply((out) => parseLeg(s.leg, s.from.node.name, s.to.node.name, out)));
             previous = [leg];

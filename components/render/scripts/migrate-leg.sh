@@ -22,6 +22,14 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# Ctrl-C in `pulumi up` ends this script's SSH session: its next write fails (SIGPIPE), or sshd
+# hangs up. Abort the migration then, so the guest keeps running here.
+hangup() {
+  trap '' PIPE HUP INT TERM; exec >/dev/null 2>&1
+  [ -n "${mig:-}" ] && kill -0 "$mig" 2>/dev/null && virsh -c qemu:///system domjobabort "$GUEST"
+  wait; exit 130
+}
+trap hangup PIPE HUP INT TERM
 say() { echo "$LEG: $*" >&2; }
 fail() { echo "$LEG: $*" >&2; exit 1; }
 

@@ -1,0 +1,107 @@
+// The Pulumi verbs as users type them, on one real same-subnet lab: `pulumi up` with its
+// preview, Ctrl-C in the middle of a migration leg, and drift (`pulumi up --refresh`)
+// after the lab was changed by hand.
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { LegMetrics } from "../../components/reports/metrics";
+import { LabStack } from "../../scripts/lab-stack";
+import { ROOT, sh } from "../support";
+
+describe("pulumi verbs on a real lab (same-subnet)", function () {
+    this.timeout(30 * 60 * 1000);
+    const lab = new LabStack("ci-verbs");
+    const virsh = (node: string, args: string) => lab.onNode(node, `virsh -c qemu:///system ${args}`);
+    let legs: LegMetrics[];
+
+    before(() => { lab.configure(); lab.init(); });
+    after(() => lab.remove());
+
+    it("pulumi up --yes (preview first, no --skip-preview) builds the lab and measures it", () => {
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.match(r.stdout, /Previewing update/);
+        legs = lab.outputs().legs;
+        assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
+    });
+
+    it("Ctrl-C during a migration leg aborts it, the guest runs on its source, and the next up works", async () => {
+        // A 1 MiB/s cap makes the leg last long enough to interrupt (the config change re-runs the legs).
+        lab.configure((l) => { l.migration.bandwidthMiBs = 1; });
+        const up = spawn("pulumi", ["up", "--yes", "--non-interactive", "--stack", lab.name], { cwd: ROOT, env: lab.env });
+        let out = "";
+        up.stdout.on("data", (d) => { out += d; });
+        up.stderr.on("data", (d) => { out += d; });
+        const exited = new Promise<number | null>((resolve) => up.on("close", (code) => resolve(code)));
+        let migrating = false;
+        for (let i = 0; i < 600 && up.exitCode === null; i++) {
+            const info = virsh("pc1", "domjobinfo vm1").stdout;
+            if (/Job type:\s+Unbounded/.test(info) && /Data processed:\s+[1-9]/.test(info)) { migrating = true; break; }
+            spawnSync("sleep", ["0.5"]);
+        }
+        assert.ok(migrating, `no migration was seen running; pulumi up said:\n${out.slice(-3000)}`);
+        up.kill("SIGINT");
+        const code = await exited;
+        assert.notStrictEqual(code, 0, "an interrupted up reports failure");
+        // The leg script saw its session end and aborted the job: the guest never left pc1.
+        let job = "";
+        for (let i = 0; i < 60; i++) {
+            job = virsh("pc1", "domjobinfo vm1").stdout;
+            if (/Job type:\s+None/.test(job)) { break; }
+            spawnSync("sleep", ["0.5"]);
+        }
+        assert.match(job, /Job type:\s+None/, `the migration job still runs on pc1 after Ctrl-C:\n${job}\n${out.slice(-3000)}`);
+        assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
+        assert.doesNotMatch(virsh("pc2", "list --all --name").stdout, /vm1/);
+        const a = lab.counter();
+        spawnSync("sleep", ["1"]);
+        assert.ok(lab.counter() > a, "the guest stopped counting");
+
+        // No `pulumi cancel`, no state edits: the next up just works.
+        lab.configure();
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
+    });
+
+    it("a guest undefined by hand: pulumi up --refresh defines it again and measures again", () => {
+        const before = JSON.stringify(lab.outputs().legs);
+        virsh("pc1", "destroy vm1");
+        virsh("pc1", "undefine vm1");
+        assert.doesNotMatch(virsh("pc1", "list --all --name").stdout, /vm1/);
+        const r = lab.up("--refresh");
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.match(r.stdout, /lab-vm1-drift/);
+        assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
+        const after = lab.outputs().legs as LegMetrics[];
+        assert.deepStrictEqual(after.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
+        assert.notStrictEqual(JSON.stringify(after), before, "the legs were not measured again");
+        for (const l of after) { assert.strictEqual(l.destinationState, "running"); }
+        const state = lab.pulumi(["stack", "export"]).stdout;
+        assert.match(state, /DriftWatch/);
+        assert.doesNotMatch(state, /BEGIN OPENSSH PRIVATE KEY/, "the SSH key is encrypted in the state, the drift watches' copy too");
+    });
+
+    it("a host's libvirtd stopped by hand: pulumi up --refresh starts it again", () => {
+        const pidFile = path.join(lab.plan.stateDir, "nodes", "pc2", "root", "run", "libvirtd.pid");
+        const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+        process.kill(pid, "SIGTERM");
+        for (let i = 0; i < 50 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["0.2"]); }
+        assert.notStrictEqual(virsh("pc2", "version").code, 0, "libvirtd still answers");
+        const r = lab.up("--refresh");
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.match(r.stdout, /lab-site-drift/);
+        assert.strictEqual(virsh("pc2", "version").code, 0, "libvirtd on pc2 does not answer");
+        assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
+    });
+
+    it("pulumi destroy leaves nothing", () => {
+        const r = lab.pulumi(["destroy", "--yes"]);
+        assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
+        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+        assert.strictEqual(sh(`ps -eo args | grep -F '${lab.plan.stateDir}' | grep -v grep`).stdout, "");
+        assert.strictEqual(sh(`ps -eo args | grep -F -- '-uuid ${lab.plan.guests[0].uuid}' | grep -v grep`).stdout, "");
+        assert.ok(!fs.existsSync(lab.plan.stateDir), `${lab.plan.stateDir} is still there`);
+    });
+});

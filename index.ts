@@ -16,7 +16,9 @@ function readConfig() {
 }
 
 const config = readConfig();
-const lab = new Lab("lab", { config, stack: pulumi.getStack() });
+// The stack's own outputs of last time: a leg that failed then is tried again now.
+const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+const lab = new Lab("lab", { config, stack: pulumi.getStack(), previousLegs: self.getOutput("legs") });
 
 export const topology = config.topology;
 export const site = config.site;

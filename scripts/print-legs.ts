@@ -1,24 +1,51 @@
-// Prints a stack's measured migration legs (the `legs` output) as a table.
+// Prints a stack's measured migration legs (the `legs` output) as a table. A leg that
+// failed is shown as failed with its reason; with `--since EPOCH` (scripts/lab passes
+// when its `pulumi up` began), a leg measured before then is marked as an earlier one,
+// so an old measurement is never shown as this run's.
 import * as fs from "fs";
-import { LegMetrics } from "../components/reports/metrics";
+import { LegMetrics, LegOutcome, isFailed } from "../components/reports/metrics";
 import { textTable } from "../components/reports/table";
 
-export function legsTable(legs: LegMetrics[]): string {
+/** A leg measured before `since` (ms since the epoch), or with no time at all (older outputs). */
+export function isEarlier(l: LegOutcome, since: number | undefined): boolean {
+    if (since === undefined) { return false; }
+    const t = Date.parse(l.finishedAt ?? "");
+    return !Number.isFinite(t) || t < since;
+}
+
+export function legsTable(legs: LegOutcome[], since?: number): string {
     const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio"];
-    const rows = legs.map((l) => [
-        `${l.from} -> ${l.to}`, l.totalTimeMs, l.downtimeMs, l.probe ? `${l.probe.lost}/${l.probe.sent}` : "n/a", l.probe?.longestGapMs ?? "n/a",
-        l.guestPing ? `${l.guestPing.lost}/${l.guestPing.sent}` : "-",
-        (l.dataProcessedBytes / 1e6).toFixed(1), l.iterations, l.throughputMBs, l.plainMBs, l.ratio,
-    ].map(String));
-    return textTable(head, rows);
+    const rows = legs.map((o) => {
+        const name = `${o.from} -> ${o.to}${isEarlier(o, since) ? " *" : ""}`;
+        if (isFailed(o)) { return [name, "FAILED", ...head.slice(2).map(() => "-")]; }
+        const l = o as LegMetrics;
+        return [
+            name, l.totalTimeMs, l.downtimeMs, l.probe ? `${l.probe.lost}/${l.probe.sent}` : "n/a", l.probe?.longestGapMs ?? "n/a",
+            l.guestPing ? `${l.guestPing.lost}/${l.guestPing.sent}` : "-",
+            (l.dataProcessedBytes / 1e6).toFixed(1), l.iterations, l.throughputMBs, l.plainMBs, l.ratio,
+        ].map(String);
+    });
+    const notes: string[] = [];
+    for (const o of legs.filter(isFailed)) {
+        notes.push(`${o.from} -> ${o.to} failed${o.attempt ? ` (try ${o.attempt + 1})` : ""}: ${o.failed}`);
+    }
+    if (legs.some((l) => isEarlier(l, since))) {
+        const at = legs.filter((l) => isEarlier(l, since)).map((l) => l.finishedAt || "an older version").join(", ");
+        notes.push(`* not measured by this run: the outputs still hold what an earlier run measured (${at})`);
+    }
+    if (legs.some(isFailed)) { notes.push("the next `pulumi up` (npm run lab) tries the failed legs again"); }
+    return textTable(head, rows) + (notes.length ? `\n\n${notes.join("\n")}` : "");
 }
 
 if (require.main === module) {
-    const outputs = JSON.parse(fs.readFileSync(0, "utf8"));
+    const i = process.argv.indexOf("--since");
+    const since = i > 0 ? Number(process.argv[i + 1]) * 1000 : undefined;
+    const outputs = JSON.parse(fs.readFileSync(0, "utf8") || "{}");
     if (!Array.isArray(outputs.legs)) {
         console.error("print-legs: the stack has no `legs` output yet");
         process.exit(1);
     }
     console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), guest ${outputs.guest}\n`);
-    console.log(legsTable(outputs.legs));
+    console.log(legsTable(outputs.legs, since));
+    if (outputs.legs.some(isFailed)) { process.exit(1); }
 }

@@ -42,7 +42,8 @@ export function median(values: unknown[]): number | null {
 export function comparisonRow({ stack, outputs }: StackOutputs): ComparisonRow {
     const o = outputs && typeof outputs === "object" ? outputs : {};
     const topology = typeof o.topology === "string" ? o.topology : null;
-    const legs: Partial<LegMetrics>[] = Array.isArray(o.legs) ? o.legs.filter((l: unknown) => l && typeof l === "object") : [];
+    // A failed leg measured nothing: it is not a figure to take a median of.
+    const legs: Partial<LegMetrics>[] = Array.isArray(o.legs) ? o.legs.filter((l: any) => l && typeof l === "object" && typeof l.failed !== "string") : [];
     const m = (pick: (l: Partial<LegMetrics>) => unknown) => median(legs.map(pick));
     const row: ComparisonRow = {
         stack, topology, legs: legs.length,

@@ -13,6 +13,12 @@ export interface LegMetrics {
     leg: string;
     from: string;
     to: string;
+    /** Set only on a leg that failed: what went wrong, naming the host, in one line. */
+    failed?: undefined;
+    /** How many earlier tries of this leg failed (a failed leg is tried again on the next `pulumi up`). */
+    attempt: number;
+    /** When the leg ended (ISO 8601): an output from an earlier run shows it. */
+    finishedAt: string;
     /** Total migration time as libvirt measured it (ms). */
     totalTimeMs: number;
     /** Downtime as libvirt reports it (ms). */
@@ -42,6 +48,35 @@ export interface LegMetrics {
     counterAfter: number;
     destinationState: string;
     wallClockMs: number;
+}
+
+/** A leg that did not give a measurement. Outputs keep it, in place of any earlier measurement, until a later try succeeds. */
+export interface FailedLeg {
+    leg: string;
+    from: string;
+    to: string;
+    /** What went wrong, naming the host and the cause, in one line. */
+    failed: string;
+    attempt: number;
+    finishedAt: string;
+}
+
+export type LegOutcome = LegMetrics | FailedLeg;
+
+export function isFailed(l: LegOutcome | Partial<LegOutcome>): l is FailedLeg {
+    return typeof (l as FailedLeg).failed === "string";
+}
+
+/** The try number of a leg: one more than last time when the last try failed, so its triggers change and it runs again. */
+export function nextAttempt(previous: unknown, leg: string): number {
+    const p = Array.isArray(previous) ? previous.find((l) => l && typeof l === "object" && l.leg === leg) : undefined;
+    if (!p) { return 0; }
+    const last = Number.isInteger(p.attempt) ? p.attempt as number : 0;
+    return isFailed(p) ? last + 1 : last;
+}
+
+function isoOf(epochSeconds: number): string {
+    return Number.isFinite(epochSeconds) ? new Date(epochSeconds * 1000).toISOString() : "";
 }
 
 /** Splits "=== name" sections. */
@@ -127,8 +162,19 @@ function tunnelDelta(text: string | undefined): number | null {
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-export function parseLeg(leg: string, from: string, to: string, stdout: string): LegMetrics {
+/** What a leg printed: its measurement, or (a "failed" section) why it has none. */
+export function parseLegOutcome(leg: string, from: string, to: string, stdout: string, attempt = 0): LegOutcome {
     const s = sections(stdout);
+    if (s.has("failed")) {
+        const why = (s.get("failed") ?? "").trim().split("\n").filter(Boolean).pop();
+        return { leg, from, to, failed: why || `leg ${leg} from ${from} to ${to} failed`, attempt, finishedAt: isoOf(Number((s.get("at") ?? "").trim())) };
+    }
+    return parseLeg(leg, from, to, stdout, attempt);
+}
+
+export function parseLeg(leg: string, from: string, to: string, stdout: string, attempt = 0): LegMetrics {
+    const s = sections(stdout);
+    const finishedAt = isoOf(Number((s.get("at") ?? "").trim()));
     const need = (k: string) => {
         const v = s.get(k);
         if (v === undefined) { throw new Error(`migration leg ${leg}: its output has no '${k}' section`); }
@@ -142,7 +188,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string):
     const plain = parseIperf(need("iperf3"));
     const [t0, t1] = (s.get("wallclock") ?? "").trim().split(/\s+/).map(Number);
     return {
-        leg, from, to,
+        leg, from, to, attempt, finishedAt: finishedAt || isoOf(t1),
         totalTimeMs: total,
         downtimeMs: num("downtime"),
         setupTimeMs: num("setup_time"),
@@ -189,9 +235,11 @@ export function spread(values: number[]): Spread {
 }
 
 /** Groups legs by direction (from -> to), in the order first seen. */
-export function summarize(legs: LegMetrics[]): DirectionSummary[] {
+export function summarize(legs: LegOutcome[]): DirectionSummary[] {
     const groups = new Map<string, LegMetrics[]>();
+    // A failed leg measured nothing: it is listed in `legs`, not counted here.
     for (const l of legs) {
+        if (isFailed(l)) { continue; }
         const k = `${l.from} -> ${l.to}`;
         groups.set(k, [...(groups.get(k) ?? []), l]);
     }

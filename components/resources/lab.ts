@@ -5,7 +5,7 @@ import { Domain } from "./domain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
 import { LocalSite } from "./localSite";
-import { DirectionSummary, LegMetrics } from "../reports/metrics";
+import { DirectionSummary, LegOutcome } from "../reports/metrics";
 import { Migration } from "./migration";
 import { NatNetwork } from "./natNetwork";
 import { NfsServer } from "./nfsServer";
@@ -18,6 +18,8 @@ export interface LabArgs {
     config: LabConfig;
     /** The stack name: it scopes every name, port and path the lab uses. */
     stack: string;
+    /** The legs reported last time (the stack's `legs` output): failed ones are tried again. */
+    previousLegs?: pulumi.Input<unknown>;
 }
 
 /** A whole lab for one topology: site, hosts, NFS, pools, guests and the measured migration. */
@@ -26,7 +28,7 @@ export class Lab extends pulumi.ComponentResource {
     readonly hosts: Record<string, Host> = {};
     readonly domains: Record<string, Domain> = {};
     readonly migration: Migration;
-    readonly legs: pulumi.Output<LegMetrics[]>;
+    readonly legs: pulumi.Output<LegOutcome[]>;
     readonly summary: pulumi.Output<DirectionSummary[]>;
 
     constructor(name: string, args: LabArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,7 +65,7 @@ export class Lab extends pulumi.ComponentResource {
         this.migration = new Migration(`${name}-migration`, {
             plan, guest, from: this.hosts[m.from], to: this.hosts[m.to], guestDefinition: this.domains[guest.name].xml,
             guestInstance: this.domains[guest.name].instance,
-            dependsOn: [this.domains[guest.name], this.hosts[plan.probe.name]],
+            dependsOn: [this.domains[guest.name], this.hosts[plan.probe.name]], previousLegs: args.previousLegs,
         }, { parent: this });
         this.legs = this.migration.legs;
         this.summary = this.migration.summary;

@@ -23,16 +23,24 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         assert.ok(idle[0].iterations >= 1);
     });
 
-    it("pre-copy needs more iterations when the guest dirties 40 MiB/s", () => {
+    it("pre-copy sends the memory a guest dirties at 40 MiB/s on top of what an idle guest needs", () => {
         lab.configure((c) => { c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 }; });
         // The changed guest is redefined and restarted at home, and the legs run again.
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
         const [dirty] = legsOf();
         assert.match(r.stdout, /definition changed, restarting it/);
-        assert.ok(dirty.iterations > idle[0].iterations,
-            `iterations: idle ${idle[0].iterations}, dirtying ${dirty.iterations}`);
-        assert.ok(dirty.dataProcessedBytes > idle[0].dataProcessedBytes);
+        // What holds whatever the machine's load: the workload fills a 32 MiB working set with
+        // random bytes (it was zero pages in the idle guest, which pre-copy sends as tiny markers),
+        // so every page of it written before the migration ends is sent in full at least once,
+        // on top of the idle guest's own pages (whose data varied by < 1 MB between runs here:
+        // 85.7 MB both legs). The count of iterations is NOT asserted: a busy machine slows the
+        // guest's dirtying and the link alike, so it flipped (idle 4, dirtying 4). Half the working
+        // set is the margin for a guest starved of CPU that rewrote only part of it in time.
+        const workingSet = 32 * 2 ** 20;
+        assert.ok(dirty.dataProcessedBytes >= idle[0].dataProcessedBytes + workingSet / 2,
+            `data sent: idle ${idle[0].dataProcessedBytes}, dirtying ${dirty.dataProcessedBytes}; expected at least ${workingSet / 2} more`);
+        assert.ok(dirty.iterations >= 1 && dirty.counterAfter > dirty.counterBefore, JSON.stringify(dirty));
     });
 
     it("post-copy moves the dirtying guest with pages requested on demand", () => {

@@ -6,6 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseLabConfig } from "../../components/model/config";
 import { ROOT } from "../support";
+import { LegMetrics } from "../../components/reports/metrics";
 import { sampleLab } from "./config.test";
 
 interface Declared { type: string; name: string; inputs: any }
@@ -97,7 +98,7 @@ describe("Lab component graph (mocks)", function () {
         const legs = await outputOf(lab.legs);
         assert.strictEqual(legs.length, 2);
         assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
-        assert.strictEqual(legs[0].downtimeMs, 60);
+        assert.strictEqual((legs[0] as LegMetrics).downtimeMs, 60);
     });
 
     it("renders the domain for TCG when a host has no usable KVM", async () => {

@@ -9,8 +9,10 @@
 # source's tunnel port towards the destination, whose packet count shows forwarding).
 #
 # It prints raw sections ("=== name") that the program parses with pure
-# functions (components/metrics.ts); progress goes to stderr. A failed or
-# aborted migration leaves the guest running here, and says so.
+# functions (components/reports/metrics.ts); progress goes to stderr. A failed or
+# aborted migration leaves the guest running here, and says so in one line naming
+# the host and the cause, printed as a "failed" section (the leg's outcome: the
+# outputs show it and the next `pulumi up` tries the leg again) rather than as an exit code.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 SSH="ssh -n -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i $KEY"
@@ -31,7 +33,12 @@ hangup() {
 }
 trap hangup PIPE HUP INT TERM
 say() { echo "$LEG: $*" >&2; }
-fail() { echo "$LEG: $*" >&2; exit 1; }
+fail() {
+  echo "$LEG: $*" >&2
+  echo "=== failed"; echo "$*"
+  echo "=== at"; date +%s.%N
+  exit 0
+}
 
 ask_counter="timeout 5 bash -c 'exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; head -n1 <&3'"
 counter() { # one line from the guest's counter service; $1: where the guest runs now (src|dst)
@@ -120,9 +127,29 @@ else
 fi
 
 if [ $rc -ne 0 ]; then
+  # virsh's own error, without the "Migration: [ n %]" progress it wrote on the same line.
+  err=$(tr '\r' '\n' < "$WORK/migrate.out" | grep -v '^Migration: \[' | grep -i 'error' | sed 's/^error: *//' | tail -n1)
+  # Name the host at fault: a destination that is gone, or whose libvirt daemon is.
+  if [ $aborted = 1 ]; then
+    why="aborted after ${TIMEOUT_S}s (migration.timeoutSeconds)"
+  elif ! $SSH -o ConnectTimeout=10 "root@$DST_ADDR" true 2>"$WORK/ssh.err"; then
+    why="$DST_NAME ($DST_ADDR) stopped answering over SSH ($(tail -n1 "$WORK/ssh.err"))${err:+; virsh: $err}"
+  elif ! dst_virsh=$($SSH "root@$DST_ADDR" "timeout 10 virsh -c qemu:///system version" 2>&1 >/dev/null); then
+    why="the libvirt daemon on $DST_NAME is not answering (${dst_virsh:-no reply}); restart it (pulumi up --refresh)${err:+; virsh: $err}"
+  else
+    why=${err:-virsh exit $rc}
+  fi
+  # A migration that failed at its very end can leave the source paused: it must run again.
   st=$(virsh -c qemu:///system domstate "$GUEST" 2>&1)
-  why=$( [ $aborted = 1 ] && echo "aborted after ${TIMEOUT_S}s" || grep -m1 -i error "$WORK/migrate.out" | tr -d '\r')
-  fail "migration of $GUEST from $SRC_NAME to $DST_NAME failed: ${why:-virsh exit $rc}; the guest is '$st' on $SRC_NAME"
+  if [ "$st" = paused ]; then virsh -c qemu:///system resume "$GUEST" >/dev/null 2>&1; st=$(virsh -c qemu:///system domstate "$GUEST" 2>&1); fi
+  # While the guest runs here, a copy the destination was receiving must not outlive the
+  # failure: libvirt removes it, unless its daemon is gone; then stop that QEMU by its PID
+  # file (started with -incoming, it never ran the guest).
+  if [ "$st" = running ]; then
+    orphan=$($SSH "root@$DST_ADDR" "p=\$(cat /run/libvirt/qemu/$GUEST.pid 2>/dev/null); [ -n \"\$p\" ] && tr '\\0' ' ' < /proc/\$p/cmdline 2>/dev/null | grep -q -- '-incoming' && kill \$p && echo stopped" 2>/dev/null)
+    [ "$orphan" = stopped ] && why="$why; the incoming copy left on $DST_NAME was stopped"
+  fi
+  fail "migration of $GUEST from $SRC_NAME to $DST_NAME failed: $why; the guest is '$st' on $SRC_NAME"
 fi
 
 echo "=== jobinfo"
@@ -133,4 +160,5 @@ virsh -c qemu:///system undefine "$GUEST" >/dev/null 2>&1 || say "could not unde
 echo "=== dest-state"; $SSH "root@$DST_ADDR" "virsh -c qemu:///system domstate $GUEST"
 echo "=== counter-after"; counter dst
 [ -n "$TUNNEL_PORT" ] && { echo "=== tunnel"; echo "$TUNNEL_TX_BEFORE $(tunnel_tx)"; }
+echo "=== at"; date +%s.%N
 say "done"

@@ -1,0 +1,61 @@
+// A leg that failed: reported as failed (never as an earlier measurement), tried again next time.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { comparisonRow } from "../../components/reports/compare";
+import { LegOutcome, isFailed, nextAttempt, parseLegOutcome, summarize } from "../../components/reports/metrics";
+import { legsTable } from "../../scripts/print-legs";
+import { ROOT } from "../support";
+
+const captured = fs.readFileSync(path.join(ROOT, "test", "fixtures", "leg-out.txt"), "utf8");
+// What migrate-leg.sh prints when the destination's libvirtd is killed mid-leg (its progress went to stderr).
+const failedOut = "=== counter-before\ncounter=812 uptime=90\n=== iperf3\n{}\n=== wallclock\n1764080000.1 1764080003.9\n" +
+    "=== migrate\nMigration: [ 10 %]\rMigration: [ 55 %]\rerror: internal error: client socket is closed\n=== probe\n" +
+    "=== failed\nmigration of vm1 from pc1 to pc2 failed: the libvirt daemon on pc2 is not answering (error: failed to connect to the hypervisor); " +
+    "restart it (pulumi up --refresh); virsh: internal error: client socket is closed; the incoming copy left on pc2 was stopped; the guest is 'running' on pc1\n" +
+    "=== at\n1764080004.2\n";
+
+describe("failed legs", () => {
+    const ok = parseLegOutcome("out", "pc1", "pc2", captured);
+    const failed = parseLegOutcome("back", "pc2", "pc1", failedOut, 1);
+
+    it("reads a leg's failure as its outcome: one line, naming the host and the cause, with no figures", () => {
+        assert.ok(isFailed(failed));
+        assert.match(failed.failed, /^migration of vm1 from pc1 to pc2 failed: the libvirt daemon on pc2 is not answering .*; the guest is 'running' on pc1$/);
+        assert.doesNotMatch(failed.failed, /Migration: \[/);
+        assert.strictEqual(failed.attempt, 1);
+        assert.strictEqual(failed.finishedAt, "2025-11-25T14:13:24.200Z");
+        assert.strictEqual((failed as any).totalTimeMs, undefined, "a failed leg carries no measurement");
+        assert.ok(!isFailed(ok));
+        assert.ok((ok as any).totalTimeMs > 0);
+    });
+
+    it("tries a failed leg again with a new try number, and keeps a good one's", () => {
+        assert.strictEqual(nextAttempt(undefined, "out"), 0, "first run");
+        assert.strictEqual(nextAttempt([ok], "out"), 0, "measured: same triggers, nothing to run");
+        assert.strictEqual(nextAttempt([ok, failed], "back"), 2, "failed on try 1: try 2");
+        assert.strictEqual(nextAttempt([{ ...ok, attempt: 2 }], "out"), 2, "succeeded on try 2: stays 2");
+        assert.strictEqual(nextAttempt([{ leg: "out", failed: "x" }], "out"), 1, "older outputs without a try number");
+        assert.strictEqual(nextAttempt("garbage", "out"), 0);
+    });
+
+    it("leaves failed legs out of the summary and the comparison", () => {
+        const legs: LegOutcome[] = [ok, failed];
+        const s = summarize(legs);
+        assert.deepStrictEqual(s.map((d) => [d.direction, d.runs]), [["pc1 -> pc2", 1]]);
+        const row = comparisonRow({ stack: "x", outputs: { topology: "same-subnet", legs } });
+        assert.strictEqual(row.legs, 1);
+    });
+
+    it("prints a failed leg as failed with its reason, and marks legs an earlier run measured", () => {
+        const since = Date.parse("2025-11-25T14:13:00Z");
+        const earlier = { ...ok, finishedAt: "2025-11-25T13:00:00.000Z" };
+        const text = legsTable([earlier, failed], since);
+        const lines = text.split("\n");
+        assert.match(lines.find((l) => l.includes("pc2 -> pc1"))!, /pc2 -> pc1\s+FAILED/);
+        assert.match(lines.find((l) => l.includes("pc1 -> pc2 *"))!, /pc1 -> pc2 \*/);
+        assert.match(text, /^pc2 -> pc1 failed \(try 2\): migration of vm1 from pc1 to pc2 failed: the libvirt daemon on pc2/m);
+        assert.match(text, /\* not measured by this run: the outputs still hold what an earlier run measured \(2025-11-25T13:00:00.000Z\)/);
+        assert.doesNotMatch(legsTable([{ ...ok, finishedAt: "2025-11-25T14:20:00.000Z" }], since), /\*/);
+    });
+});

@@ -22,7 +22,7 @@ const lab = new Lab("lab", { config, stack: pulumi.getStack(), previousLegs: sel
 
 export const topology = config.topology;
 export const site = config.site;
-export const guest = config.migration.guest;
+export const guest = config.migrations[0].guest;
 export const legs = lab.legs;
 /** Per direction over all runs: median, min and max of the headline figures. */
 export const summary = lab.summary;

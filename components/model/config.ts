@@ -15,7 +15,7 @@ export interface GuestConfig {
     workload: { dirtyMiBs: number; workingSetMiB?: number };
 }
 export interface MigrationConfig {
-    guest: string; from: string; to: string; mode: "precopy" | "postcopy"; postcopyAfterSeconds: number;
+    guest: string; from?: string; to?: string; path?: string[]; mode: "precopy" | "postcopy"; postcopyAfterSeconds: number;
     roundTrip: boolean; probeIntervalMs: number; timeoutSeconds: number; bandwidthMiBs: number;
     maxDowntimeMs: number; probeHost?: string;
     postcopySwitch: "after-first-pass" | "after-seconds" | "on-stall";
@@ -33,7 +33,20 @@ export interface LabConfig {
     nat: { subnet: string; gateway: string; mac: string };
     overlay: { subnet: string; gateway: string; gatewayHost?: string; vni: number; tunnel: "vxlan" | "gre" };
     guests: GuestConfig[];
-    migration: MigrationConfig;
+    /** One guest's migration, as the config gave it (or absent when it gave `migrations`). */
+    migration?: MigrationConfig;
+    /** Every migration in order: `migrations`, or the single `migration`, after parsing. */
+    migrations: MigrationConfig[];
+}
+
+/** The migrations with the config path each came from ("migration" or "migrations[i]"). */
+export function migrationEntries(cfg: LabConfig): { m: MigrationConfig; at: string }[] {
+    return cfg.migration ? [{ m: cfg.migration, at: "migration" }] : cfg.migrations.map((m, i) => ({ m, at: `migrations[${i}]` }));
+}
+
+/** The hosts a migration visits in order: its path, or from and to. */
+export function migrationPath(m: MigrationConfig): string[] {
+    return m.path ?? [m.from!, m.to!];
 }
 
 export class ConfigError extends Error {
@@ -44,7 +57,8 @@ export class ConfigError extends Error {
     }
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// verbose: errors carry their schema object, where x-oneOf holds the message for a failed oneOf.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 addFormats(ajv);
 const validateSchema = ajv.compile(schema);
 
@@ -68,7 +82,10 @@ function describe(e: ErrorObject): string {
             // The rule the pattern stands for, not what the field is for.
             return `${fieldPath(e.instancePath)}: must be ${sub?.["x-rule"] ?? `like ${e.params.pattern}`}`;
         }
-        case "oneOf": return `${fieldPath(e.instancePath)}: give exactly one of builtin or qcow2`;
+        case "oneOf": {
+            const sub = e.parentSchema as { "x-oneOf"?: string } | undefined;
+            return `${fieldPath(e.instancePath)}: ${sub?.["x-oneOf"] ?? e.message}`;
+        }
         default: return `${fieldPath(e.instancePath)}: ${e.message}`;
     }
 }
@@ -94,6 +111,7 @@ export function parseLabConfig(raw: unknown): LabConfig {
         throw new ConfigError([...new Set(errs.map(describe))]);
     }
     const cfg = value as unknown as LabConfig;
+    if (!cfg.migrations) { cfg.migrations = [cfg.migration!]; }
     const problems = [...crossFieldProblems(cfg), ...labRules(cfg)];
     if (problems.length > 0) { throw new ConfigError(problems); }
     return cfg;
@@ -122,37 +140,12 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
         if (addrs.has(g.address)) { problems.push(`guests[${i}].address: ${g.address} is already the address of ${addrs.get(g.address)}`); }
         addrs.set(g.address, `guests[${i}]`);
     });
-    const m = cfg.migration;
-    const guest = cfg.guests.find((g) => g.name === m.guest);
-    if (!guest) { problems.push(`migration.guest: '${m.guest}' is not one of the guests (${[...guestNames.keys()].join(", ")})`); }
-    for (const k of ["from", "to"] as const) {
-        if (!hostNames.has(m[k])) { problems.push(`migration.${k}: '${m[k]}' is not one of the hosts (${[...hostNames].join(", ")})`); }
-    }
-    if (m.from === m.to) { problems.push(`migration.to: must differ from migration.from ('${m.from}')`); }
-    if (guest && hostNames.has(m.from) && guest.home !== m.from) {
-        problems.push(`migration.from: '${m.from}' is not where guest '${guest.name}' is declared (home: '${guest.home}'); migrate from its home`);
-    }
-    if (m.runs > 1 && !m.roundTrip) {
-        problems.push(`migration.runs: repeating needs roundTrip: true (each run starts where the guest is declared)`);
-    }
-    if (m.mode !== "postcopy" && m.postcopySwitch !== "after-first-pass") {
-        problems.push(`migration.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy`);
-    }
-    if (m.mode === "postcopy" && m.parallelConnections > 1) {
-        problems.push(`migration.parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy`);
-    }
-    if (m.parallelConnections > 1 && m.compression === "xbzrle") {
-        problems.push(`migration.compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1`);
-    }
+    problems.push(...migrationProblems(cfg, hostNames, guestNames, new Set(seen.keys())));
     cfg.guests.forEach((g, i) => {
         if (g.workload.dirtyMiBs > 0 && (g.workload.workingSetMiB ?? g.workload.dirtyMiBs) > g.memoryMiB / 2) {
             problems.push(`guests[${i}].workload.workingSetMiB: ${g.workload.workingSetMiB ?? g.workload.dirtyMiBs} MiB is more than half the guest's ${g.memoryMiB} MiB; lower it or give the guest more memory`);
         }
     });
-    if (m.probeHost !== undefined) {
-        if (!seen.has(m.probeHost)) { problems.push(`migration.probeHost: '${m.probeHost}' is not a node of the lab`); }
-        else if (m.probeHost === m.from || m.probeHost === m.to) { problems.push(`migration.probeHost: must be neither the source nor the destination`); }
-    }
     if (cfg.topology === "same-subnet") {
         const first = cfg.hosts[0];
         for (const { n, at } of nodes) {
@@ -183,5 +176,53 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
         }
     }
     if (cfg.site === "ssh" && cfg.link) { problems.push(`link: shaping applies to the local site only; remove it for site 'ssh'`); }
+    return problems;
+}
+
+/**
+ * The migrations run in order, so each one starts where the previous ones left its guest
+ * (at first, the guest's home): the rules follow every guest along its path.
+ */
+function migrationProblems(cfg: LabConfig, hostNames: Set<string>, guestNames: Map<string, number>, nodeNames: Set<string>): string[] {
+    const problems: string[] = [];
+    const hostList = [...hostNames].join(", ");
+    const where = new Map(cfg.guests.map((g) => [g.name, { host: g.home, after: "" }]));
+    for (const { m, at } of migrationEntries(cfg)) {
+        const guest = cfg.guests.find((g) => g.name === m.guest);
+        if (!guest) { problems.push(`${at}.guest: '${m.guest}' is not one of the guests (${[...guestNames.keys()].join(", ")})`); }
+        const path = migrationPath(m);
+        const field = (k: number) => (m.path ? `${at}.path[${k}]` : `${at}.${k === 0 ? "from" : "to"}`);
+        let known = true;
+        path.forEach((h, k) => {
+            if (!hostNames.has(h)) { problems.push(`${field(k)}: '${h}' is not one of the hosts (${hostList})`); known = false; }
+            else if (k > 0 && h === path[k - 1]) {
+                problems.push(m.path ? `${field(k)}: '${h}' again; each step must go to another host` : `${at}.to: must differ from ${at}.from ('${h}')`);
+            }
+        });
+        const at0 = guest ? where.get(guest.name)! : undefined;
+        if (guest && at0 && known && path[0] !== at0.host) {
+            problems.push(at0.after === ""
+                ? `${field(0)}: '${path[0]}' is not where guest '${guest.name}' is declared (home: '${guest.home}'); migrate from its home`
+                : `${field(0)}: '${path[0]}' is not where guest '${guest.name}' is then ('${at0.host}', after ${at0.after}); start there`);
+        }
+        const closed = m.roundTrip || path[path.length - 1] === path[0];
+        if (m.runs > 1 && !closed) {
+            problems.push(`${at}.runs: repeating needs roundTrip: true (each run starts where the guest is declared)`);
+        }
+        if (guest && at0) { where.set(guest.name, { host: closed ? path[0] : path[path.length - 1], after: at }); }
+        if (m.mode !== "postcopy" && m.postcopySwitch !== "after-first-pass") {
+            problems.push(`${at}.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy`);
+        }
+        if (m.mode === "postcopy" && m.parallelConnections > 1) {
+            problems.push(`${at}.parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy`);
+        }
+        if (m.parallelConnections > 1 && m.compression === "xbzrle") {
+            problems.push(`${at}.compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1`);
+        }
+        if (m.probeHost !== undefined) {
+            if (!nodeNames.has(m.probeHost)) { problems.push(`${at}.probeHost: '${m.probeHost}' is not a node of the lab`); }
+            else if (path.includes(m.probeHost)) { problems.push(`${at}.probeHost: must be none of the hosts the guest visits (${path.join(", ")})`); }
+        }
+    }
     return problems;
 }

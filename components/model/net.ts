@@ -21,6 +21,11 @@ export function cidrOf(ip: string, prefix: number): string {
     return `${intToIp(networkOf(ip, prefix))}/${prefix}`;
 }
 
+/** The last usable address of a subnet: where the router sits in the host subnets it was not given an address in. */
+export function routerAddressIn(ip: string, prefix: number): string {
+    return intToIp(networkOf(ip, prefix) + 2 ** (32 - prefix) - 2);
+}
+
 /** A stable locally-administered MAC for a guest, so a redefinition keeps its address. */
 export function macFor(name: string): string {
     let h = 2166136261;

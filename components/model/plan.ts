@@ -1,7 +1,7 @@
 // Config -> plan: every name, address, port, route and path the lab uses, decided
 // in one pure function so resources and tests see the same answers.
-import { GuestConfig, LabConfig, NodeConfig } from "./config";
-import { cidrOf, intToIp, macFor, networkOf, uuidFor } from "./net";
+import { GuestConfig, LabConfig, MigrationConfig, NodeConfig, migrationEntries, migrationPath } from "./config";
+import { cidrOf, intToIp, macFor, networkOf, routerAddressIn, uuidFor } from "./net";
 
 export type Role = "host" | "nfs" | "outside";
 
@@ -36,6 +36,25 @@ export interface PlannedGuest extends GuestConfig {
     cmdline?: string;
 }
 
+/** Where a guest that is not moving sits during a leg, and who can ask its counter there. */
+export interface Bystander { guest: string; host: string }
+
+/** One measured leg: a guest moving between two hosts, with the options of the migration it belongs to. */
+export interface PlannedLeg {
+    /** Unique in the lab: out/back (-run) for a single `migration`, else <guest>-<n>. */
+    name: string;
+    guest: string;
+    from: string;
+    to: string;
+    /** The config path of the migration it belongs to ("migration" or "migrations[i]"). */
+    at: string;
+    migration: MigrationConfig;
+    /** The node that pings the guest during the leg (neither source nor destination). */
+    probe: string;
+    /** Every other guest, where it runs meanwhile: it must keep working. */
+    bystanders: Bystander[];
+}
+
 export interface Plan {
     stack: string;
     labId: string;
@@ -61,7 +80,39 @@ export interface Plan {
     /** Key every node accepts, and that hosts use to reach each other (local site). */
     labKey: string;
     guests: PlannedGuest[];
+    /** Every leg of every migration, in the order they run. */
+    legs: PlannedLeg[];
     config: LabConfig;
+}
+
+/**
+ * The legs of the migrations, in order, following each guest: a path's steps, one more
+ * step back to its start with roundTrip (unless it ends there), all of it `runs` times.
+ */
+export function planLegs(cfg: LabConfig, defaultProbe: string): PlannedLeg[] {
+    const legs: PlannedLeg[] = [];
+    const where = new Map(cfg.guests.map((g) => [g.name, g.home]));
+    const counts = new Map<string, number>();
+    const single = cfg.migration !== undefined;
+    for (const { m, at } of migrationEntries(cfg)) {
+        const path = migrationPath(m);
+        const steps = m.roundTrip && path[path.length - 1] !== path[0] ? [...path, path[0]] : path;
+        for (let run = 1; run <= m.runs; run++) {
+            for (let k = 1; k < steps.length; k++) {
+                const n = (counts.get(m.guest) ?? 0) + 1;
+                counts.set(m.guest, n);
+                // A single from/to migration keeps the leg names scripts/lab --remeasure looks for.
+                const name = single && !m.path ? `${k === 1 ? "out" : "back"}${m.runs > 1 ? `-${run}` : ""}` : `${m.guest}-${n}`;
+                legs.push({
+                    name, guest: m.guest, from: steps[k - 1], to: steps[k], at, migration: m,
+                    probe: m.probeHost ?? defaultProbe,
+                    bystanders: cfg.guests.filter((g) => g.name !== m.guest).map((g) => ({ guest: g.name, host: where.get(g.name)! })),
+                });
+                where.set(m.guest, steps[k]);
+            }
+        }
+    }
+    return legs;
 }
 
 function hash(text: string): number {
@@ -75,10 +126,7 @@ export function labIdFor(stack: string): string {
     return `m${hash(stack).toString(36).padStart(5, "0").slice(0, 5)}`;
 }
 
-/** The last usable address of a subnet: where the router sits in subnets it was not given an address in. */
-export function routerAddressIn(ip: string, prefix: number): string {
-    return intToIp(networkOf(ip, prefix) + 2 ** (32 - prefix) - 2);
-}
+export { routerAddressIn };
 
 export function planLab(cfg: LabConfig, stack: string): Plan {
     const labId = labIdFor(stack);
@@ -125,8 +173,8 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         connect: connect(nfsCfg, hosts.length),
     };
     const nodes = [...hosts, nfs, ...(outside ? [outside] : [])];
-    const probeName = cfg.migration.probeHost ?? nfs.name;
-    const probe = nodes.find((n) => n.name === probeName)!;
+    // The default probe: the NFS server, a node no guest runs on (a migration may name another).
+    const probe = nfs;
 
     let guestNetwork: GuestNetwork;
     const routes: Plan["routes"] = [];
@@ -162,8 +210,9 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
             const args = [`console=ttyS0`, `quiet`, `miglab.ip=${g.address}/${guestPrefix}`, `miglab.port=${g.counterPort}`];
             if (guestNetwork.kind !== "bridge") {
                 // As in the reference lab, the guest pings the outside while it migrates.
+                const own = cfg.migrations.find((m) => m.guest === g.name) ?? cfg.migrations[0];
                 args.push(`miglab.gw=${guestNetwork.gateway}`, `miglab.ping=${outside!.address}`,
-                    `miglab.ping_interval=${(cfg.migration.guestPingIntervalMs / 1000).toFixed(3)}`);
+                    `miglab.ping_interval=${(own.guestPingIntervalMs / 1000).toFixed(3)}`);
             }
             if (w.dirtyMiBs > 0) { args.push(`miglab.dirty_mib_s=${w.dirtyMiBs}`, `miglab.dirty_wss_mib=${w.workingSetMiB ?? w.dirtyMiBs}`); }
             planned.cmdline = args.join(" ");
@@ -181,6 +230,6 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         allowedNetworks: cfg.nfs.allowedNetworks ?? [...new Set(hosts.concat(nfs).map((n) => cidrOf(n.address, n.prefix)))],
         pool,
         labKey: cfg.site === "local" ? `${stateDir}/ssh/id_ed25519` : "/root/.ssh/id_miglab",
-        guests, config: cfg,
+        guests, legs: planLegs(cfg, nfs.name), config: cfg,
     };
 }

@@ -2,7 +2,7 @@
 // addresses and subnets that collide, names the lab or Linux would mangle, paths
 // and keys the hosts would misread, numbers the tools refuse. Each rule says the
 // path(s) it is about and what to change. Pure: the config in, messages out.
-import type { LabConfig, NodeConfig } from "./config";
+import { LabConfig, NodeConfig, migrationEntries } from "./config";
 import { intToIp, ipToInt, networkOf } from "./net";
 
 interface Net { net: number; prefix: number; at: string; what: string }
@@ -106,8 +106,9 @@ function routedAddresses(cfg: LabConfig): { ip: string; what: string }[] {
     const nfs = cfg.nfs.host;
     for (const h of cfg.hosts) {
         if (networkOf(h.address, h.prefix) !== networkOf(nfs.address, nfs.prefix) || h.prefix !== nfs.prefix) {
-            // As planLab's routerAddressIn: the last usable address of the subnet.
-            out.push({ ip: intToIp(networkOf(h.address, h.prefix) + size(h.prefix) - 2), what: `the router's address in ${intToIp(networkOf(h.address, h.prefix))}/${h.prefix}` });
+            // As planLab's routerAddressIn: the last usable address of the subnet (once per subnet).
+            const ip = intToIp(networkOf(h.address, h.prefix) + size(h.prefix) - 2);
+            if (!out.some((o) => o.ip === ip)) { out.push({ ip, what: `the router's address in ${intToIp(networkOf(h.address, h.prefix))}/${h.prefix}` }); }
         }
     }
     return out;
@@ -140,18 +141,6 @@ export function labRules(cfg: LabConfig): string[] {
         if (/^sw[a-z]$/.test(n.name)) { p.push(`${at}.name: '${n.name}' is the name of one of the lab's switch namespaces (sw + a letter); pick another name`); }
     }
     if (RESERVED_POOL_NAMES[cfg.pool.name]) { p.push(`pool.name: '${cfg.pool.name}' is ${RESERVED_POOL_NAMES[cfg.pool.name]}; pick another name such as 'miglab'`); }
-    if (cfg.topology === "bridged") {
-        // The overlay bridge has a port tun-<peer> per peer host; Linux cuts interface names at 15 characters.
-        const ports = new Map<string, string>();
-        cfg.hosts.forEach((h, i) => {
-            const port = `tun-${h.name}`.slice(0, 15);
-            const other = ports.get(port);
-            if (other !== undefined) {
-                p.push(`hosts[${i}].name: '${h.name}' and ${other} give the same tunnel port name '${port}' (Linux keeps 15 characters of an interface name); make the names differ in their first 11 characters`);
-            }
-            ports.set(port, `hosts[${i}].name '${h.name}'`);
-        });
-    }
 
     // Addresses of nodes: not a network or broadcast address, not where the router sits.
     for (const { n, at } of nodes) {
@@ -259,27 +248,28 @@ export function labRules(cfg: LabConfig): string[] {
     p.push(...pathProblems(cfg.pool.path, "pool.path"));
 
     // Numbers the tools take but that cannot give a measurement.
-    const m = cfg.migration;
-    if (m.mode === "postcopy" && m.postcopySwitch === "after-seconds") {
-        if (m.postcopyAfterSeconds > 0 && m.postcopyAfterSeconds < 0.5) {
-            p.push(`migration.postcopyAfterSeconds: ${m.postcopyAfterSeconds} is below the leg's 0.5 s polling; use 0 (switch at once) or 0.5 and more`);
+    for (const { m, at } of migrationEntries(cfg)) {
+        if (m.mode === "postcopy" && m.postcopySwitch === "after-seconds") {
+            if (m.postcopyAfterSeconds > 0 && m.postcopyAfterSeconds < 0.5) {
+                p.push(`${at}.postcopyAfterSeconds: ${m.postcopyAfterSeconds} is below the leg's 0.5 s polling; use 0 (switch at once) or 0.5 and more`);
+            }
+            if (m.postcopyAfterSeconds >= m.timeoutSeconds) {
+                p.push(`${at}.postcopyAfterSeconds: ${m.postcopyAfterSeconds} s is not before ${at}.timeoutSeconds (${m.timeoutSeconds} s), when the leg is aborted; switch earlier`);
+            }
         }
-        if (m.postcopyAfterSeconds >= m.timeoutSeconds) {
-            p.push(`migration.postcopyAfterSeconds: ${m.postcopyAfterSeconds} s is not before migration.timeoutSeconds (${m.timeoutSeconds} s), when the leg is aborted; switch earlier`);
-        }
-    }
-    const guest = cfg.guests.find((g) => g.name === m.guest);
-    if (guest) {
-        // Even an idle guest's memory crosses once: a leg that cannot move it in time is certain to be aborted.
-        const bytes = guest.memoryMiB * 2 ** 20;
-        const caps: { bps: number; at: string; text: string }[] = [];
-        if (m.bandwidthMiBs > 0) { caps.push({ bps: m.bandwidthMiBs * 2 ** 20, at: "migration.bandwidthMiBs", text: `${m.bandwidthMiBs} MiB/s` }); }
-        const rate = cfg.link?.rate ? rateBits(cfg.link.rate) / 8 : NaN;
-        if (Number.isFinite(rate)) { caps.push({ bps: rate, at: "link.rate", text: cfg.link!.rate! }); }
-        for (const c of caps) {
-            const seconds = bytes / c.bps;
-            if (seconds > m.timeoutSeconds) {
-                p.push(`${c.at}: at ${c.text} guest ${guest.name}'s ${guest.memoryMiB} MiB take at least ${Math.ceil(seconds)} s to cross, more than migration.timeoutSeconds (${m.timeoutSeconds}); raise ${c.at} or the timeout`);
+        const guest = cfg.guests.find((g) => g.name === m.guest);
+        if (guest) {
+            // Even an idle guest's memory crosses once: a leg that cannot move it in time is certain to be aborted.
+            const bytes = guest.memoryMiB * 2 ** 20;
+            const caps: { bps: number; at: string; text: string }[] = [];
+            if (m.bandwidthMiBs > 0) { caps.push({ bps: m.bandwidthMiBs * 2 ** 20, at: `${at}.bandwidthMiBs`, text: `${m.bandwidthMiBs} MiB/s` }); }
+            const rate = cfg.link?.rate ? rateBits(cfg.link.rate) / 8 : NaN;
+            if (Number.isFinite(rate)) { caps.push({ bps: rate, at: "link.rate", text: cfg.link!.rate! }); }
+            for (const c of caps) {
+                const seconds = bytes / c.bps;
+                if (seconds > m.timeoutSeconds) {
+                    p.push(`${c.at}: at ${c.text} guest ${guest.name}'s ${guest.memoryMiB} MiB take at least ${Math.ceil(seconds)} s to cross, more than ${at}.timeoutSeconds (${m.timeoutSeconds}); raise ${c.at} or the timeout`);
+                }
             }
         }
     }

@@ -3,7 +3,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { intToIp, ipToInt } from "../model/net";
-import { Plan, PlannedGuest, PlannedNode } from "../model/plan";
+import { MigrationConfig } from "../model/config";
+import { Plan, PlannedGuest, PlannedLeg, PlannedNode } from "../model/plan";
 
 export function xmlEscape(s: string): string {
     return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
@@ -196,7 +197,7 @@ export function domainScript(plan: Plan, g: PlannedGuest, xml: string, action: "
 }
 
 /** virsh migrate flags for the tuning options (mode, bandwidth and downtime are set by the leg script). */
-export function migrateFlags(m: Plan["config"]["migration"]): string {
+export function migrateFlags(m: MigrationConfig): string {
     const f: string[] = [];
     if (m.autoConverge) { f.push("--auto-converge"); }
     if (m.parallelConnections > 1) { f.push("--parallel", "--parallel-connections", String(m.parallelConnections)); }
@@ -204,28 +205,62 @@ export function migrateFlags(m: Plan["config"]["migration"]): string {
     return f.join(" ");
 }
 
-export interface LegSpec { leg: string; from: PlannedNode; to: PlannedNode }
+export interface LegSpec {
+    leg: string; from: PlannedNode; to: PlannedNode;
+    /** The migration's options; default: the lab's first migration. */
+    migration?: MigrationConfig;
+    /** The node that pings the guest; default: the plan's probe. */
+    probe?: PlannedNode;
+    /** The other guests and where they run during the leg. */
+    bystanders?: { guest: PlannedGuest; host: PlannedNode }[];
+}
+
+/** A planned leg's spec, with its nodes and guests looked up in the plan. */
+export function legSpec(plan: Plan, leg: PlannedLeg): LegSpec {
+    const node = (name: string) => plan.nodes.find((n) => n.name === name)!;
+    return {
+        leg: leg.name, from: node(leg.from), to: node(leg.to), migration: leg.migration, probe: node(leg.probe),
+        bystanders: leg.bystanders.map((b) => ({ guest: plan.guests.find((g) => g.name === b.guest)!, host: node(b.host) })),
+    };
+}
 
 export function migrateLegScript(plan: Plan, g: PlannedGuest, spec: LegSpec): string {
-    const m = plan.config.migration;
+    const m = spec.migration ?? plan.config.migrations[0];
+    const nat = plan.guestNetwork.kind === "nat";
+    const probe = spec.probe ?? plan.probe;
+    // Behind NAT a guest's address is private to the host it runs on: only that host can ask its counter.
+    const bystanders = (spec.bystanders ?? []).map((b) =>
+        `${b.guest.name} ${b.guest.address} ${b.guest.counterPort} ${nat ? b.host.address : probe.address} ${b.host.name}`).join("\n");
     return script("migrate-leg.sh", {
         LEG: spec.leg, GUEST: g.name, SRC_NAME: spec.from.name, DST_NAME: spec.to.name,
         SRC_ADDR: spec.from.address, DST_ADDR: spec.to.address,
         // Behind NAT the guest's address is private to the host it runs on: no third node reaches it,
         // so the hosts ask its counter and the guest's own pings to the outside tell the loss.
-        PROBE_ADDR: plan.guestNetwork.kind === "nat" ? "" : plan.probe.address,
-        COUNTER_FROM: plan.guestNetwork.kind === "nat" ? "hosts" : "probe",
+        PROBE_ADDR: nat ? "" : probe.address,
+        COUNTER_FROM: nat ? "hosts" : "probe",
         TUNNEL_PORT: plan.guestNetwork.kind === "ovs" ? tunnelPort(spec.to) : "",
         GUEST_ADDR: g.address, GUEST_PORT: g.counterPort, KEY: plan.labKey,
         MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
         PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), PLAIN_BYTES: g.memoryMiB * 1024 * 1024,
         BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),
+        BYSTANDERS: bystanders,
     });
 }
 
-/** The overlay bridge's tunnel port towards a peer host. */
-export function tunnelPort(peer: PlannedNode): string {
-    return `tun-${peer.name}`.slice(0, 15);
+function shortHash(text: string, chars: number): string {
+    let h = 2166136261;
+    for (const c of text) { h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0; }
+    return h.toString(36).padStart(chars, "0").slice(-chars);
+}
+
+/**
+ * The overlay bridge's tunnel port towards a peer host: `tun-<peer>` while that fits Linux's
+ * 15 characters, else `tun-<first 5>-<hash of the whole name>`, so names stay unique and the
+ * same from run to run whatever names the schema allows.
+ */
+export function tunnelPort(peer: { name: string }): string {
+    const plain = `tun-${peer.name}`;
+    return plain.length <= 15 ? plain : `tun-${peer.name.slice(0, 5)}-${shortHash(peer.name, 5)}`;
 }
 
 export function natScript(plan: Plan, action: "up" | "down"): string {
@@ -236,7 +271,12 @@ export function natScript(plan: Plan, action: "up" | "down"): string {
 export function ovsScript(plan: Plan, host: PlannedNode, action: "up" | "down"): string {
     const n = plan.guestNetwork;
     if (n.kind !== "ovs") { throw new Error("ovsScript: the plan's guest network is not ovs"); }
-    const peers = plan.hosts.filter((h) => h.name !== host.name).map((h) => `${tunnelPort(h)}:${h.address}`).join(" ");
+    const peerHosts = plan.hosts.filter((h) => h.name !== host.name);
+    const ports = new Map(peerHosts.map((h) => [tunnelPort(h), h.name]));
+    if (ports.size !== peerHosts.length) {
+        throw new Error(`ovsScript: two peers of ${host.name} get the same tunnel port name (${peerHosts.map((h) => `${h.name} -> ${tunnelPort(h)}`).join(", ")}); rename one`);
+    }
+    const peers = peerHosts.map((h) => `${tunnelPort(h)}:${h.address}`).join(" ");
     const bridges = script("ovs.sh", {
         ACTION: action, NODE: host.name, OWN_DAEMONS: plan.site === "local" ? 1 : 0,
         UPLINK: "eth0", ADDR: `${host.address}/${host.prefix}`, GW: host.gateway ?? "",

@@ -9,8 +9,23 @@ export interface ProbeStats {
     longestGapMs: number;
 }
 
+/** A guest that stayed put during another's leg: it must have kept working. */
+export interface BystanderMetrics {
+    guest: string;
+    /** Where it ran meanwhile. */
+    host: string;
+    counterBefore: number;
+    counterAfter: number;
+    /** Its own pings to the outside during the leg (nat and bridged). */
+    guestPing: { sent: number; received: number; lost: number } | null;
+    /** The probe's pings to it during the leg; null behind NAT. */
+    probe: ProbeStats | null;
+}
+
 export interface LegMetrics {
     leg: string;
+    /** The guest that moved (several guests: see bystanders for the others). */
+    guest?: string;
     from: string;
     to: string;
     /** Set only on a leg that failed: what went wrong, naming the host, in one line. */
@@ -48,6 +63,33 @@ export interface LegMetrics {
     counterAfter: number;
     destinationState: string;
     wallClockMs: number;
+    /** Every other guest of the lab during this leg. */
+    bystanders: BystanderMetrics[];
+}
+
+/** "name host status-line" lines, as the leg script prints them before and after. */
+function bystanderLines(text: string | undefined): Map<string, { host: string; line: string }> {
+    const out = new Map<string, { host: string; line: string }>();
+    for (const l of (text ?? "").split("\n")) {
+        const m = /^(\S+) (\S+) ?(.*)$/.exec(l.trim());
+        if (m) { out.set(m[1], { host: m[2], line: m[3] }); }
+    }
+    return out;
+}
+
+export function parseBystanders(s: Map<string, string>): BystanderMetrics[] {
+    const before = bystanderLines(s.get("bystanders-before"));
+    const after = bystanderLines(s.get("bystanders-after"));
+    return [...before].map(([guest, b]) => {
+        const a = after.get(guest);
+        const probe = s.get(`bystander-probe-${guest}`);
+        return {
+            guest, host: b.host,
+            counterBefore: parseCounter(b.line), counterAfter: parseCounter(a?.line),
+            guestPing: guestPingDelta(b.line, a?.line),
+            probe: probe === undefined ? null : parsePing(probe),
+        };
+    });
 }
 
 /** A leg that did not give a measurement. Outputs keep it, in place of any earlier measurement, until a later try succeeds. */
@@ -55,6 +97,8 @@ export interface FailedLeg {
     leg: string;
     from: string;
     to: string;
+    /** The guest that was to move. */
+    guest?: string;
     /** What went wrong, naming the host and the cause, in one line. */
     failed: string;
     attempt: number;
@@ -209,6 +253,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
         counterAfter: parseCounter(s.get("counter-after")?.trim()),
         destinationState: (s.get("dest-state") ?? "").trim(),
         wallClockMs: Number.isFinite(t1 - t0) ? Math.round((t1 - t0) * 1000) : 0,
+        bystanders: parseBystanders(s),
     };
 }
 

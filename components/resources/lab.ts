@@ -60,12 +60,12 @@ export class Lab extends pulumi.ComponentResource {
                 plan, guest: g, home: this.hosts[g.home], hosts: hostList, dependsOn: [image, ...pools],
             }, { parent: this });
         }
-        const m = plan.config.migration;
-        const guest = plan.guests.find((g) => g.name === m.guest)!;
+        // Every guest runs before the first leg: the others are bystanders that must keep working.
         this.migration = new Migration(`${name}-migration`, {
-            plan, guest, from: this.hosts[m.from], to: this.hosts[m.to], guestDefinition: this.domains[guest.name].xml,
-            guestInstance: this.domains[guest.name].instance,
-            dependsOn: [this.domains[guest.name], this.hosts[plan.probe.name]], previousLegs: args.previousLegs,
+            plan, legs: plan.legs, hosts: this.hosts,
+            guestDefinitions: plan.guests.map((g) => this.domains[g.name].xml),
+            guestInstances: plan.guests.map((g) => this.domains[g.name].instance),
+            dependsOn: [...Object.values(this.domains), ...Object.values(this.hosts)], previousLegs: args.previousLegs,
         }, { parent: this });
         this.legs = this.migration.legs;
         this.summary = this.migration.summary;

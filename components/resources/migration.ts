@@ -3,19 +3,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOpts } from "./connection";
 import { Host } from "./host";
 import { DirectionSummary, LegOutcome, isFailed, nextAttempt, parseLegOutcome, summarize } from "../reports/metrics";
-import { Plan, PlannedGuest } from "../model/plan";
-import { bashCommand, migrateLegScript } from "../render";
+import { Plan, PlannedLeg } from "../model/plan";
+import { bashCommand, legSpec, migrateLegScript } from "../render";
 
 export interface MigrationArgs {
     plan: Plan;
-    guest: PlannedGuest;
-    from: Host;
-    to: Host;
-    /** The guest's libvirt definition: a changed guest is measured again. */
-    guestDefinition: pulumi.Input<string>;
-    /** Changes when the guest was made to run again after a drift: measured again too. */
-    guestInstance?: pulumi.Input<string>;
-    /** The guest's domain and anything else that must exist before the first leg. */
+    /** The legs to run, in order (plan.legs). */
+    legs: PlannedLeg[];
+    /** Every node by name: legs run on their source and ask the probe. */
+    hosts: Record<string, Host>;
+    /** The guests' libvirt definitions: a changed guest is measured again. */
+    guestDefinitions: pulumi.Input<string>[];
+    /** Change when a guest was made to run again after a drift: measured again too. */
+    guestInstances?: pulumi.Input<string>[];
+    /** The guests' domains and anything else that must exist before the first leg. */
     dependsOn: pulumi.Input<pulumi.Resource>[];
     /**
      * The legs this migration reported last time (e.g. the stack's own `legs` output): a leg
@@ -25,10 +26,10 @@ export interface MigrationArgs {
 }
 
 /**
- * Runs the live migration (`virsh migrate --live` over qemu+ssh) source →
- * destination and, by default, back again, each leg measured: libvirt's job
- * statistics, a probe pinging the guest from a third node, and a plain transfer
- * between the same two hosts in the same run. Re-run it with
+ * Runs the live migrations (`virsh migrate --live` over qemu+ssh), one leg at a time,
+ * each leg measured: libvirt's job statistics, a probe pinging the guest from a third
+ * node, a plain transfer between the same two hosts in the same run, and the other
+ * guests' counters and pings meanwhile. Re-run it with
  * `pulumi up --replace <leg urn>` (scripts/lab --remeasure does that).
  */
 export class Migration extends pulumi.ComponentResource {
@@ -39,27 +40,23 @@ export class Migration extends pulumi.ComponentResource {
 
     constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:migration:Migration", name, {}, opts);
-        const { plan, guest } = args;
-        const m = plan.config.migration;
-        const specs: { leg: string; from: Host; to: Host }[] = [];
-        for (let run = 1; run <= m.runs; run++) {
-            // One run keeps the plain names (out, back) that scripts/lab --remeasure looks for.
-            const n = m.runs > 1 ? `-${run}` : "";
-            specs.push({ leg: `out${n}`, from: args.from, to: args.to });
-            if (m.roundTrip) { specs.push({ leg: `back${n}`, from: args.to, to: args.from }); }
-        }
+        const { plan } = args;
         const outputs: pulumi.Output<LegOutcome>[] = [];
         let previous: pulumi.Resource[] = args.dependsOn as pulumi.Resource[];
-        for (const s of specs) {
+        // A changed guest or guest network is measured again (e.g. a stack switching vxlan to gre).
+        const changes = pulumi.all([pulumi.all(args.guestDefinitions), pulumi.all(args.guestInstances ?? [])])
+            .apply(([d, i]) => [...d, ...i.filter(Boolean), JSON.stringify(plan.guestNetwork)]);
+        for (const l of args.legs) {
+            const guest = plan.guests.find((g) => g.name === l.guest)!;
             // A leg that failed last time has a new try number: its triggers change and it runs again.
-            const attempt = pulumi.output(args.previousLegs as pulumi.Input<unknown[] | undefined>).apply((p) => nextAttempt(p, s.leg));
-            const leg = new command.remote.Command(`${name}-${s.leg}`, {
-                connection: s.from.connection,
-                create: bashCommand(migrateLegScript(plan, guest, { leg: s.leg, from: s.from.node, to: s.to.node })),
-                triggers: pulumi.all([args.guestDefinition, args.guestInstance, attempt])
-                    .apply(([d, i, a]) => [d, ...(i ? [i] : []), ...(a > 0 ? [a] : [])]),
+            const attempt = pulumi.output(args.previousLegs as pulumi.Input<unknown[] | undefined>).apply((p) => nextAttempt(p, l.name));
+            const leg = new command.remote.Command(`${name}-${l.name}`, {
+                connection: args.hosts[l.from].connection,
+                create: bashCommand(migrateLegScript(plan, guest, legSpec(plan, l))),
+                triggers: pulumi.all([changes, attempt]).apply(([c, a]) => [...c, ...(a > 0 ? [a] : [])]),
             }, childOpts(this, { dependsOn: previous }));
-            const outcome = pulumi.all([leg.stdout, attempt]).apply(([out, a]) => parseLegOutcome(s.leg, s.from.node.name, s.to.node.name, out, a));
+            const outcome = pulumi.all([leg.stdout, attempt])
+                .apply(([out, a]): LegOutcome => ({ ...parseLegOutcome(l.name, l.from, l.to, out, a), guest: l.guest }));
             // The leg script reports a failed migration instead of failing, so the outputs can say so;
             // the update still fails, with the leg's one clear line.
             outcome.apply((o) => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-guest.sh OUTDIR [DISK_MB]
+# build-guest.sh OUTDIR [DISK_MB]   (DISK_MB 0: no disk, only kernel and initrd)
 #
 # Builds the tiny miglab test guest from packages already on this Debian 12
 # host (linux-image-amd64, busybox-static, qemu-utils):
@@ -28,7 +28,7 @@ die() { log "ERROR: $*"; exit 1; }
 [[ $# -ge 1 && $# -le 2 ]] || die "usage: $0 OUTDIR [DISK_MB]"
 OUTDIR=$1
 DISK_MB=${2:-64}
-[[ $DISK_MB =~ ^[1-9][0-9]*$ ]] || die "DISK_MB must be a positive integer, got '$DISK_MB'"
+[[ $DISK_MB =~ ^[0-9]+$ ]] || die "DISK_MB must be a non-negative integer, got '$DISK_MB'"
 [[ $(id -u) -eq 0 ]] || die "must run as root (needs to read /boot and create /dev/console in the initramfs)"
 
 for tool in cpio gzip qemu-img; do
@@ -328,10 +328,13 @@ cat >"$STAGE/bin/miglab-status" <<'STATUS'
 read -r c </run/counter || c=0
 read -r up _ </proc/uptime
 read -r rate </run/dirty_mib_s || rate=0
+# What the guest's NIC has carried, both ways: an overlay that storms shows against it.
+read -r tx </sys/class/net/eth0/statistics/tx_packets || tx=0
+read -r rx </sys/class/net/eth0/statistics/rx_packets || rx=0
 # stat prints the sizes in argument order (one byte per probe sent/reply).
 set -- $(stat -c %s /run/ping_sent /run/ping_recv 2>/dev/null)
 sent=$1 recv=$2
-echo "counter=${c:-0} uptime=${up%.*} dirty_mib_s=${rate:-0} ping_sent=${sent:-0} ping_recv=${recv:-0}"
+echo "counter=${c:-0} uptime=${up%.*} dirty_mib_s=${rate:-0} ping_sent=${sent:-0} ping_recv=${recv:-0} tx_packets=${tx:-0} rx_packets=${rx:-0}"
 STATUS
 chmod 0755 "$STAGE/init" "$STAGE/bin/miglab-status"
 
@@ -352,7 +355,10 @@ fi
 
 # ------------------------------------------------------------------ disk ---
 DISK=$OUTDIR/disk.qcow2
-if [[ -e $DISK ]]; then
+if [[ $DISK_MB == 0 ]]; then
+    DISK=""
+    log "disk: none asked for"
+elif [[ -e $DISK ]]; then
     log "disk: keeping existing $DISK (holds guest state; DISK_MB ignored)"
 else
     # Create under a temp name so an interrupted run never leaves a half disk.

@@ -3,41 +3,58 @@
 # DISK, DISK_MIB, BUILTIN, KERNEL, INITRD, followed by build-guest.sh's functions.
 # Destroy removes only what miglab made: a disk it created is recorded in
 # $OUT/.miglab-made/, and a user's own qcow2 (or a file that was there first) is never deleted.
+#
+# Several guests run this at once on the NFS server. The kernel and initramfs are
+# shared: they are built once, under a lock on the export, into a stage only the
+# lock holder uses, and installed under a name unique to this run, then renamed,
+# so a guest booting meanwhile reads either the old file or the new one, whole.
+# Each guest's disk is its own, created under a unique name and renamed.
 set -eu
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MADE="$OUT/.miglab-made"
+mkdir -p "$OUT"
+exec 9>"$OUT/.miglab-tiny.lock"
 if [ "$ACTION" = down ]; then
   if [ -n "$BUILTIN" ] && [ -f "$MADE/$(basename "$DISK")" ]; then
     rm -f "$DISK" "$MADE/$(basename "$DISK")"
   else
     echo "guest $NAME: $DISK was not made by miglab; left in place" >&2
   fi
-  # The shared kernel and initramfs go with the last disk miglab made.
+  # The shared kernel and initramfs go with the last disk miglab made (decided under the
+  # lock, so a guest being built meanwhile keeps them).
+  flock 9
   if [ -z "$(ls -A "$MADE" 2>/dev/null)" ]; then
-    rm -f "$KERNEL" "$INITRD"
+    rm -rf "$KERNEL" "$INITRD" "$OUT/.miglab-tiny-build"
     rmdir "$MADE" 2>/dev/null || true
   fi
   exit 0
 fi
-mkdir -p "$OUT"
 if [ -z "$BUILTIN" ]; then
   [ -f "$DISK" ] || { echo "guest $NAME: image $DISK is not on the export; copy the qcow2 there first" >&2; exit 1; }
   exit 0
 fi
-# BUILDER_SCRIPT is build-guest.sh itself, passed in the header.
-stage="$OUT/.miglab-build-$NAME"; b=$(mktemp)
-# A build that fails half way leaves neither its staging directory nor a partial file.
-trap 'rm -rf "$stage" "$b" "$KERNEL.tmp" "$INITRD.tmp"' EXIT
-mkdir -p "$stage"
+b=$(mktemp)
+# A build that fails half way leaves no partial file.
+trap 'rm -f "$b" "$KERNEL.tmp.$NAME.$$" "$INITRD.tmp.$NAME.$$" "$DISK.tmp.$$"' EXIT
+install_shared() { # SRC DST: replace DST only if its bytes differ, atomically
+  if ! cmp -s "$1" "$2" 2>/dev/null; then
+    cp "$1" "$2.tmp.$NAME.$$" && chmod 0644 "$2.tmp.$NAME.$$" && mv -f "$2.tmp.$NAME.$$" "$2"
+  fi
+}
+flock 9
+# BUILDER_SCRIPT is build-guest.sh itself, passed in the header; DISK_MB 0: no disk (made below).
+stage="$OUT/.miglab-tiny-build"; mkdir -p "$stage"
 printf '%s' "$BUILDER_SCRIPT" > "$b"
-bash "$b" "$stage" "$DISK_MIB" >/dev/null
-cp "$stage/vmlinuz" "$KERNEL.tmp" && mv "$KERNEL.tmp" "$KERNEL"
-cp "$stage/initrd.img" "$INITRD.tmp" && mv "$INITRD.tmp" "$INITRD"
+bash "$b" "$stage" 0 >/dev/null || { echo "guest $NAME: building the tiny image failed (above)" >&2; exit 1; }
+install_shared "$stage/vmlinuz" "$KERNEL"
+install_shared "$stage/initrd.img" "$INITRD"
+flock -u 9
 # The disk holds the guest's state: created once, never overwritten.
 if [ ! -f "$DISK" ]; then
   mkdir -p "$MADE"
   touch "$MADE/$(basename "$DISK")"
-  mv "$stage/disk.qcow2" "$DISK"
+  qemu-img create -q -f qcow2 "$DISK.tmp.$$" "${DISK_MIB}M" >&2
+  mv -n "$DISK.tmp.$$" "$DISK"
 fi
 echo "guest $NAME: kernel $KERNEL, initrd $INITRD, disk $DISK" >&2
 echo "disk=$DISK"

@@ -8,7 +8,11 @@ if [ "$ACTION" = up ]; then
   fresh=0; $V net-info "$NETWORK" >/dev/null 2>&1 || fresh=1
   trap 'rc=$?; [ $rc -ne 0 ] && [ $fresh = 1 ] && { $V net-destroy "$NETWORK" >/dev/null 2>&1 || true; $V net-undefine "$NETWORK" >/dev/null 2>&1 || true; }; exit $rc' EXIT
   was=$($V net-dumpxml --inactive "$NETWORK" 2>/dev/null | md5sum)
-  f=$(mktemp); printf '%s' "$XML" > "$f"; $V net-define "$f" >/dev/null; rm -f "$f"
+  f=$(mktemp); printf '%s' "$XML" > "$f"
+  # Redefining a network under its name needs its uuid: libvirt refuses a second one.
+  uuid=$($V net-uuid "$NETWORK" 2>/dev/null || true)
+  [ -n "$uuid" ] && sed -i "s|</name>|</name>\n  <uuid>$uuid</uuid>|" "$f"
+  $V net-define "$f" >/dev/null; rm -f "$f"
   if $V net-info "$NETWORK" | grep -q '^Active:.*yes' && [ "$was" != "$($V net-dumpxml --inactive "$NETWORK" | md5sum)" ]; then
     $V net-destroy "$NETWORK" >/dev/null   # a changed network applies on restart
   fi

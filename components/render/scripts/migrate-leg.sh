@@ -6,7 +6,10 @@
 # MAX_DOWNTIME_MS (0 = libvirt's default), EXTRA_FLAGS, COUNTER_FROM (probe: the
 # probe node asks the guest's counter; hosts: the host it runs on does, behind NAT),
 # PROBE_ADDR ("" when no third node can reach the guest), TUNNEL_PORT (bridged: the
-# source's tunnel port towards the destination, whose packet count shows forwarding).
+# source's tunnel port towards the destination, whose packet count shows forwarding),
+# BYSTANDERS (the other guests: "name address port asker host" lines, the asker being the
+# node that can reach the guest's counter; each is asked before and after the leg and,
+# when there is a probe, pinged from it throughout).
 #
 # It prints raw sections ("=== name") that the program parses with pure
 # functions (components/reports/metrics.ts); progress goes to stderr. A failed or
@@ -19,8 +22,10 @@ SSH="ssh -n -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/
 DST_URI="qemu+ssh://root@$DST_ADDR/system?keyfile=$KEY&no_verify=1"
 WORK=$(mktemp -d /tmp/miglab-leg.XXXXXX)
 PROBE_PID=""
+BYSTANDER_PIDS=""
 cleanup() {
   [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID" 2>/dev/null
+  [ -n "$BYSTANDER_PIDS" ] && $SSH "root@$PROBE_ADDR" "kill $BYSTANDER_PIDS" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -48,6 +53,14 @@ counter() { # one line from the guest's counter service; $1: where the guest run
     $SSH "root@$PROBE_ADDR" "$ask_counter" 2>/dev/null
   fi | head -n1
 }
+bystanders() { # "name host status-line" for every other guest
+  while read -r name addr port asker host; do
+    [ -n "$name" ] || continue
+    echo "$name $host $($SSH "root@$asker" "timeout 5 bash -c 'exec 3<>/dev/tcp/$addr/$port; head -n1 <&3'" 2>/dev/null | head -n1)"
+  done <<BYSTANDERS_END
+${BYSTANDERS:-}
+BYSTANDERS_END
+}
 tunnel_tx() { # packets the source has sent into the tunnel towards the destination
   ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0
 }
@@ -59,6 +72,7 @@ $SSH "root@$DST_ADDR" true 2>"$WORK/ssh.err" ||
   fail "$SRC_NAME cannot reach $DST_NAME ($DST_ADDR) over SSH: $(cat "$WORK/ssh.err")"
 
 echo "=== counter-before"; counter src
+echo "=== bystanders-before"; bystanders
 
 # The plain transfer on the same path, measured right before the migration.
 say "plain transfer $SRC_NAME -> $DST_NAME ($PLAIN_BYTES bytes)"
@@ -70,6 +84,12 @@ iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p 5201 -n "$PLAIN_BYTES" -J 2>&1 || say "i
 # The probe pings the guest from a host that is neither source nor destination.
 if [ -n "$PROBE_ADDR" ]; then
   PROBE_PID=$($SSH "root@$PROBE_ADDR" "nohup ping -D -i $PROBE_INTERVAL_S $GUEST_ADDR >/tmp/miglab-probe-$LEG.txt 2>&1 </dev/null & echo \$!")
+fi
+if [ -n "$PROBE_ADDR" ] && [ -n "${BYSTANDERS:-}" ]; then
+  starts=$(echo "$BYSTANDERS" | while read -r name addr _; do
+    [ -n "$name" ] && printf 'nohup ping -D -i %s %s >/tmp/miglab-probe-%s-%s.txt 2>&1 </dev/null & echo $!; ' "$PROBE_INTERVAL_S" "$addr" "$LEG" "$name"
+  done)
+  BYSTANDER_PIDS=$($SSH "root@$PROBE_ADDR" "$starts" | tr '\n' ' ')
 fi
 [ -n "$TUNNEL_PORT" ] && TUNNEL_TX_BEFORE=$(tunnel_tx)
 sleep 1
@@ -125,6 +145,16 @@ if [ -n "$PROBE_ADDR" ]; then
 else
   echo "skipped: no node outside the guest's host can reach it (NAT)"
 fi
+if [ -n "$BYSTANDER_PIDS" ]; then
+  $SSH "root@$PROBE_ADDR" "kill -INT $BYSTANDER_PIDS" 2>/dev/null; BYSTANDER_PIDS=""
+  sleep 0.3
+  echo "$BYSTANDERS" | while read -r name _; do
+    [ -n "$name" ] || continue
+    echo "=== bystander-probe-$name"
+    $SSH "root@$PROBE_ADDR" "cat /tmp/miglab-probe-$LEG-$name.txt; rm -f /tmp/miglab-probe-$LEG-$name.txt"
+  done
+fi
+echo "=== bystanders-after"; bystanders
 
 if [ $rc -ne 0 ]; then
   # virsh's own error, without the "Migration: [ n %]" progress it wrote on the same line.

@@ -1,6 +1,17 @@
 # Ensures (up) or removes (down) this host's Open vSwitch bridges: br-phy holds the
 # uplink and carries the host's underlay address and default route; the overlay
-# bridge holds a tunnel port to every peer (full mesh) and the guests. Rendered
+# bridge holds a tunnel port to every peer (full mesh) and the guests.
+#
+# Loop-free by split horizon, as VXLAN/EVPN fabrics with ingress replication do: every
+# tunnel port is `protected`, and OVS's normal (learning) switch never forwards between
+# two protected ports. The mesh is full, so a frame that arrived from a peer has already
+# been sent by its origin to every other peer; sending it on would only make it circle
+# (a flood loops forever with three or more hosts). Local ports (guests, the overlay
+# gateway) stay unprotected: broadcasts and ARP from them still reach every peer, and
+# MACs are learned per tunnel port, i.e. per remote VTEP. Chosen over STP/RSTP, which
+# would block whole tunnels (traffic between two hosts detouring through a third, and
+# seconds of reconvergence whenever a host comes or goes), and over hand-written
+# flows, which would re-implement the learning switch that NORMAL already is. Rendered
 # with ACTION, NODE, OWN_DAEMONS, UPLINK, ADDR, GW, PEERS ("port:ip ..."), VNI,
 # TUNNEL (vxlan|gre), BRIDGE, OVERLAY_GW (the overlay gateway's cidr, on one host).
 set -eu
@@ -43,10 +54,20 @@ if [ "$ACTION" = up ]; then
   [ -n "$GW" ] && ip route replace default via "$GW"
   ovs-vsctl --may-exist add-br "$BRIDGE" -- set bridge "$BRIDGE" datapath_type=$DP
   ip link set "$BRIDGE" up
+  want=" "
   for peer in $PEERS; do
-    port=${peer%%:*}; ip=${peer#*:}
+    port=${peer%%:*}; ip=${peer#*:}; want="$want$port "
+    # A port of the other tunnel type (the stack switched vxlan <-> gre) is made again.
+    have=$(ovs-vsctl --if-exists get interface "$port" type 2>/dev/null | tr -d '"')
+    [ -n "$have" ] && [ "$have" != "$TUNNEL" ] && ovs-vsctl del-port "$BRIDGE" "$port"
     ovs-vsctl --may-exist add-port "$BRIDGE" "$port" -- set interface "$port" type="$TUNNEL" \
-      options:remote_ip="$ip" options:key="$VNI"
+      options:remote_ip="$ip" options:key="$VNI" -- set port "$port" protected=true
+  done
+  # Tunnels to hosts the lab no longer has (or under an older name) go.
+  for port in $(ovs-vsctl list-ports "$BRIDGE"); do
+    case "$(ovs-vsctl get interface "$port" type | tr -d '"')" in
+      vxlan|gre) case "$want" in *" $port "*) ;; *) ovs-vsctl del-port "$BRIDGE" "$port" ;; esac ;;
+    esac
   done
   if [ -n "$OVERLAY_GW" ]; then
     # This host routes the overlay to the rest of the lab (and back, for replies to a moved guest).

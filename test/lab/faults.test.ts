@@ -1,0 +1,199 @@
+// Faults on one real same-subnet lab: a site script that fails half way, then faults
+// injected while a migration leg runs (or just before one). Each must end with a clear
+// line naming the host and the cause (or a leg that rode it out), the guest running on
+// exactly one host, counting, its disk intact, and the next `pulumi up` measuring again.
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LegOutcome, isFailed } from "../../components/reports/metrics";
+import { LabStack } from "../../scripts/lab-stack";
+import { Run } from "../../scripts/pulumi-cli";
+import { legsTable } from "../../scripts/print-legs";
+import { ROOT, sh } from "../support";
+
+describe("faults on a real lab (same-subnet)", function () {
+    this.timeout(40 * 60 * 1000);
+    const lab = new LabStack("ci-faults");
+    const virsh = (node: string, args: string) => lab.onNode(node, `virsh -c qemu:///system ${args}`);
+    const sleep = (s: number) => spawnSync("sleep", [String(s)]);
+    let baseline: { rest: string; kernel: string };
+
+    before(() => {
+        // A bandwidth cap stretches each leg to ~10 s (86 MB sent at 8 MiB/s): time to inject a fault.
+        lab.configure((l) => { l.migration.bandwidthMiBs = 8; l.migration.timeoutSeconds = 120; });
+        lab.init();
+    });
+    after(() => {
+        lab.remove();
+        // Whatever failed above, nothing of the lab may stay on the machine.
+        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+    });
+
+    /** The guest's disk as the guest sees it, beyond sector 0 (where it keeps its counter), and the boot files. */
+    function diskPrint(): { rest: string; kernel: string } {
+        const g = lab.plan.guests[0];
+        const raw = path.join(os.tmpdir(), `miglab-faults-${process.pid}.raw`);
+        try {
+            const check = sh(`qemu-img check -U ${g.disk}`);
+            assert.strictEqual(check.code, 0, `qemu-img check: ${check.stdout}${check.stderr}`);
+            const conv = sh(`qemu-img convert -U -O raw ${g.disk} ${raw}`);
+            assert.strictEqual(conv.code, 0, conv.stderr);
+            const bytes = fs.readFileSync(raw);
+            assert.match(bytes.subarray(0, 512).toString("latin1").replace(/\0+$/, ""), /^\d+\n$/, "sector 0 holds the counter");
+            const sha = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
+            return { rest: sha(bytes.subarray(512)), kernel: sha(Buffer.concat([fs.readFileSync(g.kernel!), fs.readFileSync(g.initrd!)])) };
+        } finally {
+            fs.rmSync(raw, { force: true });
+        }
+    }
+
+    /** The hosts whose namespace holds a QEMU of the guest (by its uuid), whether libvirtd answers there or not. */
+    function qemuHosts(): string[] {
+        const uuid = lab.plan.guests[0].uuid;
+        return lab.plan.hosts.map((h) => h.name).filter((h) =>
+            sh(`for p in $(ip netns pids ${lab.plan.labId}-${h}); do tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null; echo; done | grep -F -- '-uuid ${uuid}'`).stdout.trim() !== "");
+    }
+
+    /** The guest runs on exactly one host (pc1, where it was), counts, and its disk is as it was. */
+    function guestIntact(why: string): void {
+        assert.deepStrictEqual(qemuHosts(), ["pc1"], `${why}: QEMU of vm1 should run on pc1 only`);
+        assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running", why);
+        const a = lab.counter();
+        sleep(1.5);
+        const b = lab.counter();
+        assert.ok(b > a, `${why}: the guest's counter does not rise (${a} then ${b})`);
+        assert.deepStrictEqual(diskPrint(), baseline, `${why}: the disk changed outside the guest's counter sector`);
+    }
+
+    function legUrns(): string[] {
+        const s = JSON.parse(lab.pulumi(["stack", "export"]).stdout);
+        return (s.deployment.resources ?? []).map((r: any) => r.urn).filter((u: string) => /-migration-(out|back)$/.test(u));
+    }
+
+    /** `pulumi up` re-measuring both legs (as `npm run lab -- --remeasure`), with `during` run once the out leg migrates. */
+    async function remeasureWith(during: () => void): Promise<{ run: Run; injected: boolean }> {
+        const args = ["up", "--yes", "--non-interactive", "--stack", lab.name, ...legUrns().flatMap((u) => ["--replace", u])];
+        const up = spawn("pulumi", args, { cwd: ROOT, env: lab.env });
+        let stdout = "", stderr = "";
+        up.stdout.on("data", (d) => { stdout += d; });
+        up.stderr.on("data", (d) => { stderr += d; });
+        const exited = new Promise<number>((resolve) => up.on("close", (code) => resolve(code ?? -1)));
+        let injected = false;
+        for (let i = 0; i < 600 && up.exitCode === null; i++) {
+            const info = virsh("pc1", "domjobinfo vm1").stdout;
+            if (/Job type:\s+Unbounded/.test(info) && /Data processed:\s+[1-9]/.test(info)) { during(); injected = true; break; }
+            sleep(0.3);
+        }
+        return { run: { code: await exited, stdout, stderr }, injected };
+    }
+
+    /** After a fault: the next up (with --refresh, which restarts what died) measures both legs. */
+    function recovers(why: string): LegOutcome[] {
+        const r = lab.up("--refresh");
+        assert.strictEqual(r.code, 0, `${why}: the next pulumi up --refresh failed:\n${r.stdout.slice(-5000)}${r.stderr}`);
+        const legs: LegOutcome[] = lab.outputs().legs;
+        assert.deepStrictEqual(legs.map((l) => [l.from, l.to, isFailed(l) ? l.failed : "measured"]),
+            [["pc1", "pc2", "measured"], ["pc2", "pc1", "measured"]], why);
+        guestIntact(`${why}, after the next up`);
+        return legs;
+    }
+
+    /** A leg either rode the fault out (measured) or failed with one clear line naming `host`. */
+    function clearOutcome(r: Run, host: string, cause: RegExp, why: string): LegOutcome[] {
+        const legs: LegOutcome[] = lab.outputs().legs;
+        const failed = legs.filter(isFailed);
+        if (r.code === 0) {
+            assert.strictEqual(failed.length, 0, `${why}: pulumi up succeeded but legs failed: ${JSON.stringify(failed)}`);
+            return legs;
+        }
+        assert.ok(failed.length > 0, `${why}: pulumi up failed but no leg says why:\n${r.stdout.slice(-4000)}`);
+        const first = failed[0];
+        assert.match(first.failed, new RegExp(host), `${why}: the error does not name ${host}: ${first.failed}`);
+        assert.match(first.failed, cause, `${why}: ${first.failed}`);
+        assert.doesNotMatch(first.failed, /Migration: \[/, `${why}: progress fragments in the error`);
+        // The same line is the error `pulumi up` shows for the leg.
+        assert.ok(r.stdout.includes(first.failed), `${why}: pulumi up does not show the leg's line:\n${r.stdout.slice(-4000)}`);
+        // What `npm run lab` prints: the failed leg as failed, never the earlier figures.
+        assert.match(legsTable(legs, Date.now() - 10 * 60 * 1000), /FAILED/);
+        return legs;
+    }
+
+    it("a site script that fails half way removes what it made: the failed up and a destroy leave nothing", () => {
+        // A namespace in the lab's own name, holding an eth0 that is not the site's veth: the site
+        // script gets to pc2, cannot plug its link, and fails after making pc1 (namespace, daemons).
+        const ns = `${lab.plan.labId}-pc2`;
+        const plant = sh(`ip netns add ${ns} && ip -n ${ns} link add eth0 type veth peer name x0`);
+        assert.strictEqual(plant.code, 0, plant.stderr);
+        const r = lab.up("--skip-preview");
+        assert.notStrictEqual(r.code, 0, "the up should fail at pc2");
+        assert.match(r.stdout + r.stderr, /up failed \(exit \d+\): removing what it made/);
+        const d = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+        assert.strictEqual(d.code, 0, d.stdout.slice(-3000));
+        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+        assert.doesNotMatch(sh("ip -o link show").stdout, new RegExp(`${lab.plan.labId}[sn]\\d`));
+        assert.strictEqual(sh(`ps -eo args | grep -F '${lab.plan.stateDir}' | grep -v grep`).stdout, "");
+        assert.ok(!fs.existsSync(lab.plan.stateDir), `${lab.plan.stateDir} is still there`);
+    });
+
+    it("builds the lab and measures both legs", () => {
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        baseline = diskPrint();
+        guestIntact("after the first up");
+    });
+
+    it("the destination's libvirtd killed during a leg: the error names pc2's daemon, no orphan QEMU, the next up measures", async () => {
+        // pc2's /run is its own (a bind mount of the site's state): its libvirtd's PID file is there.
+        const pidFile = path.join(lab.plan.stateDir, "nodes", "pc2", "root", "run", "libvirtd.pid");
+        const { run, injected } = await remeasureWith(() => { process.kill(Number(fs.readFileSync(pidFile, "utf8").trim()), "SIGKILL"); });
+        assert.ok(injected, `no migration was seen running:\n${run.stdout.slice(-3000)}`);
+        assert.notStrictEqual(run.code, 0, "a leg without its destination daemon cannot succeed");
+        const legs = clearOutcome(run, "pc2", /libvirt daemon on pc2 is not answering/, "libvirtd killed");
+        assert.ok(isFailed(legs[0]) && (legs[0] as any).totalTimeMs === undefined, "the failed leg shows no (earlier) figures");
+        guestIntact("libvirtd killed");
+        recovers("libvirtd killed");
+    });
+
+    it("the destination's link drops 30 % of packets during a leg", async () => {
+        const drop = "-m statistic --mode random --probability 0.3 -m comment --comment miglab-fault -j DROP";
+        const { run, injected } = await remeasureWith(() => {
+            lab.inNode("pc2", `iptables -I INPUT 1 ${drop}; iptables -I OUTPUT 1 ${drop}`);
+            // Dropped for a few seconds of the leg, as a flaky link would.
+            sleep(5);
+            lab.inNode("pc2", `iptables -D INPUT ${drop}; iptables -D OUTPUT ${drop}`);
+        });
+        assert.ok(injected, `no migration was seen running:\n${run.stdout.slice(-3000)}`);
+        clearOutcome(run, "pc2", /./, "30 % loss");
+        guestIntact("30 % loss");
+        if (run.code !== 0) { recovers("30 % loss"); }
+    });
+
+    it("the NFS server stopped for a few seconds during a leg", async () => {
+        const pidFile = path.join(lab.plan.stateDir, "nodes", lab.plan.nfs.name, "ganesha", "ganesha.pid");
+        const pid = fs.readFileSync(pidFile, "utf8").trim();
+        const { run, injected } = await remeasureWith(() => {
+            process.kill(Number(pid), "SIGSTOP");
+            sleep(5);
+            process.kill(Number(pid), "SIGCONT");
+        });
+        assert.ok(injected, `no migration was seen running:\n${run.stdout.slice(-3000)}`);
+        clearOutcome(run, "nfs|pc1|pc2", /./, "NFS stopped");
+        guestIntact("NFS stopped");
+        if (run.code !== 0) { recovers("NFS stopped"); }
+    });
+
+    it("the source's sshd gone before a leg: the up fails naming the connection, the next up --refresh measures", () => {
+        const pid = fs.readFileSync(path.join(lab.plan.stateDir, "nodes", "pc1", "sshd.pid"), "utf8").trim();
+        process.kill(Number(pid), "SIGTERM");
+        const r = lab.pulumi(["up", "--yes", ...legUrns().flatMap((u) => ["--replace", u])]);
+        assert.notStrictEqual(r.code, 0);
+        const port = lab.plan.hosts[0].connect.port;
+        assert.match(r.stdout, new RegExp(`lab-migration-out[\\s\\S]*127\\.0\\.0\\.1:${port}[\\s\\S]*(refused|reach)`, "i"));
+        // The guest was never touched.
+        assert.deepStrictEqual(qemuHosts(), ["pc1"]);
+        recovers("sshd gone");
+    });
+});

@@ -14,6 +14,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as provider from "@pulumi/pulumi/provider";
+import { shellQuote } from "../components/render/text";
+
+export { shellQuote };
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const enginerpc = require("@pulumi/pulumi/proto/engine_grpc_pb.js");
@@ -179,11 +182,6 @@ export function remoteCommand(command: string, requiredEnv: string[]): string {
     const checks = requiredEnv.map((n) => `[ -n "\${${n}+x}" ] || { echo "environment variable ${n} was not accepted by ` +
         `the SSH server: add 'AcceptEnv ${n}' to its sshd_config (the official provider needs that too)" >&2; exit ${ENV_REFUSED_EXIT}; }; `);
     return `echo ${SESSION_MARK} >&2; ${checks.join("")}${command}`;
-}
-
-/** Shell-quotes a value for a POSIX shell. */
-export function shellQuote(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 class EngineLog {

@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseLabConfig } from "../components/model/config";
 import { labIdFor, planLab } from "../components/model/plan";
+import { guestImageSpecOf } from "../components/model/specs";
 import { guestImageScript, script } from "../components/render";
 
 const yaml = require("js-yaml");
@@ -33,7 +34,7 @@ export function cleanLab(stack: string, root = path.resolve(__dirname, "..", "..
         return rc;
     }
     const plan = planLab(cfg, stack);
-    for (const g of plan.guests) { rc = run(guestImageScript(plan, g, "down")) || rc; }
+    for (const g of plan.guests) { rc = run(guestImageScript(guestImageSpecOf(plan, g), "down")) || rc; }
     run(`rmdir ${JSON.stringify(plan.export)} 2>/dev/null || true`);
     console.error(`clean: lab ${labId} (stack ${stack}) removed from this machine${fs.existsSync(plan.export) ? `; ${plan.export} still holds files that are not miglab's` : ""}`);
     return rc;

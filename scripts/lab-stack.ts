@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { LabConfig, parseLabConfig } from "../components/model/config";
 import { Plan, planLab } from "../components/model/plan";
+import { siteSpecOf } from "../components/model/specs";
 import { localSiteScript } from "../components/render";
 import { ROOT, Run, pulumi, pulumiEnv, sh } from "./pulumi-cli";
 
@@ -88,7 +89,7 @@ export class LabStack {
         const r = this.pulumi(["destroy", "--yes", "--skip-preview"]);
         if (r.code !== 0 && this.plan) {
             console.error(r.stdout.slice(-3000));
-            sh(localSiteScript(this.plan, "down"));
+            sh(localSiteScript(siteSpecOf(this.plan), "down"));
         }
         this.pulumi(["stack", "rm", "--yes", "--force"]);
         fs.rmSync(this.file, { force: true });

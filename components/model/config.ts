@@ -226,3 +226,29 @@ function migrationProblems(cfg: LabConfig, hostNames: Set<string>, guestNames: M
     }
     return problems;
 }
+
+// The migration's own fields, checked by the same schema when a Migration is declared
+// without a stack config (its guest, from and to are resources there, not names).
+const migrationSchema = {
+    type: "object", additionalProperties: false, definitions: (schema as any).definitions,
+    properties: Object.fromEntries(Object.entries((schema as any).properties.migration.properties)
+        .filter(([k]) => !["guest", "from", "to", "path", "probeHost"].includes(k))),
+};
+const validateMigration = ajv.compile(migrationSchema);
+
+/**
+ * A migration's options with the schema's defaults filled in, and every problem the
+ * schema and the cross-field rules find, as "field: problem" lines.
+ */
+export function checkMigrationOptions(raw: Record<string, unknown>): { options: MigrationConfig; problems: string[] } {
+    const value = JSON.parse(JSON.stringify(raw));
+    const problems = validateMigration(value) ? [] : [...new Set((validateMigration.errors ?? []).map(describe))];
+    const m = value as MigrationConfig;
+    if (problems.length === 0) {
+        if (m.runs > 1 && !m.roundTrip) { problems.push("runs: repeating needs roundTrip: true (each run starts where the guest began)"); }
+        if (m.mode !== "postcopy" && m.postcopySwitch !== "after-first-pass") { problems.push("postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"); }
+        if (m.mode === "postcopy" && m.parallelConnections > 1) { problems.push("parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy"); }
+        if (m.parallelConnections > 1 && m.compression === "xbzrle") { problems.push("compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1"); }
+    }
+    return { options: m, problems };
+}

@@ -26,10 +26,16 @@ export function routerAddressIn(ip: string, prefix: number): string {
     return intToIp(networkOf(ip, prefix) + 2 ** (32 - prefix) - 2);
 }
 
+/** 32-bit FNV-1a of a text, optionally continuing from an earlier hash: the package's one stable hash. */
+export function fnv1a(text: string, seed = 2166136261): number {
+    let h = seed;
+    for (const c of text) { h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0; }
+    return h;
+}
+
 /** A stable locally-administered MAC for a guest, so a redefinition keeps its address. */
 export function macFor(name: string): string {
-    let h = 2166136261;
-    for (const c of name) { h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0; }
+    const h = fnv1a(name);
     const b = [h >>> 16 & 255, h >>> 8 & 255, h & 255].map((x) => x.toString(16).padStart(2, "0"));
     return `52:54:00:${b.join(":")}`;
 }
@@ -37,9 +43,9 @@ export function macFor(name: string): string {
 /** A stable UUID from a name (libvirt domains keep theirs across redefinitions). */
 export function uuidFor(name: string): string {
     const hex: string[] = [];
-    let h = 2166136261;
+    let h = fnv1a("");
     for (let i = 0; hex.join("").length < 32; i++) {
-        for (const c of `${name}#${i}`) { h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0; }
+        h = fnv1a(`${name}#${i}`, h);
         hex.push(h.toString(16).padStart(8, "0"));
     }
     const s = hex.join("").slice(0, 32);

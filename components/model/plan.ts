@@ -1,7 +1,8 @@
 // Config -> plan: every name, address, port, route and path the lab uses, decided
 // in one pure function so resources and tests see the same answers.
 import { GuestConfig, LabConfig, MigrationConfig, NodeConfig, migrationEntries, migrationPath } from "./config";
-import { cidrOf, intToIp, macFor, networkOf, routerAddressIn, uuidFor } from "./net";
+import { tinyGuestCmdline } from "../render/xml";
+import { cidrOf, fnv1a, intToIp, macFor, networkOf, routerAddressIn, uuidFor } from "./net";
 
 export type Role = "host" | "nfs" | "outside";
 
@@ -34,6 +35,10 @@ export interface PlannedGuest extends GuestConfig {
     kernel?: string;     // direct-boot files in the pool, for the built-in image
     initrd?: string;
     cmdline?: string;
+    /** The guest's prefix length, default gateway and the address it pings (nat, bridged). */
+    prefix: number;
+    gateway?: string;
+    ping?: { address: string; intervalMs: number };
 }
 
 /** Where a guest that is not moving sits during a leg, and who can ask its counter there. */
@@ -115,15 +120,9 @@ export function planLegs(cfg: LabConfig, defaultProbe: string): PlannedLeg[] {
     return legs;
 }
 
-function hash(text: string): number {
-    let h = 2166136261;
-    for (const c of text) { h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0; }
-    return h;
-}
-
 /** A short id for the stack's lab; interface names derived from it stay under Linux's 15 characters. */
 export function labIdFor(stack: string): string {
-    return `m${hash(stack).toString(36).padStart(5, "0").slice(0, 5)}`;
+    return `m${fnv1a(stack).toString(36).padStart(5, "0").slice(0, 5)}`;
 }
 
 export { routerAddressIn };
@@ -131,7 +130,7 @@ export { routerAddressIn };
 export function planLab(cfg: LabConfig, stack: string): Plan {
     const labId = labIdFor(stack);
     const stateDir = `/var/lib/miglab/${labId}`;
-    const basePort = 22000 + (hash(stack) % 900) * 10;
+    const basePort = 22000 + (fnv1a(stack) % 900) * 10;
     const routed = cfg.topology !== "same-subnet";
     // Segments are the distinct subnets, named a, b, ... in the order first seen.
     const segments = new Map<string, string>();
@@ -202,20 +201,18 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
     const guests = cfg.guests.map((g): PlannedGuest => {
         const builtin = g.image.qcow2 === undefined;
         const disk = `${cfg.nfs.export}/${builtin ? `${g.name}.qcow2` : g.image.qcow2}`;
-        const planned: PlannedGuest = { ...g, uuid: uuidFor(`${stack}/${g.name}`), mac: g.mac ?? macFor(`${stack}/${g.name}`), disk };
+        // As in the reference lab, the guest pings the outside while it migrates (nat, bridged).
+        const own = cfg.migrations.find((m) => m.guest === g.name) ?? cfg.migrations[0];
+        const routedGuest = guestNetwork.kind === "bridge" ? {} : {
+            gateway: guestNetwork.gateway, ping: { address: outside!.address, intervalMs: own.guestPingIntervalMs },
+        };
+        const planned: PlannedGuest = {
+            ...g, uuid: uuidFor(`${stack}/${g.name}`), mac: g.mac ?? macFor(`${stack}/${g.name}`), disk, prefix: guestPrefix, ...routedGuest,
+        };
         if (builtin) {
             planned.kernel = `${pool.target}/miglab-tiny-vmlinuz`;
             planned.initrd = `${pool.target}/miglab-tiny-initrd.img`;
-            const w = g.workload;
-            const args = [`console=ttyS0`, `quiet`, `miglab.ip=${g.address}/${guestPrefix}`, `miglab.port=${g.counterPort}`];
-            if (guestNetwork.kind !== "bridge") {
-                // As in the reference lab, the guest pings the outside while it migrates.
-                const own = cfg.migrations.find((m) => m.guest === g.name) ?? cfg.migrations[0];
-                args.push(`miglab.gw=${guestNetwork.gateway}`, `miglab.ping=${outside!.address}`,
-                    `miglab.ping_interval=${(own.guestPingIntervalMs / 1000).toFixed(3)}`);
-            }
-            if (w.dirtyMiBs > 0) { args.push(`miglab.dirty_mib_s=${w.dirtyMiBs}`, `miglab.dirty_wss_mib=${w.workingSetMiB ?? w.dirtyMiBs}`); }
-            planned.cmdline = args.join(" ");
+            planned.cmdline = tinyGuestCmdline({ ...planned, workload: g.workload });
         }
         return planned;
     });

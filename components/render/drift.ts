@@ -1,9 +1,8 @@
 // What "as declared" means for the parts of a lab a drift watch looks at: shell probes that
 // exit 0 while the thing is there and print what they found otherwise. Pure text.
-import { Plan, PlannedGuest } from "../model/plan";
 
 /** On one hypervisor host: exit 0 when the guest runs there. */
-export function guestRunningProbe(guest: PlannedGuest): string {
+export function guestRunningProbe(guest: { name: string }): string {
     return `state=$(virsh -c qemu:///system domstate ${guest.name} 2>&1 | head -n1); ` +
         `[ "$state" = running ] || { echo "${guest.name}: \${state:-not defined}"; exit 1; }`;
 }
@@ -12,13 +11,13 @@ export function guestRunningProbe(guest: PlannedGuest): string {
  * On this machine: every node of a local site has its namespace, sshd, port forwarder and
  * (hypervisor hosts) libvirtd, each alive by the PID file the site script keeps.
  */
-export function localSiteProbe(plan: Plan): string {
+export function localSiteProbe(site: { labId: string; stateDir: string; nodes: { name: string; role: string }[] }): string {
     const lines = [
-        `S=${plan.stateDir}/nodes; missing=""`,
+        `S=${site.stateDir}/nodes; missing=""`,
         `alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }`,
     ];
-    for (const n of plan.nodes) {
-        lines.push(`[ -e /run/netns/${plan.labId}-${n.name} ] && alive "$S/${n.name}/anchor.pid" || missing="$missing ${n.name}:namespace"`);
+    for (const n of site.nodes) {
+        lines.push(`[ -e /run/netns/${site.labId}-${n.name} ] && alive "$S/${n.name}/anchor.pid" || missing="$missing ${n.name}:namespace"`);
         lines.push(`alive "$S/${n.name}/sshd.pid" || missing="$missing ${n.name}:sshd"`);
         lines.push(`alive "$S/${n.name}/forward.pid" || missing="$missing ${n.name}:ssh-port"`);
         if (n.role === "host") { lines.push(`alive "$S/${n.name}/root/run/libvirtd.pid" || missing="$missing ${n.name}:libvirtd"`); }

@@ -3,6 +3,9 @@
 // from character counts. Every bar carries its number in data-* attributes
 // so a test (or a script) can read the chart back without trusting pixels.
 import type { ComparisonRow } from "./compare";
+import { xmlEscape as escapeXml } from "../render/text";
+
+export { escapeXml };
 
 export interface Series {
     name: string;
@@ -28,14 +31,6 @@ const MARGIN = { top: 34, right: 16, left: 58 };
 const GROUP_GAP = 20;
 const BAR_GAP = 3;
 
-// Characters XML 1.0 forbids even when escaped; a stack name could carry one.
-// eslint-disable-next-line no-control-regex
-const XML_INVALID = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
-
-export function escapeXml(s: string): string {
-    return s.replace(XML_INVALID, "").replace(/[&<>"']/g, (c) =>
-        ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
-}
 
 /** Integers as they are; others to 3 decimals, or 3 significant digits below 1, trailing zeros dropped. */
 export function formatValue(v: number): string {

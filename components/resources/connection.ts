@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { bashCommand } from "../render";
+import { Action, bashCommand } from "../render";
 
-/** How remote.Commands reach one node. */
+/** How remote.Commands reach one node: host, port, user and a private key (a secret). */
 export type NodeConnection = command.types.input.remote.ConnectionArgs;
 
 /** Default options of every host-side command: long scripts may take minutes, never hide their failure. */
@@ -14,8 +14,20 @@ export function childOpts(parent: pulumi.Resource, extra?: pulumi.CustomResource
  * A host-side "ensure" action: the same idempotent script creates and updates,
  * its counterpart removes. Both are rendered per action so a change of either is seen.
  */
-export function ensureOnHost(name: string, connection: NodeConnection, render: (action: "up" | "down") => string,
-    opts: pulumi.CustomResourceOptions): command.remote.Command {
-    const up = bashCommand(render("up"));
-    return new command.remote.Command(name, { connection, create: up, update: up, delete: bashCommand(render("down")) }, opts);
+export function ensureOnHost(name: string, connection: pulumi.Input<NodeConnection>,
+    render: (action: Action) => pulumi.Input<string>, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    const up = pulumi.output(render("up")).apply(bashCommand);
+    return new command.remote.Command(name, {
+        connection, create: up, update: up, delete: pulumi.output(render("down")).apply(bashCommand),
+    }, opts);
+}
+
+/**
+ * The dependsOn a component was given, for its commands: a child waits for what its
+ * parent was told to wait for, whichever SDK version declares it.
+ */
+export function givenDependsOn(opts?: pulumi.ComponentResourceOptions): pulumi.Input<pulumi.Resource>[] {
+    const d = opts?.dependsOn;
+    if (!d) { return []; }
+    return Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>];
 }

@@ -1,23 +1,55 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts } from "./connection";
+import { childOpts, givenDependsOn } from "./connection";
+import { GuestImage } from "./guestImage";
 import { Host } from "./host";
-import { Plan, PlannedGuest } from "../model/plan";
-import { Accel, bashCommand, domainScript, domainXml } from "../render";
+import { NatNetwork } from "./natNetwork";
+import { OvsBridge } from "./ovsBridge";
+import { ArgChecks, ipMsg, isCount, isIpv4, isMac, isName, nameMsg } from "./validate";
+import { macFor, uuidFor } from "../model/net";
+import { Accel, GuestAttachment, bashCommand, domainScript, domainXml, tinyGuestCmdline } from "../render";
 import { guestRunningProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
 
 export interface DomainArgs {
-    plan: Plan;
-    guest: PlannedGuest;
-    home: Host;
-    /** Every hypervisor host: the guest must be able to run on all of them. */
-    hosts: Host[];
-    dependsOn: pulumi.Input<pulumi.Resource>[];
+    /** The host the guest is defined and started on (its home). */
+    host: Host;
+    /** Every host the guest may run on (default: just `host`): KVM only if all have it, and removal looks on each. */
+    hosts?: Host[];
+    /** The libvirt domain's name; default the resource name. */
+    guestName?: string;
+    memoryMiB: number;
+    /** Default 1. */
+    vcpus?: number;
+    /** Its disk (and, for the built-in image, kernel and initramfs). */
+    image: GuestImage;
+    /** Where its NIC plugs in on every host: a NatNetwork, an OvsBridge, or `{ kind: "bridge", bridge: "br-lab" }`. */
+    network: GuestAttachment | NatNetwork | OvsBridge;
+    /** The guest's address and prefix length (the built-in image configures itself with them). */
+    address: string;
+    prefix: number;
+    /** The guest's TCP counter service, asked once it is up and during migrations. Default 7000. */
+    counterPort?: number;
+    /** Built-in image: the guest's default gateway (behind NAT or on an overlay). */
+    gateway?: string;
+    /** Built-in image: an address the guest pings while it runs (every intervalMs, default 50). */
+    ping?: { address: string; intervalMs?: number };
+    /** Built-in image: memory the guest rewrites, MiB/s over a working set (default: the rate). */
+    workload?: { dirtyMiBs: number; workingSetMiB?: number };
+    /** Fixed identity, so a redefinition keeps them; default derived from the stack and guestName. */
+    uuid?: string;
+    mac?: string;
+    description?: string;
 }
 
 /** A persistent libvirt domain with a fixed uuid, its disk opened from the NFS server (cache='none'). */
 export class Domain extends pulumi.ComponentResource {
+    readonly guestName: string;
+    readonly address: string;
+    readonly counterPort: number;
+    readonly memoryMiB: number;
+    readonly host: Host;
+    readonly hosts: Host[];
     readonly xml: pulumi.Output<string>;
     /** The counter line the guest answered with once it was up. */
     readonly firstAnswer: pulumi.Output<string>;
@@ -26,22 +58,68 @@ export class Domain extends pulumi.ComponentResource {
 
     constructor(name: string, args: DomainArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:guest:Domain", name, {}, opts);
-        const { plan, guest } = args;
+        const guestName = args.guestName ?? name;
+        const hosts = args.hosts ?? (args.host ? [args.host] : []);
+        const vcpus = args.vcpus ?? 1;
+        const counterPort = args.counterPort ?? 7000;
+        const network = args.network instanceof NatNetwork || args.network instanceof OvsBridge ? args.network.attachment : args.network;
+        const v = new ArgChecks("Domain", name);
+        v.check(args.host instanceof Host, "host", "must be the Host the guest is defined on");
+        v.check(hosts.every((h) => h instanceof Host), "hosts", "must be Hosts");
+        v.check(!args.host || hosts.includes(args.host), "hosts", `must include the guest's host '${args.host?.hostname}'`);
+        v.check(hosts.every((h) => !(h instanceof Host) || h.role === "host"), "hosts",
+            `${hosts.filter((h) => h.role !== "host").map((h) => `'${h.hostname}'`).join(", ")} is not a hypervisor (role 'host')`);
+        v.check(isName(guestName), args.guestName ? "guestName" : "guestName (default: the resource name)", `'${guestName}' ${nameMsg}`);
+        v.check(isCount(args.memoryMiB, 64, 65536), "memoryMiB", `${args.memoryMiB} must be an integer from 64 to 65536`);
+        v.check(isCount(vcpus, 1, 64), "vcpus", `${vcpus} must be an integer from 1 to 64`);
+        v.check(args.image instanceof GuestImage, "image", "must be a GuestImage on the NFS export");
+        v.check(!!network && (network.kind === "bridge" ? !!network.bridge : network.kind === "network" && !!network.network), "network",
+            "must be a NatNetwork, an OvsBridge or { kind: 'bridge', bridge: '<linux bridge>' }");
+        v.check(isIpv4(args.address), "address", `'${args.address}' ${ipMsg}`);
+        v.check(isCount(args.prefix, 1, 32), "prefix", `${args.prefix} must be a prefix length from 1 to 32`);
+        v.check(isCount(counterPort, 1, 65535), "counterPort", `${counterPort} must be a port number`);
+        v.check(args.gateway === undefined || isIpv4(args.gateway), "gateway", `'${args.gateway}' ${ipMsg}`);
+        v.check(args.ping === undefined || isIpv4(args.ping.address), "ping.address", `'${args.ping?.address}' ${ipMsg}`);
+        v.check(args.mac === undefined || isMac(args.mac), "mac", `'${args.mac}' must be a MAC like 52:54:00:12:34:56`);
+        const w = args.workload;
+        v.check(!w || (isCount(w.dirtyMiBs, 0, 4096) && (w.workingSetMiB ?? w.dirtyMiBs) <= args.memoryMiB / 2), "workload",
+            `dirtyMiBs must be 0..4096 and the working set at most half of memoryMiB (${args.memoryMiB / 2} MiB)`);
+        v.done(this);
+        this.guestName = guestName;
+        this.address = args.address;
+        this.counterPort = counterPort;
+        this.memoryMiB = args.memoryMiB;
+        this.host = args.host;
+        this.hosts = hosts;
+        const identity = `${pulumi.getStack()}/${guestName}`;
+        const image = args.image;
+        const boot = image.kernel ? {
+            kernel: image.kernel, initrd: image.initrd!,
+            cmdline: tinyGuestCmdline({
+                address: args.address, prefix: args.prefix, counterPort, gateway: args.gateway, workload: args.workload,
+                ping: args.ping ? { address: args.ping.address, intervalMs: args.ping.intervalMs ?? 50 } : undefined,
+            }),
+        } : undefined;
         // A guest that migrates runs everywhere: KVM only if every host has it.
-        const accel = pulumi.all(args.hosts.map((h) => h.accel))
+        const accel = pulumi.all(hosts.map((h) => h.accel))
             .apply((a): Accel => (a.every((x) => x === "kvm") ? "kvm" : "tcg"));
-        this.xml = accel.apply((a) => domainXml(plan, guest, a));
+        this.xml = pulumi.all([accel, image.disk]).apply(([a, disk]) => domainXml({
+            name: guestName, uuid: args.uuid ?? uuidFor(identity), mac: args.mac ?? macFor(identity),
+            description: args.description, memoryMiB: args.memoryMiB, vcpus, disk, boot, network: network!,
+        }, a));
         const watch = new DriftWatch(`${name}-drift`, {
-            what: `guest ${guest.name} running on one of the hosts`, probe: guestRunningProbe(guest),
-            targets: args.hosts.map((h) => ({ name: h.node.name, connection: h.connection })), want: "any",
+            what: `guest ${guestName} running on one of the hosts`, probe: guestRunningProbe({ name: guestName }),
+            targets: hosts.map((h) => ({ name: h.hostname, connection: h.connection })), want: "any",
         }, { parent: this });
         this.instance = watch.token;
+        const script = (action: "up" | "down") => pulumi.all([this.xml, pulumi.all(hosts.map((h) => h.address))])
+            .apply(([xml, peers]) => bashCommand(domainScript({
+                name: guestName, xml, address: args.address, counterPort, keyPath: args.host.peerKeyPath, peers,
+            }, action)));
         const cmd = new command.remote.Command(`${name}-domain`, {
-            connection: args.home.connection,
-            create: watched(watch.token, this.xml.apply((x) => bashCommand(domainScript(plan, guest, x, "up")))),
-            update: watched(watch.token, this.xml.apply((x) => bashCommand(domainScript(plan, guest, x, "up")))),
-            delete: this.xml.apply((x) => bashCommand(domainScript(plan, guest, x, "down"))),
-        }, childOpts(this, { dependsOn: [...args.hosts, ...args.dependsOn] }));
+            connection: args.host.connection,
+            create: watched(watch.token, script("up")), update: watched(watch.token, script("up")), delete: script("down"),
+        }, childOpts(this, { dependsOn: [...hosts, image, ...givenDependsOn(opts)] }));
         this.firstAnswer = cmd.stdout;
         this.registerOutputs({ xml: this.xml, firstAnswer: this.firstAnswer });
     }

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeConnection } from "./connection";
 
 /** Where a probe runs: over SSH to a node, or on this machine when no connection is given. */
-export interface WatchTarget { name: string; connection?: NodeConnection }
+export interface WatchTarget { name: string; connection?: pulumi.Input<NodeConnection> }
 
 export interface DriftWatchArgs {
     /** What is watched, for people reading `pulumi refresh`. */

@@ -1,11 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts, ensureOnHost } from "./connection";
+import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { NfsServer } from "./nfsServer";
-import { Host } from "./host";
-import { Plan, PlannedGuest } from "../model/plan";
+import { ArgChecks, isAbsPath, isCount, isName, nameMsg, pathMsg } from "./validate";
 import { guestImageScript } from "../render";
 
-export interface GuestImageArgs { plan: Plan; guest: PlannedGuest; nfsHost: Host; nfs: NfsServer }
+export interface GuestImageArgs {
+    /** The NFS server whose export holds the disk (the files are made on its host). */
+    nfs: NfsServer;
+    /** The disk's base name (`<name>.qcow2`) for the built-in image; default the resource name. */
+    name?: string;
+    /**
+     * `{ builtin: "tiny" }` (default): a Debian kernel and a busybox initramfs whose workload is
+     * a TCP counter service, with an empty qcow2 disk the counter is kept on;
+     * `{ qcow2: "file.qcow2" }`: a disk already on the export, booted from itself.
+     */
+    image?: { builtin: "tiny" } | { qcow2: string };
+    /** Size of a new built-in disk. Default 64. */
+    diskMiB?: number;
+    /**
+     * Where the hypervisors see the export's files (their storage pool's target), for the
+     * kernel and initramfs paths. Default: the export path itself (hosts that share its directory).
+     */
+    poolTarget?: string;
+}
 
 /**
  * The guest's disk on the NFS export and, for the built-in image, a Debian kernel
@@ -13,13 +30,38 @@ export interface GuestImageArgs { plan: Plan; guest: PlannedGuest; nfsHost: Host
  * also written to the disk, so integrity can be checked after migrations).
  */
 export class GuestImage extends pulumi.ComponentResource {
-    readonly disk: string;
+    /** The disk as QEMU opens it over NFS: the server's address and the file's path on the export. */
+    readonly disk: pulumi.Output<{ server: string; path: string }>;
+    /** Direct-boot files as the hypervisors see them (built-in image only). */
+    readonly kernel?: string;
+    readonly initrd?: string;
 
     constructor(name: string, args: GuestImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:guest:GuestImage", name, {}, opts);
-        ensureOnHost(`${name}-files`, args.nfsHost.connection, (a) => guestImageScript(args.plan, args.guest, a),
-            childOpts(this, { dependsOn: [args.nfs] }));
-        this.disk = args.guest.disk;
+        const image = args.image ?? { builtin: "tiny" as const };
+        const base = args.name ?? name;
+        const diskMiB = args.diskMiB ?? 64;
+        const exp = args.nfs?.export;
+        const poolTarget = args.poolTarget ?? exp;
+        const builtin = "builtin" in image;
+        const v = new ArgChecks("GuestImage", name);
+        v.check(args.nfs instanceof NfsServer, "nfs", "must be the NfsServer whose export holds the disk");
+        v.check(!builtin || isName(base), args.name ? "name" : "name (default: the resource name)", `'${base}' ${nameMsg}`);
+        v.check(builtin ? (image as any).builtin === "tiny" : /^[A-Za-z0-9._-]+\.qcow2$/.test((image as any).qcow2 ?? ""), "image",
+            builtin ? "builtin must be 'tiny'" : `qcow2 '${(image as any).qcow2}' must be a file name ending in .qcow2 (on the export)`);
+        v.check(isCount(diskMiB, 16, 1048576), "diskMiB", `${diskMiB} must be an integer from 16 to 1048576`);
+        v.check(isAbsPath(poolTarget), "poolTarget", `'${poolTarget}' ${pathMsg}`);
+        v.done(this);
+        const diskPath = `${exp}/${builtin ? `${base}.qcow2` : (image as { qcow2: string }).qcow2}`;
+        if (builtin) {
+            this.kernel = `${poolTarget}/miglab-tiny-vmlinuz`;
+            this.initrd = `${poolTarget}/miglab-tiny-initrd.img`;
+        }
+        ensureOnHost(`${name}-files`, args.nfs.host.connection, (a) => guestImageScript({
+            name: base, export: exp, disk: diskPath, diskMiB, builtin: builtin ? "tiny" : undefined,
+            kernel: builtin ? `${exp}/miglab-tiny-vmlinuz` : undefined, initrd: builtin ? `${exp}/miglab-tiny-initrd.img` : undefined,
+        }, a), childOpts(this, { dependsOn: [args.nfs, ...givenDependsOn(opts)] }));
+        this.disk = args.nfs.address.apply((server) => ({ server, path: diskPath }));
         this.registerOutputs({ disk: this.disk });
     }
 }

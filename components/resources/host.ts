@@ -1,28 +1,61 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConnection, childOpts } from "./connection";
-import { PlannedNode } from "../model/plan";
+import { ArgChecks, ipMsg, isAbsPath, isIpv4, isName, nameMsg, pathMsg } from "./validate";
+import { Role } from "../model/plan";
 import { Accel, bashCommand, hostCheckScript } from "../render";
 
-export interface HostArgs { node: PlannedNode; connection: NodeConnection }
+export interface HostArgs {
+    /** How the program reaches the host's sshd (host, port, user, privateKey); may be another resource's output. */
+    connection: pulumi.Input<NodeConnection>;
+    /** The host's address on the lab network: where its peers, migrations and tunnels reach it. */
+    address: pulumi.Input<string>;
+    /**
+     * What the host is for, which decides what the check asks of it: `host` (default) a
+     * hypervisor (libvirt, QEMU, ssh to its peers), `nfs` the NFS server, `outside` a plain node.
+     */
+    role?: Role;
+    /** The name the host goes by in scripts, leg metrics and tunnel port names; default: the resource name. */
+    hostname?: string;
+    /**
+     * The private key file ON this host with which it reaches its peers (virsh's qemu+ssh, the
+     * plain transfer, the probe). Default /root/.ssh/id_miglab; every peer must accept it.
+     */
+    peerKeyPath?: string;
+}
 
 /** One lab node, checked: tools present, libvirt reachable, and (hypervisors) KVM or TCG. */
 export class Host extends pulumi.ComponentResource {
-    readonly node: PlannedNode;
-    readonly connection: NodeConnection;
+    readonly hostname: string;
+    readonly role: Role;
+    readonly address: pulumi.Output<string>;
+    readonly connection: pulumi.Input<NodeConnection>;
+    readonly peerKeyPath: string;
     /** kvm when the host has hardware virtualization QEMU can use, else tcg. */
     readonly accel: pulumi.Output<Accel>;
     readonly check: command.remote.Command;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:host:Host", name, {}, opts);
-        this.node = args.node;
+        this.hostname = args.hostname ?? name;
+        this.role = args.role ?? "host";
+        this.peerKeyPath = args.peerKeyPath ?? "/root/.ssh/id_miglab";
+        const v = new ArgChecks("Host", name);
+        v.check(args.connection !== undefined, "connection", "is required: how to reach the host's sshd ({ host, port, user, privateKey })");
+        v.check(isName(this.hostname), args.hostname ? "hostname" : "hostname (default: the resource name)",
+            `'${this.hostname}' ${nameMsg}; give hostname`);
+        v.check(["host", "nfs", "outside"].includes(this.role), "role", `'${this.role}' must be one of 'host', 'nfs', 'outside'`);
+        v.check(isAbsPath(this.peerKeyPath), "peerKeyPath", pathMsg);
+        v.check(args.address !== undefined, "address", "is required: the host's address on the lab network");
+        v.later(args.address, "address", (a) => (isIpv4(a) ? undefined : `'${a}' ${ipMsg}`), this);
+        v.done(this);
         this.connection = args.connection;
+        this.address = pulumi.output(args.address);
         this.check = new command.remote.Command(`${name}-check`, {
             connection: args.connection,
-            create: bashCommand(hostCheckScript(args.node)),
+            create: bashCommand(hostCheckScript({ name: this.hostname, role: this.role })),
         }, childOpts(this));
         this.accel = this.check.stdout.apply((out) => (/accel=kvm/.test(out) ? "kvm" : "tcg") as Accel);
-        this.registerOutputs({ accel: this.accel });
+        this.registerOutputs({ accel: this.accel, address: this.address });
     }
 }

@@ -1,16 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { LabConfig } from "../model/config";
+import { LabConfig, migrationEntries, migrationPath } from "../model/config";
+import { Plan, planLab } from "../model/plan";
+import { DirectionSummary, LegOutcome, summarize } from "../reports/metrics";
+import { GuestAttachment } from "../render";
 import { NodeConnection } from "./connection";
 import { Domain } from "./domain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
 import { LocalSite } from "./localSite";
-import { DirectionSummary, LegOutcome } from "../reports/metrics";
 import { Migration } from "./migration";
 import { NatNetwork } from "./natNetwork";
 import { NfsServer } from "./nfsServer";
 import { OvsBridge } from "./ovsBridge";
-import { Plan, planLab } from "../model/plan";
 import { StoragePool } from "./storagePool";
 
 export interface LabArgs {
@@ -22,53 +23,108 @@ export interface LabArgs {
     previousLegs?: pulumi.Input<unknown>;
 }
 
-/** A whole lab for one topology: site, hosts, NFS, pools, guests and the measured migration. */
+/**
+ * A whole lab for one topology from the stack's config: the plan (pure) decides every
+ * name, address and path, and this only hands them to the components a program could
+ * declare itself: site, hosts, NFS, networks, pools, guests and the measured migration.
+ */
 export class Lab extends pulumi.ComponentResource {
     readonly plan: Plan;
+    readonly site?: LocalSite;
     readonly hosts: Record<string, Host> = {};
     readonly domains: Record<string, Domain> = {};
-    readonly migration: Migration;
+    /** One per migration of the config, run in order. */
+    readonly migrations: Migration[] = [];
     readonly legs: pulumi.Output<LegOutcome[]>;
     readonly summary: pulumi.Output<DirectionSummary[]>;
 
     constructor(name: string, args: LabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:lab:Lab", name, {}, opts);
         const plan = this.plan = planLab(args.config, args.stack);
-        const connections: Record<string, NodeConnection> = plan.site === "local"
-            ? new LocalSite(`${name}-site`, { plan }, { parent: this }).connections
-            : Object.fromEntries(args.config.hosts.concat(args.config.nfs.host).map((n) => [n.name, {
+        const local = plan.site === "local";
+        const parent = { parent: this };
+        let connections: Record<string, NodeConnection>;
+        if (local) {
+            this.site = new LocalSite(`${name}-site`, {
+                id: plan.labId, stateDir: plan.stateDir, basePort: plan.nodes[0].connect.port,
+                nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, addresses: n.links.map((l) => l.cidr), gateway: n.gateway })),
+                hostUplink: plan.hostUplink, linkMtu: plan.linkMtu, forward: plan.forward, routes: plan.routes, link: plan.config.link,
+            }, parent);
+            connections = this.site.connections;
+        } else {
+            connections = Object.fromEntries(args.config.hosts.concat(args.config.nfs.host).map((n) => [n.name, {
                 host: n.address, port: n.ssh!.port, user: n.ssh!.user, privateKey: pulumi.secret(n.ssh!.privateKey),
             }]));
+        }
         for (const n of plan.nodes) {
-            this.hosts[n.name] = new Host(`${name}-${n.name}`, { node: n, connection: connections[n.name] }, { parent: this });
+            this.hosts[n.name] = new Host(`${name}-${n.name}`, {
+                connection: connections[n.name], address: n.address, role: n.role, hostname: n.name, peerKeyPath: plan.labKey,
+            }, parent);
         }
         const hostList = plan.hosts.map((h) => this.hosts[h.name]);
-        const nfsHost = this.hosts[plan.nfs.name];
+        const net = plan.guestNetwork;
         // The guests' network on every host: OVS first on bridged hosts, since it carries
         // their underlay address (and so their route to the NFS server).
-        const networks: pulumi.Resource[] = hostList.map((h) => plan.guestNetwork.kind === "ovs"
-            ? new OvsBridge(`${name}-${h.node.name}-ovs`, { plan, host: h }, { parent: this })
-            : plan.guestNetwork.kind === "nat"
-                ? new NatNetwork(`${name}-${h.node.name}-nat`, { plan, host: h }, { parent: this })
-                : h);
-        const nfs = new NfsServer(`${name}-nfs`, { plan, host: nfsHost }, { parent: this });
-        const pools = hostList.map((h, i) => new StoragePool(`${name}-${h.node.name}-pool`,
-            { plan, host: h, dependsOn: [nfs, networks[i]] }, { parent: this }));
+        const networks: pulumi.Resource[] = plan.hosts.map((h) => {
+            const host = this.hosts[h.name];
+            if (net.kind === "ovs") {
+                return new OvsBridge(`${name}-${h.name}-ovs`, {
+                    host, uplink: "eth0", address: `${h.address}/${h.prefix}`, gateway: h.gateway,
+                    peers: hostList.filter((p) => p !== host), vni: net.vni, tunnel: net.tunnel, bridge: net.bridge, network: net.network,
+                    overlayGateway: net.gatewayHost === h.name ? `${net.gateway}/${net.subnet.split("/")[1]}` : undefined,
+                    ownDaemons: local,
+                }, parent);
+            }
+            if (net.kind === "nat") {
+                return new NatNetwork(`${name}-${h.name}-nat`, {
+                    host, subnet: net.subnet, gateway: net.gateway, mac: net.mac, network: net.network, bridge: net.bridge,
+                }, parent);
+            }
+            return host;
+        });
+        const attachment: GuestAttachment = net.kind === "bridge" ? { kind: "bridge", bridge: net.bridge }
+            : { kind: "network", network: net.network, openvswitch: net.kind === "ovs" };
+        const nfs = new NfsServer(`${name}-nfs`, {
+            host: this.hosts[plan.nfs.name], export: plan.export, allowedNetworks: plan.allowedNetworks,
+            implementation: local ? "ganesha" : "kernel",
+            stateDir: local ? `${plan.stateDir}/nodes/${plan.nfs.name}/ganesha` : undefined,
+        }, parent);
+        const pools = plan.hosts.map((h, i) => new StoragePool(`${name}-${h.name}-pool`, {
+            host: this.hosts[h.name], name: plan.pool.name, target: plan.pool.target, nfs: plan.pool.type === "netfs" ? nfs : undefined,
+        }, { parent: this, dependsOn: [nfs, networks[i]] }));
         for (const g of plan.guests) {
-            const image = new GuestImage(`${name}-${g.name}-image`, { plan, guest: g, nfsHost, nfs }, { parent: this });
+            const image = new GuestImage(`${name}-${g.name}-image`, {
+                nfs, name: g.name, image: g.image.qcow2 ? { qcow2: g.image.qcow2 } : { builtin: "tiny" },
+                diskMiB: g.image.diskMiB, poolTarget: plan.pool.target,
+            }, parent);
             this.domains[g.name] = new Domain(`${name}-${g.name}`, {
-                plan, guest: g, home: this.hosts[g.home], hosts: hostList, dependsOn: [image, ...pools],
-            }, { parent: this });
+                host: this.hosts[g.home], hosts: hostList, guestName: g.name, memoryMiB: g.memoryMiB, vcpus: g.vcpus,
+                image, network: attachment, address: g.address, prefix: g.prefix, counterPort: g.counterPort,
+                gateway: g.gateway, ping: g.ping, workload: g.workload, uuid: g.uuid, mac: g.mac,
+                description: `miglab guest of stack ${plan.stack}`,
+            }, { parent: this, dependsOn: pools });
         }
-        // Every guest runs before the first leg: the others are bystanders that must keep working.
-        this.migration = new Migration(`${name}-migration`, {
-            plan, legs: plan.legs, hosts: this.hosts,
-            guestDefinitions: plan.guests.map((g) => this.domains[g.name].xml),
-            guestInstances: plan.guests.map((g) => this.domains[g.name].instance),
-            dependsOn: [...Object.values(this.domains), ...Object.values(this.hosts)], previousLegs: args.previousLegs,
-        }, { parent: this });
-        this.legs = this.migration.legs;
-        this.summary = this.migration.summary;
+        // The migrations one after another, each starting where the previous ones left its guest;
+        // every other guest is a bystander that must keep working meanwhile.
+        let previous: pulumi.Resource[] = Object.values(this.domains);
+        for (const { m, at } of migrationEntries(plan.config)) {
+            const legs = plan.legs.filter((l) => l.at === at);
+            const { guest, from, to, path, probeHost, guestPingIntervalMs, ...options } = m;
+            const route = migrationPath(m).map((h) => this.hosts[h]);
+            const migration = new Migration(`${name}-migration${this.migrations.length ? `-${this.migrations.length + 1}` : ""}`, {
+                domain: this.domains[guest], ...(path ? { path: route } : { from: route[0], to: route[1] }),
+                // Behind NAT no third node reaches the guest: the hosts ask its counter instead.
+                probe: net.kind === "nat" ? undefined : this.hosts[legs[0].probe],
+                bystanders: legs[0].bystanders.map((b) => ({ domain: this.domains[b.guest], host: this.hosts[b.host] })),
+                watchTunnel: net.kind === "ovs", legNames: legs.map((l) => l.name), legPrefix: `${name}-migration`,
+                // A changed guest network is measured again too (e.g. a stack switching vxlan to gre).
+                triggers: [JSON.stringify(net)], previousLegs: args.previousLegs, ...options,
+            }, { parent: this, dependsOn: previous });
+            this.migrations.push(migration);
+            previous = [migration];
+        }
+        this.legs = pulumi.all(this.migrations.map((m) => m.legs)).apply((l) => l.flat());
+        this.summary = this.legs.apply(summarize);
         this.registerOutputs({ legs: this.legs, summary: this.summary });
     }
 }

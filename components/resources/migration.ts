@@ -1,62 +1,132 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts } from "./connection";
+import { childOpts, givenDependsOn } from "./connection";
+import { Domain } from "./domain";
 import { Host } from "./host";
+import { ArgChecks } from "./validate";
+import { checkMigrationOptions } from "../model/config";
 import { DirectionSummary, LegOutcome, isFailed, nextAttempt, parseLegOutcome, summarize } from "../reports/metrics";
-import { Plan, PlannedLeg } from "../model/plan";
-import { bashCommand, legSpec, migrateLegScript } from "../render";
+import { LegSpec, MigrationTuning, bashCommand, migrateLegScript, tunnelPort } from "../render";
 
-export interface MigrationArgs {
-    plan: Plan;
-    /** The legs to run, in order (plan.legs). */
-    legs: PlannedLeg[];
-    /** Every node by name: legs run on their source and ask the probe. */
-    hosts: Record<string, Host>;
-    /** The guests' libvirt definitions: a changed guest is measured again. */
-    guestDefinitions: pulumi.Input<string>[];
-    /** Change when a guest was made to run again after a drift: measured again too. */
-    guestInstances?: pulumi.Input<string>[];
-    /** The guests' domains and anything else that must exist before the first leg. */
-    dependsOn: pulumi.Input<pulumi.Resource>[];
+export interface MigrationArgs extends Partial<MigrationTuning> {
+    /** The guest that moves. */
+    domain: Domain;
+    /** Where the guest runs when the migration starts, and where it goes (or give `path`). */
+    from?: Host;
+    to?: Host;
+    /** The hosts the guest visits in order, starting where it runs (e.g. [pc1, pc2, pc3, pc1]), instead of from and to. */
+    path?: Host[];
     /**
-     * The legs this migration reported last time (e.g. the stack's own `legs` output): a leg
-     * that failed then is tried again, so a failure is never left standing as the result.
+     * A third node that pings the guest every probeIntervalMs during each leg and asks its
+     * counter. Without one (a guest behind NAT, which no other node reaches) the hosts ask the counter.
      */
+    probe?: Host;
+    /** Go back to the start at the end (unless the path ends there), so the guest ends where it began. Default true. */
+    roundTrip?: boolean;
+    /** Repeat the whole; every leg is kept and `summary` gives median, min and max per direction. Default 1. */
+    runs?: number;
+    /** Bridged: count the packets each leg's source sends into its tunnel port towards the destination. */
+    watchTunnel?: boolean;
+    /** Other guests that must keep working meanwhile, and the host each runs on: asked before and after every leg. */
+    bystanders?: { domain: Domain; host: Host }[];
+    /** The legs' names in order (unique among the program's legs); default out/back(-<run>), or leg-<n> for a path. */
+    legNames?: string[];
+    /** What the legs' command resources are named after (`<legPrefix>-<leg>`); default the resource name. */
+    legPrefix?: string;
+    /** Anything else whose change should measure again (e.g. the guest network's definition). */
+    triggers?: pulumi.Input<unknown>[];
+    /** The legs reported last time (e.g. the stack's own `legs` output): a leg that failed then is tried again. */
     previousLegs?: pulumi.Input<unknown>;
 }
 
 /**
- * Runs the live migrations (`virsh migrate --live` over qemu+ssh), one leg at a time,
- * each leg measured: libvirt's job statistics, a probe pinging the guest from a third
- * node, a plain transfer between the same two hosts in the same run, and the other
- * guests' counters and pings meanwhile. Re-run it with
- * `pulumi up --replace <leg urn>` (scripts/lab --remeasure does that).
+ * Runs a live migration (`virsh migrate --live` over qemu+ssh) from → to and, by
+ * default, back again (or along a path), one leg at a time, each leg measured:
+ * libvirt's job statistics, a probe pinging the guest from a third node, a plain
+ * transfer between the same two hosts in the same run, and the bystanders' counters.
+ * Legs are named `<name>-out`, `<name>-back` (`-<run>` with several runs); re-run them
+ * with `pulumi up --replace <leg urn>` (scripts/lab --remeasure does that). Several
+ * Migrations run in the order their dependsOn gives (each starting where the guest is then).
+ * A leg that fails is reported as its outcome (`failed`: one line naming the host and the
+ * cause), the update fails, and the next `pulumi up` given `previousLegs` tries it again.
  */
 export class Migration extends pulumi.ComponentResource {
     /** One entry per leg: its measurement, or (`failed`) why it has none. */
     readonly legs: pulumi.Output<LegOutcome[]>;
     /** Per direction: median, min and max of the headline figures over all runs. */
     readonly summary: pulumi.Output<DirectionSummary[]>;
+    /** The options every leg ran with, defaults filled in. */
+    readonly options: MigrationTuning & { roundTrip: boolean; runs: number };
 
     constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:migration:Migration", name, {}, opts);
-        const { plan } = args;
+        const { domain, from, to, path, probe, watchTunnel, bystanders, legNames, legPrefix, triggers, previousLegs, ...rest } = args;
+        const { options, problems } = checkMigrationOptions(rest as Record<string, unknown>);
+        const v = new ArgChecks("Migration", name);
+        for (const p of problems) { v.check(false, p.slice(0, p.indexOf(":")), p.slice(p.indexOf(":") + 2)); }
+        v.check(domain instanceof Domain, "domain", "must be the Domain to migrate");
+        v.check(path === undefined ? from !== undefined && to !== undefined : from === undefined && to === undefined, "path",
+            "give either path (the hosts in order) or from and to");
+        const hosts = path ?? [from, to].filter((h): h is Host => h !== undefined);
+        const field = (k: number) => (path ? `path[${k}]` : k === 0 ? "from" : "to");
+        hosts.forEach((h, k) => {
+            v.check(h instanceof Host, field(k), "must be a Host the guest runs on");
+            if (!(h instanceof Host) || !(domain instanceof Domain)) { return; }
+            v.check(domain.hosts.includes(h), field(k),
+                `'${h.hostname}' is not one of the domain's hosts (${domain.hosts.map((x) => x.hostname).join(", ")}); add it to the Domain's hosts`);
+            v.check(k === 0 || h !== hosts[k - 1], field(k), path ? `'${h.hostname}' again; each step must go to another host`
+                : `is '${h.hostname}', the same host as from; give two different hosts`);
+        });
+        v.check(probe === undefined || (probe instanceof Host && !hosts.includes(probe)), "probe",
+            "must be a Host the guest does not visit (it pings the guest from outside them)");
+        const closed = options.roundTrip || hosts[hosts.length - 1] === hosts[0];
+        v.check(options.runs === 1 || closed, "runs", "repeating needs roundTrip: true or a path that ends where it starts");
+        (bystanders ?? []).forEach((b, i) => v.check(b.domain instanceof Domain && b.host instanceof Host && b.domain !== domain,
+            `bystanders[${i}]`, "must be another guest's Domain and the Host it runs on meanwhile"));
+        v.done(this);
+        this.options = options;
+
+        const steps = options.roundTrip && hosts[hosts.length - 1] !== hosts[0] ? [...hosts, hosts[0]] : hosts;
+        const specs: { leg: string; from: Host; to: Host }[] = [];
+        for (let run = 1; run <= options.runs; run++) {
+            for (let k = 1; k < steps.length; k++) {
+                // A from/to migration's legs keep the plain names (out, back) that scripts/lab --remeasure looks for.
+                const fallback = path ? `leg-${specs.length + 1}` : `${k === 1 ? "out" : "back"}${options.runs > 1 ? `-${run}` : ""}`;
+                specs.push({ leg: legNames?.[specs.length] ?? fallback, from: steps[k - 1], to: steps[k] });
+            }
+        }
+        if (legNames && legNames.length !== specs.length) {
+            throw new pulumi.ResourceError(`Migration '${name}': legNames has ${legNames.length} names for ${specs.length} legs`, this);
+        }
+        // A changed guest (or bystander, or anything given) is measured again, and so is one made to run again after a drift.
+        const changes = pulumi.all([domain.xml, domain.instance, ...(bystanders ?? []).flatMap((b) => [b.domain.xml, b.domain.instance]),
+            ...(triggers ?? [])]);
+        const bystanderList = pulumi.all((bystanders ?? []).map((b) => pulumi.all([b.host.address, probe?.address]).apply(([hostAddr, probeAddr]) => ({
+            name: b.domain.guestName, address: b.domain.address, counterPort: b.domain.counterPort,
+            // Behind NAT (no probe) only the host a guest runs on reaches its counter.
+            asker: probeAddr ?? hostAddr, host: b.host.hostname,
+        }))));
         const outputs: pulumi.Output<LegOutcome>[] = [];
-        let previous: pulumi.Resource[] = args.dependsOn as pulumi.Resource[];
-        // A changed guest or guest network is measured again (e.g. a stack switching vxlan to gre).
-        const changes = pulumi.all([pulumi.all(args.guestDefinitions), pulumi.all(args.guestInstances ?? [])])
-            .apply(([d, i]) => [...d, ...i.filter(Boolean), JSON.stringify(plan.guestNetwork)]);
-        for (const l of args.legs) {
-            const guest = plan.guests.find((g) => g.name === l.guest)!;
+        let previous: pulumi.Input<pulumi.Resource>[] = [domain, ...hosts, ...(probe ? [probe] : []),
+            ...(bystanders ?? []).map((b) => b.domain), ...givenDependsOn(opts)];
+        for (const s of specs) {
+            const spec = pulumi.all([s.from.address, s.to.address, probe?.address, bystanderList])
+                .apply(([fromAddr, toAddr, probeAddr, others]): LegSpec => ({
+                    leg: s.leg,
+                    guest: { name: domain.guestName, address: domain.address, counterPort: domain.counterPort, memoryMiB: domain.memoryMiB },
+                    from: { name: s.from.hostname, address: fromAddr }, to: { name: s.to.hostname, address: toAddr },
+                    probe: probeAddr, tunnelPort: watchTunnel ? tunnelPort({ name: s.to.hostname }) : undefined,
+                    keyPath: s.from.peerKeyPath, tuning: options, bystanders: others,
+                }));
             // A leg that failed last time has a new try number: its triggers change and it runs again.
-            const attempt = pulumi.output(args.previousLegs as pulumi.Input<unknown[] | undefined>).apply((p) => nextAttempt(p, l.name));
-            const leg = new command.remote.Command(`${name}-${l.name}`, {
-                connection: args.hosts[l.from].connection,
-                create: bashCommand(migrateLegScript(plan, guest, legSpec(plan, l))),
-                triggers: pulumi.all([changes, attempt]).apply(([c, a]) => [...c, ...(a > 0 ? [a] : [])]),
+            const attempt = pulumi.output(previousLegs as pulumi.Input<unknown[] | undefined>).apply((p) => nextAttempt(p, s.leg));
+            const leg = new command.remote.Command(`${legPrefix ?? name}-${s.leg}`, {
+                connection: s.from.connection,
+                create: spec.apply((x) => bashCommand(migrateLegScript(x))),
+                triggers: pulumi.all([changes, attempt]).apply(([c, a]) => [...c.filter((x) => x !== undefined && x !== ""), ...(a > 0 ? [a] : [])]),
             }, childOpts(this, { dependsOn: previous }));
-            const outcome = pulumi.all([leg.stdout, attempt])
-                .apply(([out, a]): LegOutcome => ({ ...parseLegOutcome(l.name, l.from, l.to, out, a), guest: l.guest }));
+            const outcome = pulumi.all([leg.stdout, attempt]).apply(([out, a]): LegOutcome =>
+                ({ ...parseLegOutcome(s.leg, s.from.hostname, s.to.hostname, out, a), guest: domain.guestName }));
             // The leg script reports a failed migration instead of failing, so the outputs can say so;
             // the update still fails, with the leg's one clear line.
             outcome.apply((o) => {

@@ -1,28 +1,59 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts, ensureOnHost } from "./connection";
+import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { Host } from "./host";
-import { Plan } from "../model/plan";
+import { ArgChecks, cidrMsg, ipMsg, isAbsPath, isCidr, isIpv4, pathMsg } from "./validate";
 import { nfsScript } from "../render";
 
-export interface NfsServerArgs { plan: Plan; host: Host }
+export interface NfsServerArgs {
+    /** The node that serves the export (its check runs first). */
+    host: Host;
+    /** The exported directory, made if missing; it holds the guests' disks. */
+    export: string;
+    /** The networks (CIDRs) allowed to mount it: the hypervisors' subnets. */
+    allowedNetworks: pulumi.Input<string[]>;
+    /**
+     * `kernel` (default): nfs-kernel-server with an /etc/exports line; `ganesha`: the userspace
+     * nfs-ganesha with rpcbind, for machines whose kernel has no NFS server (the local site).
+     */
+    implementation?: "kernel" | "ganesha";
+    /** Where ganesha keeps its config, log and pid files. Default /var/lib/miglab/nfs. */
+    stateDir?: string;
+    /** The address clients mount from; default the host's address. */
+    address?: pulumi.Input<string>;
+}
 
 /**
- * The NFS export holding the guest disks, open only to the lab's networks:
- * nfs-ganesha on the local site (this kernel has no NFS server), nfs-kernel-server
- * with an /etc/exports line on real hosts.
+ * The NFS export holding the guest disks, open only to the given networks:
+ * nfs-ganesha where the kernel has no NFS server, nfs-kernel-server elsewhere.
  */
 export class NfsServer extends pulumi.ComponentResource {
-    readonly address: string;
+    readonly host: Host;
+    readonly address: pulumi.Output<string>;
     readonly export: string;
     readonly server: command.remote.Command;
 
     constructor(name: string, args: NfsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:storage:NfsServer", name, {}, opts);
-        this.server = ensureOnHost(`${name}-export`, args.host.connection, (a) => nfsScript(args.plan, a),
-            childOpts(this, { dependsOn: [args.host] }));
-        this.address = args.plan.nfs.address;
-        this.export = args.plan.export;
+        const impl = args.implementation ?? "kernel";
+        const stateDir = args.stateDir ?? "/var/lib/miglab/nfs";
+        const v = new ArgChecks("NfsServer", name);
+        v.check(args.host instanceof Host, "host", "must be a Host (new Host(...)) that serves the export");
+        v.check(isAbsPath(args.export), "export", `'${args.export}' ${pathMsg}`);
+        v.check(["kernel", "ganesha"].includes(impl), "implementation", `'${impl}' must be 'kernel' or 'ganesha'`);
+        v.check(isAbsPath(stateDir), "stateDir", pathMsg);
+        v.later(args.allowedNetworks, "allowedNetworks", (nets: string[]) => nets.length === 0
+            ? "must list at least one network (the hypervisors' subnets), or nobody can mount the export"
+            : nets.filter((n) => !isCidr(n)).map((n) => `'${n}' ${cidrMsg}`)[0], this);
+        v.later(args.address, "address", (a) => (isIpv4(a) ? undefined : `'${a}' ${ipMsg}`), this);
+        v.done(this);
+        this.host = args.host;
+        this.address = args.address !== undefined ? pulumi.output(args.address) : args.host.address;
+        this.export = args.export;
+        const clients = pulumi.output(args.allowedNetworks);
+        this.server = ensureOnHost(`${name}-export`, args.host.connection,
+            (a) => clients.apply((c) => nfsScript({ export: args.export, clients: c, implementation: impl, stateDir }, a)),
+            childOpts(this, { dependsOn: [args.host, ...givenDependsOn(opts)] }));
         this.registerOutputs({ address: this.address, export: this.export });
     }
 }

@@ -1,26 +1,86 @@
 import * as pulumi from "@pulumi/pulumi";
-import { childOpts, ensureOnHost } from "./connection";
+import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { Host } from "./host";
-import { Plan } from "../model/plan";
-import { ovsScript } from "../render";
+import { ArgChecks, cidrMsg, ipMsg, isCidr, isCount, isIpv4, isName, nameMsg } from "./validate";
+import { GuestAttachment, ovsScript } from "../render";
 
-export interface OvsBridgeArgs { plan: Plan; host: Host }
+/** A tunnel's far end: a Host, or a name (for the port) and an underlay address. */
+export type OvsPeer = Host | { name: string; address: pulumi.Input<string> };
+
+export interface OvsBridgeArgs {
+    /** The hypervisor host the bridges are made on. */
+    host: Host;
+    /** The host's NIC on the underlay, moved into `br-phy`. Default eth0. */
+    uplink?: string;
+    /** The host's underlay address, as a CIDR, put on `br-phy` (the uplink's address moves there). */
+    address: pulumi.Input<string>;
+    /** The underlay's default gateway, if it routes (hosts on different subnets). */
+    gateway?: pulumi.Input<string>;
+    /** Every other host of the overlay: one tunnel port to each (`tun-<name>`). */
+    peers: OvsPeer[];
+    /** VXLAN network identifier (GRE key), 1..16777215. */
+    vni: number;
+    /** Default vxlan. */
+    tunnel?: "vxlan" | "gre";
+    /** The overlay bridge guests plug into. Default br-int. */
+    bridge?: string;
+    /** The libvirt network over that bridge, which guests name. Default miglab-ovs. */
+    network?: string;
+    /** This host routes the overlay to the rest of the lab: its address on the overlay, as a CIDR. */
+    overlayGateway?: string;
+    /** Start ovsdb-server and ovs-vswitchd here (hosts without the service, like the local site's). Default false. */
+    ownDaemons?: boolean;
+}
 
 /**
  * Open vSwitch on one host: `br-phy` with the uplink, the underlay address and
- * default route; the overlay bridge with a VXLAN (or GRE) port to every peer
- * host, keyed by the configured VNI; and the libvirt network
- * `<forward mode='bridge'/><virtualport type='openvswitch'/>` guests attach to.
- * Kernel datapath where the host has the module, userspace (netdev) elsewhere.
+ * default route; the overlay bridge with a VXLAN (or GRE) port to every peer,
+ * keyed by the VNI; and the libvirt network `<forward mode='bridge'/><virtualport
+ * type='openvswitch'/>` guests attach to. Kernel datapath where the host has the
+ * module, userspace (netdev) elsewhere.
  */
 export class OvsBridge extends pulumi.ComponentResource {
     readonly bridge: string;
+    readonly network: string;
+    /** What a Domain's `network` takes to plug a guest in here. */
+    readonly attachment: GuestAttachment;
 
     constructor(name: string, args: OvsBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:network:OvsBridge", name, {}, opts);
-        ensureOnHost(`${name}-bridges`, args.host.connection, (a) => ovsScript(args.plan, args.host.node, a),
-            childOpts(this, { dependsOn: [args.host] }));
-        this.bridge = args.plan.guestNetwork.kind === "ovs" ? args.plan.guestNetwork.bridge : "";
-        this.registerOutputs({ bridge: this.bridge });
+        const bridge = args.bridge ?? "br-int";
+        const network = args.network ?? "miglab-ovs";
+        const tunnel = args.tunnel ?? "vxlan";
+        const peers = (args.peers ?? []).map((p) => (p instanceof Host ? { name: p.hostname, address: p.address } : p));
+        const v = new ArgChecks("OvsBridge", name);
+        v.check(args.host instanceof Host, "host", "must be a Host (new Host(...)) to make the bridges on");
+        v.check(isCount(args.vni, 1, 16777215), "vni", `${args.vni} must be an integer from 1 to 16777215`);
+        v.check(["vxlan", "gre"].includes(tunnel), "tunnel", `'${tunnel}' must be 'vxlan' or 'gre'`);
+        v.check(isName(bridge) || bridge === "br-int", "bridge", `'${bridge}' ${nameMsg}`);
+        v.check(isName(network), "network", `'${network}' ${nameMsg}`);
+        v.check(/^[a-zA-Z0-9_.-]{1,15}$/.test(args.uplink ?? "eth0"), "uplink", `'${args.uplink}' must be an interface name`);
+        v.check(Array.isArray(args.peers) && args.peers.length > 0, "peers", "must list at least one other host of the overlay");
+        peers.forEach((p, i) => {
+            v.check(isName(p.name), `peers[${i}].name`, `'${p.name}' ${nameMsg}`);
+            v.check(p.name !== args.host?.hostname, `peers[${i}]`, `is this bridge's own host '${p.name}'; list the other hosts only`);
+            v.later(p.address, `peers[${i}].address`, (a) => (isIpv4(a) ? undefined : `'${a}' ${ipMsg}`), this);
+        });
+        const names = peers.map((p) => p.name);
+        v.check(new Set(names).size === names.length, "peers", `name a host twice (${names.join(", ")}); one tunnel per peer`);
+        v.check(args.overlayGateway === undefined || isCidr(args.overlayGateway), "overlayGateway", `'${args.overlayGateway}' ${cidrMsg}`);
+        v.later(args.address, "address", (a) => (isCidr(a) ? undefined : `'${a}' ${cidrMsg}`), this);
+        v.later(args.gateway, "gateway", (a) => (isIpv4(a) ? undefined : `'${a}' ${ipMsg}`), this);
+        v.done(this);
+        this.bridge = bridge;
+        this.network = network;
+        this.attachment = { kind: "network", network, openvswitch: true };
+        const spec = pulumi.all([args.address, args.gateway, pulumi.all(peers.map((p) => pulumi.all([p.name, p.address])))])
+            .apply(([address, gateway, ps]) => ({
+                node: args.host.hostname, ownDaemons: args.ownDaemons ?? false, uplink: args.uplink ?? "eth0",
+                address, gateway, peers: ps.map(([n, a]) => ({ name: n, address: a })), vni: args.vni, tunnel,
+                bridge, network, overlayGateway: args.overlayGateway,
+            }));
+        ensureOnHost(`${name}-bridges`, args.host.connection, (a) => spec.apply((s) => ovsScript(s, a)),
+            childOpts(this, { dependsOn: [args.host, ...givenDependsOn(opts)] }));
+        this.registerOutputs({ bridge: this.bridge, network: this.network });
     }
 }

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LegMetrics } from "../../components/reports/metrics";
+import { legSpecOf } from "../../components/model/specs";
 import { migrateLegScript, hostCheckScript } from "../../components/render";
 import { CommandProvider } from "../../engine/command-provider";
 import { LabStack } from "../../scripts/lab-stack";
@@ -67,7 +68,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     it("a failed migration says why and leaves the guest running where it was", () => {
         const g = lab.plan.guests[0];
         // The NFS node has no libvirt: virsh migrate to it must fail.
-        const script = migrateLegScript(lab.plan, g, { leg: "fault", from: lab.plan.hosts[0], to: lab.plan.nfs });
+        const script = migrateLegScript(legSpecOf(lab.plan, g, { leg: "fault", from: lab.plan.hosts[0], to: lab.plan.nfs }));
         const before = counter();
         const r = onNode("pc1", "bash -s", script);
         // The leg's outcome is its "failed" section (the outputs show it), not an exit code.
@@ -80,7 +81,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
 
     it("a migration past its timeout is aborted and the guest stays on its source", () => {
         const g = lab.plan.guests[0];
-        const script = migrateLegScript(lab.plan, g, { leg: "slow", from: lab.plan.hosts[0], to: lab.plan.hosts[1] })
+        const script = migrateLegScript(legSpecOf(lab.plan, g, { leg: "slow", from: lab.plan.hosts[0], to: lab.plan.hosts[1] }))
             .replace(/^TIMEOUT_S=.*$/m, "TIMEOUT_S='5'").replace(/^BANDWIDTH_MIBS=.*$/m, "BANDWIDTH_MIBS='1'");
         const before = counter();
         const r = onNode("pc1", "bash -s", script);

@@ -4,6 +4,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { LegMetrics } from "../../components/reports/metrics";
+import { legSpecOf } from "../../components/model/specs";
 import { migrateLegScript } from "../../components/render";
 import { sh } from "../../scripts/pulumi-cli";
 import { LabStack } from "../../scripts/lab-stack";
@@ -62,7 +63,7 @@ for (const topology of ["nat", "bridged"] as const) {
                 const g = lab.plan.guests[0];
                 const [pc1, pc2] = lab.plan.hosts;
                 for (const [from, to, leg] of [[pc1, pc2, "cap-out"], [pc2, pc1, "cap-back"]] as const) {
-                    const r = lab.onNode(from.name, "bash -s", migrateLegScript(lab.plan, g, { leg, from, to }));
+                    const r = lab.onNode(from.name, "bash -s", migrateLegScript(legSpecOf(lab.plan, g, { leg, from, to })));
                     assert.strictEqual(r.code, 0, r.stderr);
                 }
                 for (let i = 0; i < 60 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["1"]); }

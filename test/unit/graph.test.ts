@@ -1,44 +1,16 @@
 // The component graph under pulumi.runtime.setMocks: what the Lab declares, and how.
 // Mocks stand in for the engine only; the lab itself is exercised in test/lab.
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseLabConfig } from "../../components/model/config";
-import { ROOT } from "../support";
+import { siteSpecOf } from "../../components/model/specs";
 import { LegMetrics } from "../../components/reports/metrics";
 import { sampleLab } from "./config.test";
+import { declared as all, outputOf } from "./mocks";
 
-interface Declared { type: string; name: string; inputs: any }
-const declared: Declared[] = [];
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-/** Mocks receive secrets wrapped; the assertions look at the values. */
-function plain(v: any): any {
-    if (Array.isArray(v)) { return v.map(plain); }
-    if (v && typeof v === "object") {
-        if (SECRET_SIG in v) { return plain(v.value); }
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-    }
-    return v;
-}
-const legOutput = fs.readFileSync(path.join(ROOT, "test", "fixtures", "leg-out.txt"), "utf8");
-
-pulumi.runtime.setMocks({
-    newResource(args: pulumi.runtime.MockResourceArgs) {
-        declared.push({ type: args.type, name: args.name, inputs: plain(args.inputs) });
-        const state: any = { ...args.inputs };
-        if (args.type === "command:remote:Command" || args.type === "command:local:Command") {
-            state.stdout = /-migration-(out|back)(-\d+)?$/.test(args.name) ? legOutput : /-check$/.test(args.name) ? "accel=tcg" : "";
-            state.stderr = "";
-        }
-        return { id: `${args.name}-id`, state };
-    },
-    call: (args) => args.inputs,
-}, "miglab", "unit", false);
-
-function outputOf<T>(o: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
-}
+/** What this file's Lab named "lab" declared (other files declare their own resources under the same mocks). */
+const declared = { filter: (f: (d: typeof all[0]) => boolean) => all.filter((d) => /^lab(-|$)/.test(d.name) && f(d)),
+    find: (f: (d: typeof all[0]) => boolean) => all.find((d) => /^lab(-|$)/.test(d.name) && f(d)) };
 
 describe("Lab component graph (mocks)", function () {
     this.timeout(20000);
@@ -107,10 +79,14 @@ describe("Lab component graph (mocks)", function () {
         assert.match(xml, /<model fallback='allow'>qemu64<\/model>/);
     });
 
+    it("gives the LocalSite the same site the plan's cleanup renders (scripts/lab-stack.ts)", () => {
+        assert.deepStrictEqual(lab.site!.spec, siteSpecOf(lab.plan));
+    });
+
     it("keeps the site key a secret", async () => {
         const key = declared.find((d) => d.name.endsWith("-key"))!;
         assert.ok(key, "no key command");
-        assert.strictEqual(await pulumi.isSecret(lab.hosts.pc1.connection.privateKey as pulumi.Output<string>), true);
+        assert.strictEqual(await pulumi.isSecret((lab.hosts.pc1.connection as unknown as { privateKey: pulumi.Output<string> }).privateKey), true);
     });
 });
 
@@ -121,10 +97,10 @@ describe("Lab component graph with repeated runs (mocks)", function () {
         const { Lab } = await import("../../components/resources/lab");
         const cfg = sampleLab();
         cfg.migration.runs = 3;
-        const before = declared.length;
+        const before = all.length;
         const lab = new Lab("rep", { config: parseLabConfig(cfg), stack: "unit-runs" });
         const summary = await outputOf(lab.summary);
-        const legs = declared.slice(before).filter((d) => /^rep-migration-(out|back)-\d$/.test(d.name)).map((d) => d.name);
+        const legs = all.slice(before).filter((d) => /^rep-migration-(out|back)-\d$/.test(d.name)).map((d) => d.name);
         assert.deepStrictEqual(legs, ["rep-migration-out-1", "rep-migration-back-1", "rep-migration-out-2",
             "rep-migration-back-2", "rep-migration-out-3", "rep-migration-back-3"]);
         assert.deepStrictEqual(summary.map((s) => [s.direction, s.runs]), [["pc1 -> pc2", 3], ["pc2 -> pc1", 3]]);

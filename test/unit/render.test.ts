@@ -5,11 +5,20 @@ import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab, labIdFor } from "../../components/model/plan";
+import { legSpecOf, siteSpecOf } from "../../components/model/specs";
 import * as r from "../../components/render";
 import { sampleLab } from "./config.test";
 
 const plan = planLab(parseLabConfig(sampleLab()), "same-subnet");
 const guest = plan.guests[0];
+const domainSpec: r.DomainSpec = {
+    name: guest.name, uuid: guest.uuid, mac: guest.mac, memoryMiB: guest.memoryMiB, vcpus: guest.vcpus,
+    disk: { server: plan.nfs.address, path: guest.disk },
+    boot: { kernel: guest.kernel!, initrd: guest.initrd!, cmdline: guest.cmdline! },
+    network: { kind: "bridge", bridge: "br-lab" },
+};
+const site = siteSpecOf(plan);
+const leg = legSpecOf(plan, guest, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] });
 
 function validates(xml: string, kind: string): void {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-xml-"));
@@ -56,7 +65,7 @@ describe("plan", () => {
 describe("libvirt XML", () => {
     for (const accel of ["tcg", "kvm"] as const) {
         it(`renders a domain that passes virt-xml-validate (${accel})`, () => {
-            const xml = r.domainXml(plan, guest, accel);
+            const xml = r.domainXml(domainSpec, accel);
             validates(xml, "domain");
             assert.match(xml, accel === "tcg" ? /<domain type='qemu'>/ : /<domain type='kvm'>/);
             assert.match(xml, /<source protocol='nfs' name='\/var\/lib\/miglab\/exports\/same-subnet\/vm1.qcow2'>/);
@@ -66,9 +75,8 @@ describe("libvirt XML", () => {
     }
 
     it("renders dir and netfs pools that pass virt-xml-validate", () => {
-        validates(r.poolXml(plan), "storagepool");
-        const netfs = { ...plan, pool: { name: "p", type: "netfs" as const, target: "/mnt/p" } };
-        const xml = r.poolXml(netfs);
+        validates(r.poolXml({ name: "miglab", target: plan.export }), "storagepool");
+        const xml = r.poolXml({ name: "p", target: "/mnt/p", nfs: { address: plan.nfs.address, export: plan.export } });
         validates(xml, "storagepool");
         assert.match(xml, /<dir path='\/var\/lib\/miglab\/exports\/same-subnet'\/>/);
     });
@@ -80,14 +88,16 @@ describe("libvirt XML", () => {
 
 describe("host scripts", () => {
     const scripts: Record<string, string> = {
-        "local-site up": r.localSiteScript(plan, "up"),
-        "local-site down": r.localSiteScript(plan, "down"),
-        "nfs up": r.nfsScript(plan, "up"),
+        "local-site up": r.localSiteScript(site, "up"),
+        "local-site down": r.localSiteScript(site, "down"),
+        "nfs up": r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "ganesha", stateDir: "/tmp/g" }, "up"),
         "host check": r.hostCheckScript(plan.hosts[0]),
-        "pool up": r.poolScript(plan, "up"),
-        "guest image up": r.guestImageScript(plan, guest, "up"),
-        "domain up": r.domainScript(plan, guest, r.domainXml(plan, guest, "tcg"), "up"),
-        "migration leg": r.migrateLegScript(plan, guest, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }),
+        "pool up": r.poolScript({ name: "miglab", target: plan.export }, "up"),
+        "guest image up": r.guestImageScript({ name: "vm1", export: plan.export, disk: guest.disk, diskMiB: 64, builtin: "tiny",
+            kernel: `${plan.export}/k`, initrd: `${plan.export}/i` }, "up"),
+        "domain up": r.domainScript({ name: "vm1", xml: r.domainXml(domainSpec, "tcg"), address: guest.address,
+            counterPort: 7000, keyPath: plan.labKey, peers: ["10.10.10.1", "10.10.10.2"] }, "up"),
+        "migration leg": r.migrateLegScript(leg),
     };
     for (const [name, text] of Object.entries(scripts)) {
         it(`${name}: bash parses it`, () => bashParses(text));
@@ -100,14 +110,14 @@ describe("host scripts", () => {
     });
 
     it("shapes links with the configured rate and sets the lab's nodes", () => {
-        const text = r.localSiteScript(plan, "up");
+        const text = r.localSiteScript(site, "up");
         assert.match(text, /^LINK_RATE='1gbit'$/m);
         assert.ok(text.includes(`NODES='pc1 host ${plan.hosts[0].connect.port} - a:10.10.10.1/24`), text.slice(0, 600));
         assert.match(text, /^HOST_UPLINK='bridge'$/m);
     });
 
     it("runs a leg with the configured probe interval and guest memory as the plain transfer size", () => {
-        const text = r.migrateLegScript(plan, guest, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] });
+        const text = r.migrateLegScript(leg);
         assert.match(text, /^PROBE_INTERVAL_S='0\.010'$/m);
         assert.match(text, new RegExp(`^PLAIN_BYTES='${192 * 1024 * 1024}'$`, "m"));
         assert.match(text, /^PROBE_ADDR='10\.10\.10\.3'$/m);

@@ -5,6 +5,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import { ConfigError, parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
+import { ovsSpecOf, plannedLegSpec } from "../../components/model/specs";
 import * as r from "../../components/render";
 import { parseBystanders, sections } from "../../components/reports/metrics";
 import { sampleLab } from "./config.test";
@@ -134,7 +135,7 @@ describe("labs of any size: plan and overlay", () => {
     it("renders a full mesh of protected (split-horizon) tunnel ports on every host", () => {
         const plan = planLab(parseLabConfig(bigLab(6)), "unit");
         for (const h of plan.hosts) {
-            const text = r.ovsScript(plan, h, "up");
+            const text = r.ovsScript(ovsSpecOf(plan, h), "up");
             const peers = /^PEERS='(.*)'$/m.exec(text)![1].split(" ");
             assert.deepStrictEqual(peers.map((p) => p.split(":")[0]), plan.hosts.filter((x) => x !== h).map((x) => r.tunnelPort(x)));
             assert.match(text, /protected=true/);
@@ -146,7 +147,7 @@ describe("labs of any size: plan and overlay", () => {
         const c = bigLab(3);
         const plan = planLab(parseLabConfig(c), "unit");
         const l = plan.legs[0];
-        const text = r.migrateLegScript(plan, plan.guests[0], r.legSpec(plan, l));
+        const text = r.migrateLegScript(plannedLegSpec(plan, l));
         assert.match(text, new RegExp(`^BYSTANDERS='vm2 10\\.10\\.30\\.11 7000 10\\.10\\.10\\.6 ${c.hosts[2].name}'$`, "m"));
         assert.strictEqual(spawnSync("bash", ["-n"], { input: text }).status, 0);
         const out = [

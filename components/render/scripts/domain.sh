@@ -2,9 +2,7 @@
 # removes it (down) from whichever host holds it. Rendered with ACTION, GUEST,
 # XML, GUEST_ADDR, GUEST_PORT, KEY and PEERS (the hosts' lab addresses).
 set -eu
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-V="virsh -c qemu:///system"
-SSH="ssh -n -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 -i $KEY"
+SSH="ssh -n $SSH_OPTS -i $KEY"
 running_on() { # the peer address where the guest runs, if any
   for p in $PEERS; do
     [ "$($SSH "root@$p" "virsh -c qemu:///system domstate $GUEST" 2>/dev/null)" = running ] && { echo "$p"; return 0; }

@@ -1,6 +1,7 @@
 # Ensures (up) the guest's disk and, for the built-in image, its kernel and
 # initramfs on the export; removes them (down). Rendered with ACTION, OUT, NAME,
-# DISK, DISK_MIB, BUILTIN, KERNEL, INITRD, followed by build-guest.sh's functions.
+# DISK, DISK_MIB, BUILTIN, KERNEL, INITRD, BUILDER_SCRIPT (build-guest.sh) and
+# GUEST_INIT (guest-init.sh, the guest's /init).
 # Destroy removes only what miglab made: a disk it created is recorded in
 # $OUT/.miglab-made/, and a user's own qcow2 (or a file that was there first) is never deleted.
 #
@@ -10,7 +11,6 @@
 # so a guest booting meanwhile reads either the old file or the new one, whole.
 # Each guest's disk is its own, created under a unique name and renamed.
 set -eu
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 MADE="$OUT/.miglab-made"
 mkdir -p "$OUT"
 exec 9>"$OUT/.miglab-tiny.lock"
@@ -33,19 +33,20 @@ if [ -z "$BUILTIN" ]; then
   [ -f "$DISK" ] || { echo "guest $NAME: image $DISK is not on the export; copy the qcow2 there first" >&2; exit 1; }
   exit 0
 fi
-b=$(mktemp)
+b=$(mktemp); i=$(mktemp)
 # A build that fails half way leaves no partial file.
-trap 'rm -f "$b" "$KERNEL.tmp.$NAME.$$" "$INITRD.tmp.$NAME.$$" "$DISK.tmp.$$"' EXIT
+trap 'rm -f "$b" "$i" "$KERNEL.tmp.$NAME.$$" "$INITRD.tmp.$NAME.$$" "$DISK.tmp.$$"' EXIT
 install_shared() { # SRC DST: replace DST only if its bytes differ, atomically
   if ! cmp -s "$1" "$2" 2>/dev/null; then
     cp "$1" "$2.tmp.$NAME.$$" && chmod 0644 "$2.tmp.$NAME.$$" && mv -f "$2.tmp.$NAME.$$" "$2"
   fi
 }
 flock 9
-# BUILDER_SCRIPT is build-guest.sh itself, passed in the header; DISK_MB 0: no disk (made below).
+# The builder (BUILDER_SCRIPT) with the guest's /init (GUEST_INIT); DISK_MB 0: no disk (made below).
 stage="$OUT/.miglab-tiny-build"; mkdir -p "$stage"
 printf '%s' "$BUILDER_SCRIPT" > "$b"
-bash "$b" "$stage" 0 >/dev/null || { echo "guest $NAME: building the tiny image failed (above)" >&2; exit 1; }
+printf '%s' "$GUEST_INIT" > "$i"
+MIGLAB_GUEST_INIT=$i bash "$b" "$stage" 0 >/dev/null || { echo "guest $NAME: building the tiny image failed (above)" >&2; exit 1; }
 install_shared "$stage/vmlinuz" "$KERNEL"
 install_shared "$stage/initrd.img" "$INITRD"
 flock -u 9

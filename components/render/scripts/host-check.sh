@@ -1,7 +1,6 @@
 # Prerequisite check of one node, run on it over SSH. Prints "accel=kvm|tcg" for
 # hypervisor hosts; fails with one line per missing piece, naming the node and the fix.
 set -u
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || missing="$missing\n  - $1 is not installed on $NODE: install $2"; }
 need bash bash

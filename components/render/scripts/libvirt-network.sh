@@ -1,11 +1,10 @@
 # Ensures (up) or removes (down) a libvirt network on this host from its XML.
 # Rendered with ACTION, NETWORK and XML.
 set -eu
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-V="virsh -c qemu:///system"
 if [ "$ACTION" = up ]; then
   # A network this run defines and cannot start is undefined again (a failed create leaves no state to destroy).
   fresh=0; $V net-info "$NETWORK" >/dev/null 2>&1 || fresh=1
+  # shellcheck disable=SC2154  # (rc is set as the trap runs)
   trap 'rc=$?; [ $rc -ne 0 ] && [ $fresh = 1 ] && { $V net-destroy "$NETWORK" >/dev/null 2>&1 || true; $V net-undefine "$NETWORK" >/dev/null 2>&1 || true; }; exit $rc' EXIT
   was=$($V net-dumpxml --inactive "$NETWORK" 2>/dev/null | md5sum)
   f=$(mktemp); printf '%s' "$XML" > "$f"

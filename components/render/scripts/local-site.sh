@@ -13,14 +13,11 @@
 # failed create, so no `destroy` would). `down` also finds a lab's leftovers by its
 # id alone (namespaces, the processes inside them, forwarders, links), as `mn -c` does.
 set -eu
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # root/.ssh too: ssh run inside a node (virsh's qemu+ssh among them) must not touch the machine's own.
 NODE_DIRS="run var/lib/libvirt etc/libvirt var/log/libvirt var/cache/libvirt var/lib/nfs etc/openvswitch var/lib/openvswitch var/log/openvswitch root/.ssh"
 
 log() { echo "local-site[$LAB_ID]: $*" >&2; }
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-pidof_file() { [ -s "$1" ] && cat "$1" || true; }
 
 node_ns() { echo "${LAB_ID}-$1"; }
 
@@ -260,7 +257,7 @@ down() {
     for f in "$d"/root/run/libvirt/qemu/*.pid; do [ -e "$f" ] && kill_pidfile "$f"; done
     # Then every other daemon that left a pid file in the node (libvirtd, ganesha, rpcbind, sshd,
     # the loopback forwarder), and the anchor last: it holds the namespaces.
-    for f in $(find "$d" -name '*.pid' ! -name anchor.pid); do kill_pidfile "$f"; done
+    find "$d" -name '*.pid' ! -name anchor.pid -print0 | while IFS= read -r -d '' f; do kill_pidfile "$f"; done
     kill_pidfile "$d/anchor.pid"
     ip netns del "$(node_ns "$(basename "$d")")" 2>/dev/null || true
   done

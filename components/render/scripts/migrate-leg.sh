@@ -17,8 +17,7 @@
 # the host and the cause, printed as a "failed" section (the leg's outcome: the
 # outputs show it and the next `pulumi up` tries the leg again) rather than as an exit code.
 set -u
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-SSH="ssh -n -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i $KEY"
+SSH="ssh -n $SSH_OPTS -i $KEY"
 DST_URI="qemu+ssh://root@$DST_ADDR/system?keyfile=$KEY&no_verify=1"
 WORK=$(mktemp -d /tmp/miglab-leg.XXXXXX)
 PROBE_PID=""
@@ -77,7 +76,8 @@ echo "=== bystanders-before"; bystanders
 # The plain transfer on the same path, measured right before the migration.
 say "plain transfer $SRC_NAME -> $DST_NAME ($PLAIN_BYTES bytes)"
 $SSH "root@$DST_ADDR" "iperf3 -s -1 -D -B $DST_ADDR -p 5201 --pidfile /tmp/miglab-iperf3.pid" 2>/dev/null
-sleep 0.5
+# The daemon listens a moment after it forks: on a busy host a fixed pause was not always enough.
+$SSH "root@$DST_ADDR" "for _ in \$(seq 100); do ss -Hltn 'sport = :5201' | grep -q . && exit 0; sleep 0.1; done" 2>/dev/null
 echo "=== iperf3"
 iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p 5201 -n "$PLAIN_BYTES" -J 2>&1 || say "iperf3 failed"
 

@@ -6,9 +6,6 @@
 # (the local site runs it inside the NFS node's namespaces).
 # kernel: nfs-kernel-server with an /etc/exports line limited to CLIENTS.
 set -eu
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-pidof_file() { [ -s "$1" ] && cat "$1" || true; }
 
 ganesha_up() {
   mkdir -p "$EXPORT" "$STATE"

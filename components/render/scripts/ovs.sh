@@ -15,9 +15,6 @@
 # with ACTION, NODE, OWN_DAEMONS, UPLINK, ADDR, GW, PEERS ("port:ip ..."), VNI,
 # TUNNEL (vxlan|gre), BRIDGE, OVERLAY_GW (the overlay gateway's cidr, on one host).
 set -eu
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-pidof_file() { [ -s "$1" ] && cat "$1" || true; }
 RUN=/run/openvswitch
 
 start_daemons() {

@@ -1,10 +1,9 @@
 # Ensures (up) or removes (down) the libvirt storage pool on one host.
 set -eu
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-V="virsh -c qemu:///system"
 if [ "$ACTION" = up ]; then
   # A pool this run defines and cannot start is undefined again (a failed create leaves no state to destroy).
   fresh=0; $V pool-info "$POOL" >/dev/null 2>&1 || fresh=1
+  # shellcheck disable=SC2154  # (rc is set as the trap runs)
   trap 'rc=$?; [ $rc -ne 0 ] && [ $fresh = 1 ] && { $V pool-destroy "$POOL" >/dev/null 2>&1 || true; $V pool-undefine "$POOL" >/dev/null 2>&1 || true; }; exit $rc' EXIT
   mkdir -p "$TARGET"
   if ! $V pool-info "$POOL" >/dev/null 2>&1; then

@@ -1,0 +1,252 @@
+// What the hosts run: the shell scripts in components/render/scripts/, each rendered
+// as a header of shell-quoted variables, the shared prelude (prelude.sh), and the
+// script's body. Every renderer takes a narrow spec of plain values, so a component
+// resource, the Lab and a test render the same text from the same facts.
+import * as fs from "fs";
+import * as path from "path";
+import type { MigrationConfig } from "../model/config";
+import type { Role } from "../model/plan";
+import { fnv1a } from "../model/net";
+import { shellQuote } from "./text";
+import { NatNetworkSpec, PoolSpec, natNetworkXml, ovsNetworkXml, poolXml } from "./xml";
+
+export type Action = "up" | "down";
+
+/** Where the .sh files are: beside this module from source, under the package root when compiled to bin/. */
+export function scriptDir(): string {
+    const candidates = [path.join(__dirname, "scripts"), path.resolve(__dirname, "..", "..", "..", "components", "render", "scripts")];
+    const found = candidates.find((d) => fs.existsSync(path.join(d, "prelude.sh")));
+    if (!found) { throw new Error(`miglab: cannot find components/render/scripts (looked in ${candidates.join(", ")})`); }
+    return found;
+}
+
+export function scriptText(name: string): string {
+    return fs.readFileSync(path.join(scriptDir(), name), "utf8");
+}
+
+/** The variables' header (values shell-quoted, so no value can inject shell). */
+export function scriptHeader(vars: Record<string, string | number>): string {
+    return Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(String(v))}`).join("\n");
+}
+
+/** A script from components/render/scripts: its variables, the shared prelude, then its body. */
+export function script(name: string, vars: Record<string, string | number>): string {
+    return `${scriptHeader(vars)}\n${scriptText("prelude.sh")}\n${scriptText(name)}`;
+}
+
+/** Wraps a script so a remote.Command runs it with bash whatever the login shell is. */
+export function bashCommand(text: string): string {
+    const tag = "MIGLAB_SCRIPT_END";
+    return `bash -s <<'${tag}'\n${text}\n${tag}`;
+}
+
+// ---- the local site -----------------------------------------------------------
+
+export interface LocalSiteNode {
+    name: string;
+    role: Role;
+    /** The loopback port on this machine that leads to the node's sshd. */
+    port: number;
+    /** Default gateway, if the topology routes. */
+    gateway?: string;
+    /** Every segment the node joins, with its address there as a CIDR. */
+    links: { segment: string; cidr: string }[];
+}
+
+export interface LocalSiteSpec {
+    /** Short id every namespace, link and path of this site is named after. */
+    labId: string;
+    stateDir: string;
+    nodes: LocalSiteNode[];
+    /** How hypervisor hosts hold their uplink: a Linux bridge guests join, plain, or left to Open vSwitch. */
+    hostUplink: "bridge" | "plain" | "ovs";
+    linkMtu: number;
+    /** Nodes that forward packets, and static routes. */
+    forward: string[];
+    routes: { node: string; dest: string; via: string }[];
+    /** Egress shaping of every link. */
+    link?: { rate?: string; delayMs?: number; lossPercent?: number };
+}
+
+export function localSiteScript(s: LocalSiteSpec, action: Action): string {
+    const link = s.link ?? {};
+    const nodes = s.nodes.map((n) =>
+        `${n.name} ${n.role} ${n.port} ${n.gateway ?? "-"} ${n.links.map((l) => `${l.segment}:${l.cidr}`).join(",")}`).join("\n");
+    return script("local-site.sh", {
+        ACTION: action, LAB_ID: s.labId, STATE: s.stateDir, NODES: nodes,
+        HOST_UPLINK: s.hostUplink, LINK_MTU: s.linkMtu, FORWARD: s.forward.join(" "),
+        ROUTES: s.routes.map((r) => `${r.node} ${r.dest} ${r.via}`).join("\n"),
+        LINK_RATE: link.rate ?? "", LINK_DELAY_MS: link.delayMs ?? 0, LINK_LOSS_PCT: link.lossPercent ?? 0,
+    });
+}
+
+// ---- hosts, storage -------------------------------------------------------------
+
+export function hostCheckScript(node: { name: string; role: Role }): string {
+    return script("host-check.sh", { NODE: node.name, ROLE: node.role });
+}
+
+export interface NfsSpec {
+    export: string;
+    /** CIDRs allowed to mount. */
+    clients: string[];
+    /** ganesha: the userspace server (no kernel NFS); kernel: nfs-kernel-server and /etc/exports. */
+    implementation: "ganesha" | "kernel";
+    /** ganesha's config, logs and pid files. */
+    stateDir: string;
+}
+
+export function nfsScript(n: NfsSpec, action: Action): string {
+    return script("nfs-server.sh", {
+        ACTION: action, EXPORT: n.export, CLIENTS: n.clients.join(" "), IMPL: n.implementation, STATE: n.stateDir,
+    });
+}
+
+export function poolScript(p: PoolSpec, action: Action): string {
+    return script("pool.sh", { ACTION: action, POOL: p.name, TARGET: p.target, POOL_XML: poolXml(p) });
+}
+
+// ---- guests ---------------------------------------------------------------------
+
+export interface GuestImageSpec {
+    name: string;
+    /** The export directory on the NFS host. */
+    export: string;
+    /** The disk's path there. */
+    disk: string;
+    diskMiB: number;
+    /** "tiny": build the built-in image's kernel and initramfs too; undefined: the disk must already be there. */
+    builtin?: "tiny";
+    /** Where the built-in image's kernel and initramfs go on the NFS host. */
+    kernel?: string;
+    initrd?: string;
+}
+
+export function guestImageScript(g: GuestImageSpec, action: Action): string {
+    return script("guest-image.sh", {
+        ACTION: action, OUT: g.export, NAME: g.name, DISK: g.disk,
+        DISK_MIB: g.diskMiB, BUILTIN: g.builtin ?? "",
+        KERNEL: g.kernel ?? "", INITRD: g.initrd ?? "",
+        BUILDER_SCRIPT: scriptText("build-guest.sh"), GUEST_INIT: scriptText("guest-init.sh"),
+    });
+}
+
+export interface DomainScriptSpec {
+    name: string;
+    xml: string;
+    /** The guest's address and the port of its counter service, asked once it runs. */
+    address: string;
+    counterPort: number;
+    /** Key file on the host with which it reaches its peers. */
+    keyPath: string;
+    /** The lab addresses of every host the guest may run on. */
+    peers: string[];
+}
+
+export function domainScript(d: DomainScriptSpec, action: Action): string {
+    return script("domain.sh", {
+        ACTION: action, GUEST: d.name, XML: d.xml, GUEST_ADDR: d.address, GUEST_PORT: d.counterPort,
+        KEY: d.keyPath, PEERS: d.peers.join(" "),
+    });
+}
+
+// ---- networks -------------------------------------------------------------------
+
+export function natScript(n: NatNetworkSpec, action: Action): string {
+    return script("libvirt-network.sh", { ACTION: action, NETWORK: n.network, XML: natNetworkXml(n) });
+}
+
+/**
+ * The overlay bridge's tunnel port towards a peer host: `tun-<peer>` while that fits Linux's
+ * 15 characters, else `tun-<first 5>-<hash of the whole name>`, so names stay unique and the
+ * same from run to run whatever names the schema allows.
+ */
+export function tunnelPort(peer: { name: string }): string {
+    const plain = `tun-${peer.name}`;
+    return plain.length <= 15 ? plain : `tun-${peer.name.slice(0, 5)}-${fnv1a(peer.name).toString(36).padStart(5, "0").slice(-5)}`;
+}
+
+export interface OvsSpec {
+    /** The host's name, for messages. */
+    node: string;
+    /** Start ovsdb-server and ovs-vswitchd here (the local site); real hosts run them as services. */
+    ownDaemons: boolean;
+    uplink: string;
+    /** The host's underlay address on br-phy, as a CIDR, and its default gateway. */
+    address: string;
+    gateway?: string;
+    peers: { name: string; address: string }[];
+    vni: number;
+    tunnel: "vxlan" | "gre";
+    bridge: string;
+    /** The libvirt network guests attach to. */
+    network: string;
+    /** This host routes the overlay: its address there, as a CIDR. */
+    overlayGateway?: string;
+}
+
+export function ovsScript(o: OvsSpec, action: Action): string {
+    const ports = new Set(o.peers.map((p) => tunnelPort(p)));
+    if (ports.size !== o.peers.length) {
+        throw new Error(`ovsScript: two peers of ${o.node} get the same tunnel port name (${o.peers.map((p) => `${p.name} -> ${tunnelPort(p)}`).join(", ")}); rename one`);
+    }
+    const bridges = script("ovs.sh", {
+        ACTION: action, NODE: o.node, OWN_DAEMONS: o.ownDaemons ? 1 : 0,
+        UPLINK: o.uplink, ADDR: o.address, GW: o.gateway ?? "",
+        PEERS: o.peers.map((p) => `${tunnelPort(p)}:${p.address}`).join(" "),
+        VNI: o.vni, TUNNEL: o.tunnel, BRIDGE: o.bridge, OVERLAY_GW: o.overlayGateway ?? "",
+    });
+    const network = script("libvirt-network.sh", { ACTION: action, NETWORK: o.network, XML: ovsNetworkXml(o) });
+    // The network sits on the bridge: made after it, removed before it.
+    return action === "up" ? `${bridges}\n${network}` : `${network}\n${bridges}`;
+}
+
+// ---- migration ------------------------------------------------------------------
+
+/** How a leg migrates: the config's migration fields that reach virsh and the leg script. */
+export type MigrationTuning = Pick<MigrationConfig, "mode" | "postcopySwitch" | "postcopyAfterSeconds" | "timeoutSeconds"
+    | "probeIntervalMs" | "bandwidthMiBs" | "maxDowntimeMs" | "autoConverge" | "parallelConnections" | "compression">;
+
+/** virsh migrate flags for the tuning options (mode, bandwidth and downtime are set by the leg script). */
+export function migrateFlags(m: MigrationTuning): string {
+    const f: string[] = [];
+    if (m.autoConverge) { f.push("--auto-converge"); }
+    if (m.parallelConnections > 1) { f.push("--parallel", "--parallel-connections", String(m.parallelConnections)); }
+    if (m.compression === "xbzrle") { f.push("--compressed", "--comp-methods", "xbzrle"); }
+    return f.join(" ");
+}
+
+export interface LegSpec {
+    /** The leg's name (out, back, out-2, ...), in its messages and probe files. */
+    leg: string;
+    guest: { name: string; address: string; counterPort: number; memoryMiB: number };
+    from: { name: string; address: string };
+    to: { name: string; address: string };
+    /** A third node that pings the guest throughout; absent (NAT), the hosts ask the guest's counter. */
+    probe?: string;
+    /** Bridged: the source's tunnel port towards the destination, whose packet count shows forwarding. */
+    tunnelPort?: string;
+    /** Key file on the source with which it reaches the destination and the probe. */
+    keyPath: string;
+    tuning: MigrationTuning;
+    /**
+     * The other guests, which must keep working meanwhile: where each runs (host name) and the
+     * node that can ask its counter (`asker`: the probe, or behind NAT the host it runs on).
+     */
+    bystanders?: { name: string; address: string; counterPort: number; asker: string; host: string }[];
+}
+
+export function migrateLegScript(s: LegSpec): string {
+    const m = s.tuning;
+    return script("migrate-leg.sh", {
+        LEG: s.leg, GUEST: s.guest.name, SRC_NAME: s.from.name, DST_NAME: s.to.name,
+        SRC_ADDR: s.from.address, DST_ADDR: s.to.address,
+        PROBE_ADDR: s.probe ?? "", COUNTER_FROM: s.probe ? "probe" : "hosts",
+        TUNNEL_PORT: s.tunnelPort ?? "",
+        GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, KEY: s.keyPath,
+        MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
+        PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), PLAIN_BYTES: s.guest.memoryMiB * 1024 * 1024,
+        BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),
+        BYSTANDERS: (s.bystanders ?? []).map((b) => `${b.name} ${b.address} ${b.counterPort} ${b.asker} ${b.host}`).join("\n"),
+    });
+}

@@ -1,0 +1,14 @@
+# --- miglab prelude: put by the renderer (components/render/scripts.ts) between a
+# script's variables and its body, so every host script shares one PATH, one way
+# to reach libvirt and the peer hosts, and the same helpers.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+VIRSH_URI=qemu:///system
+# shellcheck disable=SC2034  # (the prelude's variables: not every script uses each)
+V="virsh -c $VIRSH_URI"
+# ssh to a peer host (with -i "$KEY" where the script has one): never prompt, fail fast.
+# shellcheck disable=SC2034
+SSH_OPTS="-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10"
+# alive PID: the process runs; pidof_file FILE: the PID a daemon wrote there, or nothing.
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pidof_file() { if [ -s "$1" ]; then cat "$1"; fi; }
+# --- end of prelude

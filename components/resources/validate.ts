@@ -1,0 +1,69 @@
+// Argument checks shared by the components: each component lists every problem
+// with its args at once, naming itself and the field, and what to do.
+import * as pulumi from "@pulumi/pulumi";
+import { ipToInt, networkOf } from "../model/net";
+
+/** Collects "field: problem; fix" lines and throws them as one ResourceError. */
+export class ArgChecks {
+    private readonly problems: string[] = [];
+
+    constructor(private readonly kind: string, private readonly name: string) { }
+
+    /** Records `problem` for `field` unless `ok`. */
+    check(ok: boolean, field: string, problem: string): this {
+        if (!ok) { this.problems.push(`${field}: ${problem}`); }
+        return this;
+    }
+
+    /** Checks a value that may still be unknown: now if it is plain, else once it resolves (failing the deployment then). */
+    later<T>(value: pulumi.Input<T> | undefined, field: string, test: (v: T) => string | undefined, resource: pulumi.Resource): void {
+        if (value === undefined) { return; }
+        if (!pulumi.Output.isInstance(value) && !(value instanceof Promise)) {
+            const why = test(value as T);
+            if (why) { this.problems.push(`${field}: ${why}`); }
+            return;
+        }
+        pulumi.output(value).apply((v) => {
+            const why = v === undefined ? undefined : test(v as T);
+            if (why) { throw new pulumi.ResourceError(this.message([`${field}: ${why}`]), resource); }
+            return v;
+        });
+    }
+
+    private message(problems: string[]): string {
+        return `${this.kind} '${this.name}' has ${problems.length === 1 ? "a bad argument" : `${problems.length} bad arguments`}:\n` +
+            problems.map((p) => `  - ${p}`).join("\n");
+    }
+
+    /** Throws every recorded problem, if any. */
+    done(resource: pulumi.Resource): void {
+        if (this.problems.length > 0) { throw new pulumi.ResourceError(this.message(this.problems), resource); }
+    }
+}
+
+export const isIpv4 = (v: unknown): boolean => typeof v === "string" &&
+    /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split(".").every((o) => Number(o) <= 255);
+
+export const isCidr = (v: unknown): boolean => typeof v === "string" && /^[^/]+\/\d{1,2}$/.test(v) &&
+    isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 32;
+
+export const isAbsPath = (v: unknown): boolean => typeof v === "string" && /^\/[^\s'"]*$/.test(v) && !v.includes("/../");
+
+/** Names that go into shell words, libvirt names and interface names. */
+export const isName = (v: unknown): boolean => typeof v === "string" && /^[a-z][a-z0-9-]{0,14}$/.test(v);
+
+export const isMac = (v: unknown): boolean => typeof v === "string" && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(v);
+
+export const isCount = (v: unknown, min: number, max: number): boolean =>
+    typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+
+/** ip lies in the CIDR subnet. */
+export function inCidr(ip: string, cidr: string): boolean {
+    const [net, bits] = cidr.split("/");
+    return networkOf(ip, Number(bits)) === networkOf(net, Number(bits)) && ipToInt(ip) >= 0;
+}
+
+export const ipMsg = "must be an IPv4 address like 10.10.10.1";
+export const cidrMsg = "must be an IPv4 network or address with a prefix, like 10.10.10.0/24";
+export const nameMsg = "must be lowercase letters, digits and '-', starting with a letter (at most 15)";
+export const pathMsg = "must be an absolute path without spaces, quotes or '..'";

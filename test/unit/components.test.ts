@@ -1,0 +1,240 @@
+// Each component on its own, with hand-written args as a user's program would give
+// them (no config, no plan), under the suite's mocks: the children it declares, the
+// commands it renders, its outputs, and the errors bad args get.
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    Domain, GuestImage, Host, LocalSite, Migration, NatNetwork, NfsServer, OvsBridge, StoragePool,
+} from "../../components";
+import { declared, find, outputOf, varOf } from "./mocks";
+
+const conn = (port: number) => ({ host: "127.0.0.1", port, user: "root", privateKey: pulumi.secret("KEY") });
+const children = (prefix: string) => declared.filter((d) => d.name.startsWith(prefix)).map((d) => `${d.type} ${d.name}`);
+
+describe("components on their own args (mocks)", function () {
+    this.timeout(20000);
+
+    describe("Host", () => {
+        it("checks the node over its connection and reports the accelerator", async () => {
+            const h = new Host("c-h1", { connection: conn(2201), address: "10.1.0.1", hostname: "alpha" });
+            assert.strictEqual(await outputOf(h.accel), "tcg");
+            const check = (await find("c-h1-check"));
+            assert.strictEqual(check.type, "command:remote:Command");
+            const { host, port, user, privateKey } = check.inputs.connection;
+            assert.deepStrictEqual({ host, port, user, privateKey }, { host: "127.0.0.1", port: 2201, user: "root", privateKey: "KEY" });
+            assert.strictEqual(varOf(check.inputs.create, "NODE"), "alpha");
+            assert.strictEqual(varOf(check.inputs.create, "ROLE"), "host");
+            assert.strictEqual(h.peerKeyPath, "/root/.ssh/id_miglab");
+        });
+
+        it("takes its address as another resource's output", async () => {
+            const h = new Host("c-h2", { connection: conn(2202), address: pulumi.output("10.1.0.2") });
+            assert.strictEqual(await outputOf(h.address), "10.1.0.2");
+            assert.strictEqual(h.hostname, "c-h2");
+        });
+
+        it("names itself and each bad field", () => {
+            assert.throws(() => new Host("c-bad", { connection: conn(1), address: "10.1.0.300", hostname: "Alpha", role: "router" as any }),
+                (e: Error) => e instanceof pulumi.ResourceError &&
+                    /Host 'c-bad' has 3 bad arguments:/.test(e.message) &&
+                    /- hostname: 'Alpha' must be lowercase letters/.test(e.message) &&
+                    /- role: 'router' must be one of 'host', 'nfs', 'outside'/.test(e.message) &&
+                    /- address: '10\.1\.0\.300' must be an IPv4 address/.test(e.message));
+        });
+    });
+
+    describe("storage", () => {
+        let nfsHost: Host; let pc: Host; let nfs: NfsServer;
+        before(() => {
+            nfsHost = new Host("s-nfs", { connection: conn(2210), address: "10.2.0.3", role: "nfs" });
+            pc = new Host("s-pc", { connection: conn(2211), address: "10.2.0.1" });
+            nfs = new NfsServer("s-export", { host: nfsHost, export: "/srv/guests", allowedNetworks: pulumi.output(["10.2.0.0/24"]) });
+        });
+
+        it("NfsServer exports the directory to the given networks with nfs-kernel-server by default", async () => {
+            const c = (await find("s-export-export"));
+            assert.strictEqual(varOf(c.inputs.create, "EXPORT"), "/srv/guests");
+            assert.strictEqual(varOf(c.inputs.create, "CLIENTS"), "10.2.0.0/24");
+            assert.strictEqual(varOf(c.inputs.create, "IMPL"), "kernel");
+            assert.strictEqual(varOf(c.inputs.delete, "ACTION"), "down");
+            assert.strictEqual(c.inputs.connection.port, 2210);
+            assert.strictEqual(await outputOf(nfs.address), "10.2.0.3");
+        });
+
+        it("StoragePool mounts the export as a netfs pool when given the server, else a dir pool", async () => {
+            new StoragePool("s-netfs", { host: pc, target: "/var/lib/miglab/pool", nfs });
+            new StoragePool("s-dir", { host: pc, name: "local", target: "/srv/guests" });
+            const netfs = varOf((await find("s-netfs-pool")).inputs.create, "POOL_XML");
+            assert.match(netfs, /<pool type='netfs'>/);
+            assert.match(netfs, /<host name='10\.2\.0\.3'\/>\s*<dir path='\/srv\/guests'\/>/);
+            const dir = (await find("s-dir-pool")).inputs.create;
+            assert.match(varOf(dir, "POOL_XML")!, /<pool type='dir'>\s*<name>local<\/name>/);
+            assert.strictEqual(varOf(dir, "TARGET"), "/srv/guests");
+        });
+
+        it("GuestImage builds the tiny guest on the NFS host and gives the disk as QEMU opens it", async () => {
+            const img = new GuestImage("s-img", { nfs, name: "web", poolTarget: "/var/lib/miglab/pool" });
+            const disk = await outputOf(img.disk);
+            assert.deepStrictEqual(disk, { server: "10.2.0.3", path: "/srv/guests/web.qcow2" });
+            assert.strictEqual(img.kernel, "/var/lib/miglab/pool/miglab-tiny-vmlinuz");
+            const c = (await find("s-img-files"));
+            assert.strictEqual(c.inputs.connection.port, 2210);
+            assert.strictEqual(varOf(c.inputs.create, "KERNEL"), "/srv/guests/miglab-tiny-vmlinuz");
+            assert.strictEqual(varOf(c.inputs.create, "BUILTIN"), "tiny");
+            const own = new GuestImage("s-own", { nfs, image: { qcow2: "debian.qcow2" } });
+            assert.deepStrictEqual(await outputOf(own.disk), { server: "10.2.0.3", path: "/srv/guests/debian.qcow2" });
+            assert.strictEqual(own.kernel, undefined);
+        });
+
+        it("bad storage args are named with the fix", () => {
+            assert.throws(() => new NfsServer("s-bad", { host: nfsHost, export: "srv guests", allowedNetworks: ["10.2.0.0/24"] }),
+                /NfsServer 's-bad' has a bad argument:\n {2}- export: 'srv guests' must be an absolute path/);
+            assert.throws(() => new NfsServer("s-bad2", { host: nfsHost, export: "/srv", allowedNetworks: ["10.2.0.0"] }),
+                /allowedNetworks: '10\.2\.0\.0' must be an IPv4 network/);
+            assert.throws(() => new StoragePool("s-bad3", { host: pc, target: "relative" }), /StoragePool 's-bad3'.*\n {2}- target: 'relative'/);
+            assert.throws(() => new GuestImage("s-bad4", { nfs, image: { qcow2: "disk.img" } }), /image: qcow2 'disk\.img' must be a file name ending in \.qcow2/);
+        });
+    });
+
+    describe("networks", () => {
+        let a: Host; let b: Host; let c: Host;
+        before(() => {
+            a = new Host("n-a", { connection: conn(2221), address: "10.3.0.1", hostname: "a" });
+            b = new Host("n-b", { connection: conn(2222), address: "10.3.1.1", hostname: "b" });
+            c = new Host("n-c", { connection: conn(2223), address: "10.3.2.1", hostname: "c" });
+        });
+
+        it("OvsBridge makes a tunnel port to every peer, keyed by the VNI, and the libvirt network over it", async () => {
+            const br = new OvsBridge("n-ovs", {
+                host: a, address: "10.3.0.1/24", gateway: "10.3.0.254", vni: 77, peers: [b, { name: "c", address: c.address }],
+                overlayGateway: "10.9.0.1/24",
+            });
+            assert.deepStrictEqual(br.attachment, { kind: "network", network: "miglab-ovs", openvswitch: true });
+            const up = (await find("n-ovs-bridges")).inputs.create;
+            assert.strictEqual(varOf(up, "PEERS"), "tun-b:10.3.1.1 tun-c:10.3.2.1");
+            assert.strictEqual(varOf(up, "VNI"), "77");
+            assert.strictEqual(varOf(up, "TUNNEL"), "vxlan");
+            assert.strictEqual(varOf(up, "ADDR"), "10.3.0.1/24");
+            assert.strictEqual(varOf(up, "GW"), "10.3.0.254");
+            assert.strictEqual(varOf(up, "OVERLAY_GW"), "10.9.0.1/24");
+            assert.strictEqual(varOf(up, "OWN_DAEMONS"), "0");
+            assert.ok(up.includes("\nNETWORK='miglab-ovs'\n"), "the libvirt network is rendered after the bridges");
+            // Removal takes the network off before the bridge it sits on.
+            const down = (await find("n-ovs-bridges")).inputs.delete;
+            assert.ok(down.indexOf("libvirt network on this host") < down.indexOf("Open vSwitch bridges"), "network removed after the bridges");
+        });
+
+        it("NatNetwork gives every host the same gateway address and MAC", async () => {
+            const nat = new NatNetwork("n-nat", { host: b, subnet: "192.168.150.0/24", gateway: "192.168.150.1", mac: "52:54:00:4d:4c:01" });
+            assert.deepStrictEqual(nat.attachment, { kind: "network", network: "miglab-nat" });
+            const xml = varOf((await find("n-nat-network")).inputs.create, "XML")!;
+            assert.match(xml, /<mac address='52:54:00:4d:4c:01'\/>/);
+            assert.match(xml, /<ip address='192\.168\.150\.1' prefix='24'>/);
+            assert.match(xml, /<range start='192\.168\.150\.128' end='192\.168\.150\.254'\/>/);
+        });
+
+        it("bad network args are named with the fix", () => {
+            assert.throws(() => new OvsBridge("n-bad", { host: a, address: "10.3.0.1", vni: 0, peers: [a] }),
+                (e: Error) => /OvsBridge 'n-bad' has 3 bad arguments/.test(e.message) && /vni: 0 must be an integer from 1 to 16777215/.test(e.message) &&
+                    /peers\[0\]: is this bridge's own host 'a'/.test(e.message) && /address: '10\.3\.0\.1' must be an IPv4 network or address with a prefix/.test(e.message));
+            assert.throws(() => new NatNetwork("n-bad2", { host: a, subnet: "192.168.150.0/24", gateway: "192.168.151.1", mac: "52:54:00:4d:4c:01" }),
+                /gateway: 192\.168\.151\.1 is not in subnet 192\.168\.150\.0\/24/);
+        });
+    });
+
+    describe("guests and migration", () => {
+        let pc1: Host; let pc2: Host; let probe: Host; let vm: Domain;
+        before(() => {
+            pc1 = new Host("g-pc1", { connection: conn(2231), address: "10.4.0.1", hostname: "pc1", peerKeyPath: "/k/id" });
+            pc2 = new Host("g-pc2", { connection: conn(2232), address: "10.4.0.2", hostname: "pc2", peerKeyPath: "/k/id" });
+            probe = new Host("g-probe", { connection: conn(2233), address: "10.4.0.3", hostname: "probe", role: "nfs" });
+            const nfs = new NfsServer("g-nfs", { host: probe, export: "/srv/g", allowedNetworks: ["10.4.0.0/24"] });
+            const image = new GuestImage("g-img", { nfs, name: "vm" });
+            vm = new Domain("g-vm", {
+                host: pc1, hosts: [pc1, pc2], guestName: "vm", memoryMiB: 256, vcpus: 2, image,
+                network: { kind: "bridge", bridge: "br-lab" }, address: "10.4.0.10", prefix: 24, workload: { dirtyMiBs: 20 },
+            });
+        });
+
+        it("Domain defines the guest on its host from XML naming its disk, memory, network and boot", async () => {
+            const xml = await outputOf(vm.xml);
+            assert.match(xml, /<domain type='qemu'>/);
+            assert.match(xml, /<memory unit='MiB'>256<\/memory>/);
+            assert.match(xml, /<vcpu placement='static'>2<\/vcpu>/);
+            assert.match(xml, /<source protocol='nfs' name='\/srv\/g\/vm\.qcow2'>\s*<host name='10\.4\.0\.3'\/>/);
+            assert.match(xml, /<source bridge='br-lab'\/>/);
+            assert.match(xml, /<cmdline>console=ttyS0 quiet miglab\.ip=10\.4\.0\.10\/24 miglab\.port=7000 miglab\.dirty_mib_s=20 miglab\.dirty_wss_mib=20<\/cmdline>/);
+            const c = (await find("g-vm-domain"));
+            assert.strictEqual(c.inputs.connection.port, 2231);
+            assert.strictEqual(varOf(c.inputs.create, "PEERS"), "10.4.0.1 10.4.0.2");
+            assert.strictEqual(varOf(c.inputs.create, "KEY"), "/k/id");
+            assert.strictEqual(varOf(c.inputs.delete, "ACTION"), "down");
+        });
+
+        it("Migration runs out and back, each leg on its source, measured, with the options given", async () => {
+            const m = new Migration("g-mig", { domain: vm, from: pc1, to: pc2, probe, mode: "postcopy", bandwidthMiBs: 40, probeIntervalMs: 20 });
+            const legs = await outputOf(m.legs);
+            assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`), ["out pc1->pc2", "back pc2->pc1"]);
+            assert.strictEqual(m.options.timeoutSeconds, 300, "schema default filled in");
+            const out = (await find("g-mig-out")).inputs; const back = (await find("g-mig-back")).inputs;
+            assert.strictEqual(out.connection.port, 2231);
+            assert.strictEqual(back.connection.port, 2232);
+            assert.strictEqual(varOf(out.create, "DST_ADDR"), "10.4.0.2");
+            assert.strictEqual(varOf(back.create, "DST_NAME"), "pc1");
+            assert.strictEqual(varOf(out.create, "PROBE_ADDR"), "10.4.0.3");
+            assert.strictEqual(varOf(out.create, "MODE"), "postcopy");
+            assert.strictEqual(varOf(out.create, "BANDWIDTH_MIBS"), "40");
+            assert.strictEqual(varOf(out.create, "PROBE_INTERVAL_S"), "0.020");
+            assert.strictEqual(varOf(out.create, "PLAIN_BYTES"), String(256 * 1024 * 1024));
+            assert.strictEqual(varOf(out.create, "KEY"), "/k/id");
+            assert.strictEqual(varOf(out.create, "TUNNEL_PORT"), "");
+        });
+
+        it("Migration without a probe has the hosts ask the guest's counter (behind NAT)", async () => {
+            const m = new Migration("g-nat", { domain: vm, from: pc2, to: pc1, roundTrip: false });
+            await outputOf(m.legs);
+            assert.deepStrictEqual(children("g-nat-").filter((c) => c.startsWith("command")), ["command:remote:Command g-nat-out"]);
+            const out = declared.find((d) => d.name === "g-nat-out")!.inputs.create;
+            assert.strictEqual(varOf(out, "PROBE_ADDR"), "");
+            assert.strictEqual(varOf(out, "COUNTER_FROM"), "hosts");
+            assert.strictEqual(varOf(out, "SRC_NAME"), "pc2");
+        });
+
+        it("bad guest and migration args are named with the fix", () => {
+            assert.throws(() => new Domain("g-bad", {
+                host: pc1, hosts: [pc2], memoryMiB: 16, image: undefined as any, network: { kind: "bridge", bridge: "br-lab" }, address: "10.4.0.11", prefix: 24,
+            }), (e: Error) => /Domain 'g-bad'/.test(e.message) && /hosts: must include the guest's host 'pc1'/.test(e.message) &&
+                /memoryMiB: 16 must be an integer from 64 to 65536/.test(e.message) && /image: must be a GuestImage/.test(e.message));
+            assert.throws(() => new Migration("g-bad2", { domain: vm, from: pc1, to: pc1 }),
+                /Migration 'g-bad2' has a bad argument:\n {2}- to: is 'pc1', the same host as from; give two different hosts/);
+            assert.throws(() => new Migration("g-bad3", { domain: vm, from: pc1, to: probe }),
+                /to: 'probe' is not one of the domain's hosts \(pc1, pc2\); add it to the Domain's hosts/);
+            assert.throws(() => new Migration("g-bad4", { domain: vm, from: pc1, to: pc2, mode: "postcopy", parallelConnections: 4 }),
+                /parallelConnections: QEMU cannot combine multifd with post-copy/);
+            assert.throws(() => new Migration("g-bad5", { domain: vm, from: pc1, to: pc2, mode: "fast" as any, timeoutSeconds: 1 }),
+                (e: Error) => /mode: must be one of 'precopy', 'postcopy'/.test(e.message) && /timeoutSeconds: must be >= 5/.test(e.message));
+        });
+    });
+
+    describe("LocalSite", () => {
+        it("gives each node a loopback port and the args of its Host", async () => {
+            const site = new LocalSite("l-site", {
+                id: "t1", basePort: 23000,
+                nodes: [{ name: "pc1", addresses: ["10.5.0.1/24"] }, { name: "nfs", role: "nfs", addresses: ["10.5.0.3/24"] }],
+            });
+            const args = site.hostArgs("nfs");
+            assert.strictEqual(args.address, "10.5.0.3");
+            assert.strictEqual(args.role, "nfs");
+            assert.strictEqual(args.peerKeyPath, "/var/lib/miglab/t1/ssh/id_ed25519");
+            assert.strictEqual((site.connections.nfs as any).port, 23001);
+            const up = (await find("l-site-namespaces")).inputs.create;
+            assert.strictEqual(varOf(up, "NODES"), "pc1 host 23000 - a:10.5.0.1/24\nnfs nfs 23001 - a:10.5.0.3/24");
+            assert.strictEqual(varOf(up, "LAB_ID"), "t1");
+            assert.throws(() => site.hostArgs("pc9"), /LocalSite: 'pc9' is not one of its nodes \(pc1, nfs\)/);
+            assert.strictEqual(site.nodeDir("nfs"), "/var/lib/miglab/t1/nodes/nfs");
+            assert.deepStrictEqual(site.guestBridge, { kind: "bridge", bridge: "br-lab" });
+            assert.throws(() => new LocalSite("l-bad", { id: "Too-Long-Id", nodes: [] }),
+                (e: Error) => /id: 'Too-Long-Id' must be 1 to 6 lowercase letters or digits/.test(e.message) && /nodes: must list the site's nodes/.test(e.message));
+        });
+    });
+});

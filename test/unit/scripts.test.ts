@@ -1,0 +1,120 @@
+// The host scripts as rendered: every variable a script reads is one its renderer
+// passes (and nothing passed goes unread), and shellcheck finds nothing at warning
+// level in any of them, nor in the guest image's builder and the guest's /init.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { parseLabConfig } from "../../components/model/config";
+import { planLab } from "../../components/model/plan";
+import { legSpecOf, siteSpecOf } from "../../components/model/specs";
+import * as r from "../../components/render";
+import { sampleLab } from "./config.test";
+
+const bridged = sampleLab();
+bridged.topology = "bridged";
+for (const [i, h] of bridged.hosts.entries()) { h.address = `10.10.10.${i * 8 + 1}`; h.prefix = 29; }
+bridged.nfs.host.address = "10.10.10.6"; bridged.nfs.host.prefix = 29;
+bridged.guests[0].address = "10.10.30.10";
+const plan = planLab(parseLabConfig(bridged), "unit-scripts");
+const g = plan.guests[0];
+
+/** Every renderer, with both actions where it has them. */
+const rendered: Record<string, string> = {};
+for (const action of ["up", "down"] as const) {
+    Object.assign(rendered, {
+        [`local-site ${action}`]: r.localSiteScript(siteSpecOf(plan), action),
+        [`nfs-server ganesha ${action}`]: r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "ganesha", stateDir: "/var/lib/x" }, action),
+        [`nfs-server kernel ${action}`]: r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "kernel", stateDir: "/var/lib/x" }, action),
+        [`pool ${action}`]: r.poolScript({ name: "miglab", target: "/var/lib/miglab/pool", nfs: { address: plan.nfs.address, export: plan.export } }, action),
+        [`guest-image ${action}`]: r.guestImageScript({ name: g.name, export: plan.export, disk: g.disk, diskMiB: 64, builtin: "tiny", kernel: "/e/k", initrd: "/e/i" }, action),
+        [`domain ${action}`]: r.domainScript({ name: g.name, xml: "<domain/>", address: g.address, counterPort: 7000, keyPath: plan.labKey, peers: ["10.10.10.1", "10.10.10.9"] }, action),
+        [`nat network ${action}`]: r.natScript({ network: "miglab-nat", bridge: "virbr-mlnat", subnet: "192.168.150.0/24", gateway: "192.168.150.1", mac: "52:54:00:4d:4c:01" }, action),
+        [`ovs ${action}`]: r.ovsScript({ node: "pc1", ownDaemons: true, uplink: "eth0", address: "10.10.10.1/29", gateway: "10.10.10.6",
+            peers: [{ name: "pc2", address: "10.10.10.9" }], vni: 5001, tunnel: "vxlan", bridge: "br-int", network: "miglab-ovs", overlayGateway: "10.10.30.1/24" }, action),
+    });
+}
+rendered["host-check"] = r.hostCheckScript(plan.hosts[0]);
+rendered["migrate-leg"] = r.migrateLegScript(legSpecOf(plan, g, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }));
+
+const prelude = r.scriptText("prelude.sh");
+const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh"]
+    .map((file) => ({ file, text: r.scriptText(file) }));
+/** Set by the shell or the prelude, not by a renderer. */
+const PROVIDED = new Set(["PATH", "SECONDS", "HOME", "IFS", "RANDOM", "V", "VIRSH_URI", "SSH_OPTS"]);
+
+/** A rendered text as its scripts: (header variables, body file, body text) each. */
+function split(text: string): { vars: string[]; file: string; body: string }[] {
+    const parts = text.split(`\n${prelude}\n`);
+    const out: { vars: string[]; file: string; body: string }[] = [];
+    let header = parts[0];
+    for (const rest of parts.slice(1)) {
+        const body = bodies.find((b) => rest.startsWith(b.text));
+        assert.ok(body, `a rendered script's body is none of components/render/scripts/*.sh: ${rest.slice(0, 200)}`);
+        // Header lines are NAME='value' with values possibly spanning lines: run them to list the names.
+        const names = spawnSync("bash", ["-c", `${header}\ncompgen -v`], { encoding: "utf8", env: {} }).stdout.split("\n");
+        const before = spawnSync("bash", ["-c", "compgen -v"], { encoding: "utf8", env: {} }).stdout.split("\n");
+        out.push({ vars: names.filter((n) => n && !before.includes(n)), file: body!.file, body: body!.text });
+        header = rest.slice(body!.text.length).replace(/^\n/, "");
+    }
+    return out;
+}
+
+/** Upper-case variables a script body reads that it does not set itself. */
+function reads(body: string): Set<string> {
+    const code = body.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+    const refs = new Set([...code.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+    const set = new Set([
+        ...[...code.matchAll(/(?:^|[\s;(&|])(?:local\s+|export\s+)?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]),
+        ...[...code.matchAll(/\bfor ([A-Z][A-Z0-9_]*) in\b/g)].map((m) => m[1]),
+    ]);
+    return new Set([...refs].filter((v) => !set.has(v) && !PROVIDED.has(v)));
+}
+
+/** Per script of a rendered text: variables read but not passed, and passed but never read. */
+function mismatches(text: string): { file: string; missing: string[]; unused: string[] }[] {
+    return split(text).map((s) => {
+        const refs = new Set([...s.body.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+        return { file: s.file, missing: [...reads(s.body)].filter((v) => !s.vars.includes(v)), unused: s.vars.filter((v) => !refs.has(v)) };
+    });
+}
+
+describe("host scripts: variables and shellcheck", function () {
+    this.timeout(60000);
+
+    for (const [name, text] of Object.entries(rendered)) {
+        it(`${name}: reads exactly the variables its renderer passes`, () => {
+            for (const m of mismatches(text)) {
+                assert.deepStrictEqual(m.missing, [], `${m.file} reads ${m.missing.map((v) => `$${v}`).join(", ")}, which its renderer does not pass`);
+                assert.deepStrictEqual(m.unused, [], `the renderer passes ${m.unused.join(", ")} to ${m.file}, which never reads it`);
+            }
+        });
+    }
+
+    const shellcheck = (args: string[], input: string, what: string) => {
+        const res = spawnSync("shellcheck", [...args, "-S", "warning", "-f", "gcc", "-"], { input, encoding: "utf8" });
+        if (res.error) {
+            assert.fail(`shellcheck is not installed (${res.error.message}): install it with 'apt-get install shellcheck' ` +
+                "(scripts/setup does), then run the unit suite again");
+        }
+        assert.strictEqual(res.status, 0, `shellcheck ${what}:\n${res.stdout}${res.stderr}`);
+    };
+
+    for (const [name, text] of Object.entries(rendered)) {
+        it(`${name}: shellcheck finds nothing at warning level`, () => shellcheck(["-s", "bash"], text, name));
+    }
+
+    it("build-guest.sh (bash) and guest-init.sh (the guest's busybox sh): shellcheck finds nothing", () => {
+        shellcheck(["-s", "bash"], r.scriptText("build-guest.sh"), "build-guest.sh");
+        shellcheck(["-s", "sh"], r.scriptText("guest-init.sh"), "guest-init.sh");
+    });
+
+    it("the check itself catches a variable read but not passed, and one passed but not read", () => {
+        // pool.sh given one variable too many and one too few (no TARGET).
+        const [m] = mismatches(r.script("pool.sh", { ACTION: "up", POOL: "p", POOL_XML: "<pool/>", EXTRA: "x" }));
+        assert.deepStrictEqual(m, { file: "pool.sh", missing: ["TARGET"], unused: ["EXTRA"] });
+    });
+
+    it("finds the scripts beside the renderer", () => {
+        assert.strictEqual(path.basename(r.scriptDir()), "scripts");
+    });
+});

@@ -6,6 +6,7 @@ import addFormats from "ajv-formats";
 import schema from "./config.schema.json";
 import { inSubnet } from "./net";
 import { labRules } from "./rules";
+import { FeatureProbe, kernelFeatureProblems, probeKernel } from "./kernel";
 
 export interface SshArgs { user: string; port: number; privateKey: string }
 export interface NodeConfig { name: string; address: string; prefix: number; ssh?: SshArgs }
@@ -100,7 +101,7 @@ function subschema(schemaPath: string): { description?: string; "x-rule"?: strin
 }
 
 /** Validates a raw config value; returns it with schema defaults filled in, or throws ConfigError listing every problem. */
-export function parseLabConfig(raw: unknown): LabConfig {
+export function parseLabConfig(raw: unknown, probe: FeatureProbe = probeKernel): LabConfig {
     if (raw === undefined || raw === null) {
         throw new ConfigError(["miglab:lab: is not set; copy a stack from stacks/ or see README.md"]);
     }
@@ -114,6 +115,9 @@ export function parseLabConfig(raw: unknown): LabConfig {
     if (!cfg.migrations) { cfg.migrations = [cfg.migration!]; }
     const problems = [...crossFieldProblems(cfg), ...labRules(cfg)];
     if (problems.length > 0) { throw new ConfigError(problems); }
+    // The local site is this machine: what its kernel lacks is known before anything is made.
+    const missing = kernelFeatureProblems(cfg, probe);
+    if (missing.length > 0) { throw new ConfigError(missing); }
     return cfg;
 }
 

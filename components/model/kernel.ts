@@ -16,10 +16,17 @@ const PROBES: Record<KernelFeature, string> = {
     "iptables-statistic": "iptables -A OUTPUT ! -o lo -m statistic --mode random --probability 0.5 -j DROP",
 };
 
+const answers = new Map<KernelFeature, { ok: boolean; detail?: string }>();
+
+/** Asks this machine's kernel (once per process). Without root nothing can be asked: the lab itself will tell. */
 export const probeKernel: FeatureProbe = (feature) => {
-    const r = spawnSync("unshare", ["-n", "sh", "-c", PROBES[feature]], { encoding: "utf8", timeout: 20000 });
-    const detail = `${r.stderr ?? ""}${r.error ? r.error.message : ""}`.trim().split("\n").pop();
-    return { ok: r.status === 0, detail };
+    if (process.getuid && process.getuid() !== 0) { return { ok: true, detail: "not checked: not root" }; }
+    if (!answers.has(feature)) {
+        const r = spawnSync("unshare", ["-n", "sh", "-c", PROBES[feature]], { encoding: "utf8", timeout: 20000 });
+        const detail = `${r.stderr ?? ""}${r.error ? r.error.message : ""}`.trim().split("\n").pop();
+        answers.set(feature, { ok: r.status === 0, detail });
+    }
+    return answers.get(feature)!;
 };
 
 /** The fields of a local-site config this kernel cannot honour, each with what to do. */

@@ -59,6 +59,15 @@ function pathProblems(p: string, at: string): string[] {
         out.push(`${at}: '${p}' ends with '/'; write it without (e.g. ${p.replace(/\/+$/, "")})`);
         return out;
     }
+    // /var/lib/miglab/<lab id> is a lab's state, removed with it: exports go under /var/lib/miglab/exports.
+    if (/^\/var\/lib\/miglab\/m[0-9a-z]{5}(\/|$)/.test(p)) {
+        out.push(`${at}: '${p}' is inside a lab's state directory (/var/lib/miglab/<lab id>, removed on destroy); use /var/lib/miglab/exports/<stack> or a directory of your own`);
+        return out;
+    }
+    if (p === "/var/lib/miglab/exports") {
+        out.push(`${at}: '${p}' holds every stack's export; give this stack its own directory such as /var/lib/miglab/exports/<stack>`);
+        return out;
+    }
     if (SYSTEM_DIRS.includes(p)) {
         out.push(`${at}: '${p}' is a system directory; give a directory of the lab's own such as /var/lib/miglab/exports/<stack>`);
     } else {
@@ -129,8 +138,31 @@ function diskOf(g: LabConfig["guests"][number]): string {
 const RESERVED_NODE_NAMES: Record<string, string> = { outside: "the namespace beyond the router in nat and bridged labs" };
 const RESERVED_POOL_NAMES: Record<string, string> = { default: "libvirt's own default pool (/var/lib/libvirt/images)" };
 
+/** Addresses no node, guest or gateway can have: this-network, loopback, multicast, reserved, broadcast. */
+function addressClass(ip: string): string | undefined {
+    const first = Number(ip.split(".")[0]);
+    if (first === 0) { return "in 0.0.0.0/8 ('this network')"; }
+    if (first === 127) { return "a loopback address (127.0.0.0/8)"; }
+    if (first >= 224 && first <= 239) { return "a multicast address (224.0.0.0/4)"; }
+    if (first >= 240) { return ip === "255.255.255.255" ? "the broadcast address" : "a reserved address (240.0.0.0/4)"; }
+    return undefined;
+}
+
 export function labRules(cfg: LabConfig): string[] {
     const p: string[] = [];
+    const addressFields: [string, string | undefined][] = [
+        ...cfg.hosts.map((h, i): [string, string] => [`hosts[${i}].address`, h.address]),
+        ["nfs.host.address", cfg.nfs.host.address],
+        ...cfg.guests.map((g, i): [string, string] => [`guests[${i}].address`, g.address]),
+        ...(cfg.topology === "same-subnet" ? [] : [["outside.address", cfg.outside.address] as [string, string]]),
+        ...(cfg.topology === "nat" ? [["nat.gateway", cfg.nat.gateway] as [string, string], ["nat.subnet", cfg.nat.subnet.split("/")[0]] as [string, string]] : []),
+        ...(cfg.topology === "bridged" ? [["overlay.gateway", cfg.overlay.gateway] as [string, string], ["overlay.subnet", cfg.overlay.subnet.split("/")[0]] as [string, string]] : []),
+    ];
+    for (const [at, ip] of addressFields) {
+        const bad = ip ? addressClass(ip) : undefined;
+        if (bad) { p.push(`${at}: ${ip} is ${bad}, which no lab network may use; use a private range such as 10.0.0.0/8 or 192.168.0.0/16`); }
+    }
+    if (p.length > 0) { return p; }
     const routed = cfg.topology !== "same-subnet";
     const nodes: { n: NodeConfig; at: string }[] = [...cfg.hosts.map((h, i) => ({ n: h, at: `hosts[${i}]` })), { n: cfg.nfs.host, at: "nfs.host" }];
 

@@ -210,7 +210,7 @@ const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 export function parseLegOutcome(leg: string, from: string, to: string, stdout: string, attempt = 0): LegOutcome {
     const s = sections(stdout);
     if (s.has("failed")) {
-        const why = (s.get("failed") ?? "").trim().split("\n").filter(Boolean).pop();
+        const why = (s.get("failed") ?? "").trim().split("\n").map((x) => x.trim()).filter(Boolean).join(" ");
         return { leg, from, to, failed: why || `leg ${leg} from ${from} to ${to} failed`, attempt, finishedAt: isoOf(Number((s.get("at") ?? "").trim())) };
     }
     return parseLeg(leg, from, to, stdout, attempt);

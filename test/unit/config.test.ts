@@ -276,7 +276,7 @@ describe("cross-field rules: configs that pass the schema but cannot work", () =
 });
 
 describe("the local site's kernel features, checked before anything is created", () => {
-    const lab = (link: any) => parseLabConfig({ ...sampleLab(), link });
+    const lab = (link: any) => parseLabConfig({ ...sampleLab(), link }, () => ({ ok: true }));
 
     it("names the field that needs what a kernel lacks, with the tool's own error", () => {
         const noNetem = (f: KernelFeature) => (f === "netem" ? { ok: false, detail: "Error: Specified qdisc kind is unknown." } : { ok: true });
@@ -301,5 +301,34 @@ describe("the local site's kernel features, checked before anything is created",
         const netem = probeKernel("netem");
         assert.ok(netem.ok || /qdisc kind is unknown|No such file/.test(netem.detail ?? ""), `netem: ${JSON.stringify(netem)}`);
         assert.strictEqual(sh("ip netns list").stdout, before);
+    });
+});
+
+describe("cross-field rules: more configs that cannot work", () => {
+    const nat = () => stackLab("nat");
+    const cases: [string, () => any, (c: any) => void, string][] = [
+        ["a loopback host address", sampleLab, (c) => { c.topology = "nat"; c.hosts[1].address = "127.0.0.2"; c.guests[0].address = "192.168.150.10"; },
+            "hosts[1].address: 127.0.0.2 is a loopback address (127.0.0.0/8), which no lab network may use; use a private range such as 10.0.0.0/8 or 192.168.0.0/16"],
+        ["a multicast guest address", nat, (c) => { c.guests[0].address = "224.0.0.5"; },
+            "guests[0].address: 224.0.0.5 is a multicast address (224.0.0.0/4), which no lab network may use; use a private range such as 10.0.0.0/8 or 192.168.0.0/16"],
+        ["a NAT subnet in 0.0.0.0/8", nat, (c) => { c.nat = { subnet: "0.0.0.0/24", gateway: "0.0.0.1", mac: "52:54:00:4d:4c:01" }; c.guests[0].address = "0.0.0.10"; },
+            "guests[0].address: 0.0.0.10 is in 0.0.0.0/8 ('this network'), which no lab network may use; use a private range such as 10.0.0.0/8 or 192.168.0.0/16"],
+        ["an export inside a lab's state directory (removed on destroy)", sampleLab, (c) => { c.nfs.export = "/var/lib/miglab/m1abcd/disks"; },
+            "nfs.export: '/var/lib/miglab/m1abcd/disks' is inside a lab's state directory (/var/lib/miglab/<lab id>, removed on destroy); use /var/lib/miglab/exports/<stack> or a directory of your own"],
+        ["an export shared by every stack", sampleLab, (c) => { c.nfs.export = "/var/lib/miglab/exports"; },
+            "nfs.export: '/var/lib/miglab/exports' holds every stack's export; give this stack its own directory such as /var/lib/miglab/exports/<stack>"],
+    ];
+    for (const [what, base, change, expected] of cases) {
+        it(`refuses ${what}`, () => {
+            const p = problemsOf(base(), change);
+            assert.ok(p.includes(expected), p.join("\n"));
+        });
+    }
+
+    it("asks the kernel while parsing a local-site config, naming link.delayMs when netem is missing", () => {
+        const c = { ...sampleLab(), link: { rate: "1gbit", delayMs: 5 } };
+        assert.throws(() => parseLabConfig(c, (f) => (f === "netem" ? { ok: false, detail: "Error: Specified qdisc kind is unknown." } : { ok: true })),
+            /link\.delayMs: this machine cannot do it for the local site \(netem: Error: Specified qdisc kind is unknown\.\)/);
+        assert.strictEqual(parseLabConfig(c, () => ({ ok: true })).link!.delayMs, 5);
     });
 });

@@ -38,8 +38,10 @@ hangup() {
 trap hangup PIPE HUP INT TERM
 say() { echo "$LEG: $*" >&2; }
 fail() {
-  echo "$LEG: $*" >&2
-  echo "=== failed"; echo "$*"
+  # One line, whatever the tools it quotes printed.
+  local line; line=$(printf '%s' "$*" | tr '\n\r' '  ' | tr -s ' ')
+  echo "$LEG: $line" >&2
+  echo "=== failed"; echo "$line"
   echo "=== at"; date +%s.%N
   exit 0
 }
@@ -165,7 +167,7 @@ if [ $rc -ne 0 ]; then
   elif ! $SSH -o ConnectTimeout=10 "root@$DST_ADDR" true 2>"$WORK/ssh.err"; then
     why="$DST_NAME ($DST_ADDR) stopped answering over SSH ($(tail -n1 "$WORK/ssh.err"))${err:+; virsh: $err}"
   elif ! dst_virsh=$($SSH "root@$DST_ADDR" "timeout 10 virsh -c qemu:///system version" 2>&1 >/dev/null); then
-    why="the libvirt daemon on $DST_NAME is not answering (${dst_virsh:-no reply}); restart it (pulumi up --refresh)${err:+; virsh: $err}"
+    why="the libvirt daemon on $DST_NAME is not answering ($(echo "${dst_virsh:-no reply}" | tail -n1)); restart it (pulumi up --refresh)${err:+; virsh: $err}"
   else
     why=${err:-virsh exit $rc}
   fi

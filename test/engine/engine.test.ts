@@ -125,32 +125,35 @@ describe("the Pulumi engine on this machine", function () {
         it("previews first (connection not known yet), then creates, updates and deletes over SSH with the host key verified", () => {
             init("remote");
             config("remote", { hostKey: sshd.hostKey });
-            const keysBefore = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("miglab-ssh-")).length;
-            let r = pulumi(["preview", "--stack", "remote"], remoteFixture, env);
+            // A temp folder of this test's own: other labs running on the machine have key folders of theirs.
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-engine-tmp-"));
+            const runEnv = { ...env, TMPDIR: tmp };
+            let r = pulumi(["preview", "--stack", "remote"], remoteFixture, runEnv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
             assert.match(r.stdout, /\+ 4 to create/);
-            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, env);
+            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, runEnv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
-            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, env);
+            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, runEnv);
             assert.strictEqual(r.stdout.trim(), "ran as root: hello-secret-1234, from stdin",
                 "environment went through sshd's AcceptEnv and stdin reached the command");
-            const state = pulumi(["stack", "export", "--stack", "remote"], remoteFixture, env).stdout;
+            const state = pulumi(["stack", "export", "--stack", "remote"], remoteFixture, runEnv).stdout;
             const leak = /.{0,300}(hello-secret-1234|OPENSSH PRIVATE KEY).{0,100}/s.exec(state);
             assert.strictEqual(leak, null, `secrets are encrypted in the state: ${leak?.[0]}`);
             assert.match(state, /"stderr": "on-stderr"/);
 
             // A changed command updates (the update command gets the previous stdout).
-            assert.strictEqual(pulumi(["config", "set", "--stack", "remote", "--secret", "greeting", "second"], remoteFixture, env).code, 0);
-            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, env);
+            assert.strictEqual(pulumi(["config", "set", "--stack", "remote", "--secret", "greeting", "second"], remoteFixture, runEnv).code, 0);
+            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, runEnv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
-            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, env);
+            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, runEnv);
             assert.strictEqual(r.stdout.trim(), "updated: second; before: ran as root: hello-secret-1234, from stdin");
 
-            r = pulumi(["destroy", "--yes", "--stack", "remote"], remoteFixture, env);
+            r = pulumi(["destroy", "--yes", "--stack", "remote"], remoteFixture, runEnv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
             assert.strictEqual(fs.readFileSync(marker, "utf8").trim(), "deleted", "the delete command ran on the host");
-            const keysAfter = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("miglab-ssh-")).length;
-            assert.ok(keysAfter <= keysBefore, "no per-command key directory is left behind");
+            const left = fs.readdirSync(tmp).filter((f) => f.startsWith("miglab-ssh-"));
+            fs.rmSync(tmp, { recursive: true, force: true });
+            assert.deepStrictEqual(left, [], "no per-command key directory is left behind");
         });
 
         it("refuses a host whose key does not match connection.hostKey, saying so", () => {

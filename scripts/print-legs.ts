@@ -13,16 +13,28 @@ export function isEarlier(l: LegOutcome, since: number | undefined): boolean {
     return !Number.isFinite(t) || t < since;
 }
 
+/** The other guests during a leg: how far each counted, and its pings lost (probe's, else its own). */
+function bystanderText(l: LegMetrics): string {
+    return (l.bystanders ?? []).map((b) => {
+        const pings = b.probe ?? b.guestPing;
+        return `${b.guest}@${b.host} +${b.counterAfter - b.counterBefore}${pings ? ` ${pings.lost}/${pings.sent} lost` : ""}`;
+    }).join(", ");
+}
+
 export function legsTable(legs: LegOutcome[], since?: number): string {
-    const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio"];
+    // Several guests: the leg names the guest that moved, and the others are shown standing by.
+    const several = legs.some((o) => (o as LegMetrics).bystanders?.length);
+    const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio",
+        ...(several ? ["bystanders (counter, pings lost)"] : [])];
     const rows = legs.map((o) => {
-        const name = `${o.from} -> ${o.to}${isEarlier(o, since) ? " *" : ""}`;
+        const name = `${several && o.guest ? `${o.guest} ` : ""}${o.from} -> ${o.to}${isEarlier(o, since) ? " *" : ""}`;
         if (isFailed(o)) { return [name, "FAILED", ...head.slice(2).map(() => "-")]; }
         const l = o as LegMetrics;
         return [
             name, l.totalTimeMs, l.downtimeMs, l.probe ? `${l.probe.lost}/${l.probe.sent}` : "n/a", l.probe?.longestGapMs ?? "n/a",
             l.guestPing ? `${l.guestPing.lost}/${l.guestPing.sent}` : "-",
             (l.dataProcessedBytes / 1e6).toFixed(1), l.iterations, l.throughputMBs, l.plainMBs, l.ratio,
+            ...(several ? [bystanderText(l)] : []),
         ].map(String);
     });
     const notes: string[] = [];
@@ -45,7 +57,8 @@ if (require.main === module) {
         console.error("print-legs: the stack has no `legs` output yet");
         process.exit(1);
     }
-    console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), guest ${outputs.guest}\n`);
+    const guests = [...new Set(outputs.legs.map((l: LegOutcome) => l.guest ?? outputs.guest))].join(", ");
+    console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), ${guests.includes(",") ? "guests" : "guest"} ${guests}\n`);
     console.log(legsTable(outputs.legs, since));
     if (outputs.legs.some(isFailed)) { process.exit(1); }
 }

@@ -6,6 +6,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import { LegMetrics } from "../../components/reports/metrics";
 import { LabStack } from "../../scripts/lab-stack";
+import { legsTable } from "../../scripts/print-legs";
 
 // From the two-host bridged lab (README, FACTS.md): the probe loses the guest's downtime
 // plus ~200 ms while the old host still sends its pings into the tunnel (10-39 lost at
@@ -107,6 +108,7 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
                 const r = lab.up();
                 assert.strictEqual(r.code, 0, upFailure(r));
                 legs = lab.outputs().legs;
+                console.log(legsTable(legs));
                 assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`),
                     [...tourLegs, "vm2-1 pc3->pc1", "vm2-2 pc1->pc3"]);
                 for (const l of legs) {
@@ -172,6 +174,7 @@ describe("nat lab of three hosts on three subnets, two guests (real pulumi up)",
         const r = lab.up();
         assert.strictEqual(r.code, 0, upFailure(r));
         legs = lab.outputs().legs;
+        console.log(legsTable(legs));
         assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`), [...tourLegs, "vm2-1 pc2->pc1", "vm2-2 pc1->pc2"]);
         for (const l of legs) {
             movedAndCounting(l);

@@ -92,6 +92,8 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
     const lab = new LabStack("ci-scale-bridged", "bridged");
     const edit = (tunnel: "vxlan" | "gre") => (c: any) => {
         threeHosts(c, 2);
+        // Over GRE only the tour runs again (vm2 stands by): the overlay is what changed.
+        if (tunnel === "gre") { c.migrations = c.migrations.slice(0, 1); }
         c.overlay.tunnel = tunnel;
         c.guests.push({ name: "vm2", home: "pc3", address: "10.10.30.11", memoryMiB: 192 });
     };
@@ -103,14 +105,14 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
         describe(`over ${tunnel}`, () => {
             let legs: LegMetrics[];
 
-            it("tours vm1 through every host and moves vm2 there and back, the other guest unharmed", () => {
+            it(`tours vm1 through every host${tunnel === "vxlan" ? " and moves vm2 there and back" : ""}, the other guest unharmed`, () => {
                 lab.configure(edit(tunnel));
                 const r = lab.up();
                 assert.strictEqual(r.code, 0, upFailure(r));
                 legs = lab.outputs().legs;
                 console.log(legsTable(legs));
                 assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`),
-                    [...tourLegs, "vm2-1 pc3->pc1", "vm2-2 pc1->pc3"]);
+                    tunnel === "vxlan" ? [...tourLegs, "vm2-1 pc3->pc1", "vm2-2 pc1->pc3"] : tourLegs);
                 for (const l of legs) {
                     movedAndCounting(l);
                     bystandersUnharmed(l, 2);
@@ -164,18 +166,19 @@ describe("nat lab of three hosts on three subnets, two guests (real pulumi up)",
     before(() => {
         lab.configure((c) => {
             threeHosts(c, 3);
+            c.migrations = c.migrations.slice(0, 1);
             c.guests.push({ name: "vm2", home: "pc2", address: "192.168.150.11", memoryMiB: 192 });
         });
         lab.init();
     });
     after(() => lab.remove());
 
-    it("tours vm1 through the three subnets and moves vm2, the other guest unharmed", () => {
+    it("tours vm1 through the three subnets, the other guest unharmed", () => {
         const r = lab.up();
         assert.strictEqual(r.code, 0, upFailure(r));
         legs = lab.outputs().legs;
         console.log(legsTable(legs));
-        assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`), [...tourLegs, "vm2-1 pc2->pc1", "vm2-2 pc1->pc2"]);
+        assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`), tourLegs);
         for (const l of legs) {
             movedAndCounting(l);
             bystandersUnharmed(l, 2);

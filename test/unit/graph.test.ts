@@ -107,3 +107,29 @@ describe("Lab component graph with repeated runs (mocks)", function () {
         assert.deepStrictEqual(summary[0].downtimeMs, { median: 60, min: 60, max: 60 });
     });
 });
+
+describe("Lab component graph with a list of migrations (mocks)", function () {
+    this.timeout(20000);
+
+    it("declares one Migration per entry, in order, each guest's legs named as planned, the others its bystanders", async () => {
+        const { Lab } = await import("../../components/resources/lab");
+        const cfg = sampleLab();
+        cfg.hosts.push({ name: "pc3", address: "10.10.10.4" });
+        cfg.guests.push({ name: "vm2", home: "pc2", address: "10.10.10.11" });
+        delete cfg.migration;
+        cfg.migrations = [{ guest: "vm1", path: ["pc1", "pc3", "pc2"], roundTrip: false }, { guest: "vm2", from: "pc2", to: "pc1" }];
+        const before = all.length;
+        const lab = new Lab("multi", { config: parseLabConfig(cfg), stack: "unit-multi" });
+        const legs = await outputOf(lab.legs);
+        assert.strictEqual(lab.migrations.length, 2);
+        assert.deepStrictEqual(legs.map((l) => `${l.guest} ${l.leg} ${l.from}->${l.to}`),
+            ["vm1 vm1-1 pc1->pc3", "vm1 vm1-2 pc3->pc2", "vm2 vm2-1 pc2->pc1", "vm2 vm2-2 pc1->pc2"]);
+        const mine = all.slice(before);
+        assert.deepStrictEqual(mine.filter((d) => d.type === "miglab:migration:Migration").map((d) => d.name), ["multi-migration", "multi-migration-2"]);
+        const leg = (n: string) => mine.find((d) => d.name === `multi-migration-${n}`)!.inputs.create as string;
+        // vm2 waits at home on pc2 while vm1 tours; then vm1 (left on pc2) stands by.
+        assert.match(leg("vm1-1"), /^BYSTANDERS='vm2 10\.10\.10\.11 7000 10\.10\.10\.3 pc2'$/m);
+        assert.match(leg("vm2-1"), /^BYSTANDERS='vm1 10\.10\.10\.10 7000 10\.10\.10\.3 pc2'$/m);
+        assert.match(leg("vm2-2"), /^SRC_NAME='pc1'$/m);
+    });
+});

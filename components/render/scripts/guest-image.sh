@@ -25,6 +25,8 @@ if [ "$ACTION" = down ]; then
   flock 9
   if [ -z "$(ls -A "$MADE" 2>/dev/null)" ]; then
     rm -rf "$KERNEL" "$INITRD" "$OUT/.miglab-tiny-build"
+    # The lock goes too, or the export could never be removed (NfsServer's rmdir).
+    rm -f "$OUT/.miglab-tiny.lock"
     rmdir "$MADE" 2>/dev/null || true
   fi
   exit 0

@@ -1,0 +1,163 @@
+// The programs in examples/, each as a user runs it: `pulumi up` in its folder (the
+// components imported as the package "miglab"), a migration really measured, and a
+// `pulumi destroy` that leaves nothing on this machine.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { labIdFor } from "../../components/model/plan";
+import { LegMetrics } from "../../components/reports/metrics";
+import { ROOT, Run, pulumi, pulumiEnv, sh } from "../support";
+
+/** One example program on a stack of its own, with a state backend in a temp folder. */
+class Example {
+    readonly dir: string;
+    readonly stack: string;
+    readonly labId: string;
+    readonly env: NodeJS.ProcessEnv;
+    private readonly state: string;
+
+    constructor(program: string, stack: string) {
+        this.dir = path.join(ROOT, "examples", program);
+        this.stack = `${process.env.MIGLAB_TEST_PREFIX ?? "ci"}-${stack}`;
+        this.labId = labIdFor(this.stack);
+        this.state = fs.mkdtempSync(path.join(os.tmpdir(), `miglab-${this.stack}-`));
+        this.env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${this.state}` });
+    }
+
+    pulumi(args: string[]): Run { return pulumi([...args, "--stack", this.stack], this.dir, this.env); }
+
+    init(): void {
+        const r = pulumi(["stack", "init", this.stack], this.dir, this.env);
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+    }
+
+    config(key: string, value: string, secret = false): void {
+        // The value last, after "--" (a private key starts with dashes).
+        const r = spawnSync("pulumi", ["config", "set", "--non-interactive", "--stack", this.stack, ...(secret ? ["--secret"] : []), key, "--", value],
+            { cwd: this.dir, env: this.env, encoding: "utf8" });
+        assert.strictEqual(r.status, 0, `${r.stdout}${r.stderr}`);
+    }
+
+    up(): Run { return this.pulumi(["up", "--yes"]); }
+    outputs(): any { return JSON.parse(this.pulumi(["stack", "output", "--json", "--show-secrets"]).stdout); }
+    destroy(): Run { return this.pulumi(["destroy", "--yes"]); }
+
+    /** Whatever happened, the stack, its config file and its state go. */
+    remove(): void {
+        this.pulumi(["stack", "rm", "--yes", "--force"]);
+        fs.rmSync(path.join(this.dir, `Pulumi.${this.stack}.yaml`), { force: true });
+        fs.rmSync(this.state, { recursive: true, force: true });
+    }
+}
+
+/** What a measured leg guarantees, whatever the machine's load. */
+function assertMeasured(legs: LegMetrics[], from: string, to: string, memoryMiB: number): void {
+    assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), [`${from}->${to}`, `${to}->${from}`]);
+    for (const l of legs) {
+        console.log(`      ${l.leg} ${l.from}->${l.to}: total ${l.totalTimeMs} ms, downtime ${l.downtimeMs} ms, ` +
+            `probe lost ${l.probe?.lost}/${l.probe?.sent}, ${(l.dataProcessedBytes / 1e6).toFixed(1)} MB, tunnel packets ${l.tunnelForwardedPackets ?? "-"}`);
+        const at = `leg ${l.from}->${l.to}: ${JSON.stringify(l)}`;
+        assert.ok(l.downtimeMs > 0 && l.downtimeMs < l.totalTimeMs, at);
+        assert.ok(l.dataProcessedBytes > 1 << 20 && l.dataProcessedBytes < 2 * memoryMiB * (1 << 20), at);
+        assert.ok(l.probe && l.probe.sent > 10 && l.probe.received > 0, at);
+        assert.strictEqual(l.destinationState, "running", at);
+        assert.ok(l.counterAfter > l.counterBefore, `the guest's counter did not advance: ${at}`);
+    }
+}
+
+function assertGone(labId: string, exportDir: string): void {
+    assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(labId));
+    assert.doesNotMatch(sh("ip -o link show").stdout, new RegExp(`${labId}[sn]\\d`));
+    assert.strictEqual(sh(`ps -eo args | grep -F '/var/lib/miglab/${labId}' | grep -v grep`).stdout, "");
+    assert.ok(!fs.existsSync(`/var/lib/miglab/${labId}`), `/var/lib/miglab/${labId} is still there`);
+    assert.ok(!fs.existsSync(exportDir), `${exportDir} is still there`);
+}
+
+describe("examples/: programs using the components directly, each up, measured and destroyed", function () {
+    this.timeout(40 * 60 * 1000);
+
+    before(() => {
+        // The examples import "miglab" as a user's program would: here it is this checkout.
+        const r = sh(`bash ${path.join(ROOT, "examples", "link")}`);
+        assert.strictEqual(r.code, 0, r.stderr);
+    });
+
+    describe("two-hosts: the same-subnet lab composed by hand", () => {
+        const ex = new Example("two-hosts", "ex-two-hosts");
+        const exportDir = `/var/lib/miglab/exports/${ex.stack}`;
+        let built = false;
+        before(() => ex.init());
+        after(() => { if (ex.destroy().code !== 0) { sh(`cd ${ROOT} && node bin/scripts/clean-lab.js ${ex.stack}`); } ex.remove(); });
+
+        it("pulumi up builds it and migrates the guest pc1 -> pc2 -> pc1, measured", () => {
+            const r = ex.up();
+            assert.ok(fs.existsSync(`/var/lib/miglab/${ex.labId}`), `no site was made: ${r.stdout.slice(-3000)}`);
+            built = true;
+            assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+            assertMeasured(ex.outputs().legs, "pc1", "pc2", 192);
+        });
+
+        it("pulumi destroy leaves no namespace, daemon, link or file", () => {
+            assert.ok(built, "the up made nothing to destroy");
+            const r = ex.destroy();
+            assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
+            assertGone(ex.labId, exportDir);
+        });
+    });
+
+    describe("ovs-migration: an overlay and a migration added to hosts given by config", () => {
+        const site = new Example("local-hosts", "ex-hosts");
+        const ex = new Example("ovs-migration", "ex-ovs");
+        const exportDir = `/var/lib/miglab/exports/${ex.stack}`;
+        let legs: LegMetrics[];
+        before(() => {
+            site.init();
+            const r = site.up();
+            assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+            const hosts = site.outputs();
+            ex.init();
+            const node = (name: string, address: string) => ({ name, address, port: hosts.ports[name], sshHost: "127.0.0.1" });
+            ex.config("hosts", JSON.stringify([node("pc1", "10.30.0.1"), node("pc2", "10.30.0.2")]));
+            ex.config("nfs", JSON.stringify(node("nfs", "10.30.0.3")));
+            ex.config("privateKey", hosts.privateKey, true);
+            ex.config("peerKeyPath", hosts.peerKeyPath);
+            // One machine: the hosts run their own OVS daemons, share the export's directory, and get ganesha.
+            ex.config("ownDaemons", "true");
+            ex.config("sharedExport", "true");
+            ex.config("nfsImplementation", "ganesha");
+            ex.config("nfsStateDir", hosts.nfsStateDir);
+            ex.config("export", exportDir);
+        });
+        after(() => {
+            ex.destroy(); ex.remove();
+            if (site.destroy().code !== 0) { sh(`cd ${ROOT} && node bin/scripts/clean-lab.js ${site.stack}`); }
+            site.remove();
+        });
+
+        it("pulumi up adds br-int with VXLAN tunnels and migrates the guest across them, measured", () => {
+            const r = ex.up();
+            assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+            legs = ex.outputs().legs;
+            assertMeasured(legs, "pc1", "pc2", 192);
+        });
+
+        it("overlay traffic crossed the VXLAN tunnel in each leg (the source's port towards the destination counted it)", () => {
+            assert.ok(legs, "no legs: the up failed");
+            for (const l of legs) {
+                assert.ok(l.tunnelForwardedPackets !== undefined && l.tunnelForwardedPackets !== null && l.tunnelForwardedPackets > 0,
+                    `leg ${l.from}->${l.to}: ${JSON.stringify(l)}`);
+            }
+        });
+
+        it("pulumi destroy of the overlay, then of the hosts, leaves nothing", () => {
+            assert.ok(legs, "the overlay's up failed");
+            const r = ex.destroy();
+            assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
+            const s = site.destroy();
+            assert.strictEqual(s.code, 0, s.stdout.slice(-3000));
+            assertGone(site.labId, exportDir);
+        });
+    });
+});

@@ -125,16 +125,18 @@ export class Migration extends pulumi.ComponentResource {
                 create: spec.apply((x) => bashCommand(migrateLegScript(x))),
                 triggers: pulumi.all([changes, attempt]).apply(([c, a]) => [...c.filter((x) => x !== undefined && x !== ""), ...(a > 0 ? [a] : [])]),
             }, childOpts(this, { dependsOn: previous }));
-            const outcome = pulumi.all([leg.stdout, attempt]).apply(([out, a]): LegOutcome =>
-                ({ ...parseLegOutcome(s.leg, s.from.hostname, s.to.hostname, out, a), guest: domain.guestName }));
             // The leg script reports a failed migration instead of failing, so the outputs can say so;
-            // the update still fails, with the leg's one clear line.
-            outcome.apply((o) => {
-                if (!isFailed(o)) { return; }
-                pulumi.log.error(`leg ${o.leg} (${o.from} -> ${o.to}): ${o.failed}`, leg);
-                // The update fails once the program is done and its outputs (which list this
-                // failure) are saved: 32 is the Node SDK's "error already reported" exit code.
-                process.exitCode = 32;
+            // the update still fails, with the leg's one clear line. (Said here, in the one chain the
+            // outputs hang on: a side chain would turn any error of the leg into an unhandled rejection.)
+            const outcome = pulumi.all([leg.stdout, attempt]).apply(([out, a]): LegOutcome => {
+                const o: LegOutcome = { ...parseLegOutcome(s.leg, s.from.hostname, s.to.hostname, out, a), guest: domain.guestName };
+                if (isFailed(o)) {
+                    pulumi.log.error(`leg ${o.leg} (${o.from} -> ${o.to}): ${o.failed}`, leg);
+                    // The update fails once the program is done and its outputs (which list this
+                    // failure) are saved: 32 is the Node SDK's "error already reported" exit code.
+                    process.exitCode = 32;
+                }
+                return o;
             });
             outputs.push(outcome);
             previous = [leg];

@@ -196,4 +196,20 @@ describe("faults on a real lab (same-subnet)", function () {
         assert.deepStrictEqual(qemuHosts(), ["pc1"]);
         recovers("sshd gone");
     });
+
+    it("with its Pulumi state gone, npm run lab -- --clean removes the lab by its id (like mn -c)", () => {
+        // Forget the state without destroying anything: the lab is now nobody's.
+        const rm = lab.pulumi(["stack", "rm", "--yes", "--force", "--preserve-config"]);
+        assert.strictEqual(rm.code, 0, rm.stderr);
+        assert.match(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+        const r = spawnSync("bash", [path.join(ROOT, "scripts", "lab"), "--clean", lab.name], { cwd: ROOT, encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(r.stderr, new RegExp(`swept \\d+ leftover\\(s\\) of lab ${lab.plan.labId}`));
+        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+        assert.doesNotMatch(sh("ip -o link show").stdout, new RegExp(`${lab.plan.labId}[sn]\\d`));
+        assert.strictEqual(sh(`ps -eo args | grep -F -e '${lab.plan.stateDir}' -e '-uuid ${lab.plan.guests[0].uuid}' -e 'netns/${lab.plan.labId}-' | grep -v grep`).stdout, "");
+        assert.ok(!fs.existsSync(lab.plan.stateDir), `${lab.plan.stateDir} is still there`);
+        assert.ok(!fs.existsSync(lab.plan.guests[0].disk), "the disk miglab made is still on the export");
+        lab.init();
+    });
 });

@@ -22,8 +22,8 @@ interface Point {
 
 const errorsOf = (stdout: string) => stdout.split("\n").filter((l) => /error:/.test(l)).slice(0, 3).join(" | ");
 
-const HOSTS = (process.env.MIGLAB_SCALE_HOSTS ?? "2,3,4,6,8").split(",").map(Number);
-const GUESTS = (process.env.MIGLAB_SCALE_GUESTS ?? "2,4,8").split(",").map(Number);
+const HOSTS = (process.env.MIGLAB_SCALE_HOSTS ?? "2,3,4,6,8").split(",").map(Number).filter((n) => n > 0);
+const GUESTS = (process.env.MIGLAB_SCALE_GUESTS ?? "2,4,8").split(",").map(Number).filter((n) => n > 0);
 const GUEST_HOSTS = 3;
 
 /** pc1.. alternate between two /27 subnets; the NFS server (the router) sits in the first. */

@@ -116,14 +116,14 @@ function main(): void {
     const top = procs.filter((k) => points.some((p) => (p.byProcess[k] ?? 0) > 20));
     console.log(`\nmiglab bench scale: bridged (VXLAN, two /27 subnets), local site, 192 MiB TCG guests, two measured legs each\n`);
     console.log(textTable(["hosts", "guests", "outcome", "pulumi up s", "destroy s", "lab MiB (PSS)", ...top.map((k) => `${k} MiB`), "machine used MiB", "load1"],
-        points.map((p) => [p.hosts, p.guests, p.ok ? (p.retried ? "built (2nd up)" : "built") : `failed: ${p.error}`, p.upSeconds.toFixed(1), p.destroySeconds.toFixed(1),
+        points.map((p) => [p.hosts, p.guests, p.ok ? (p.retried ? "built (2nd up)" : "built") : `failed: ${(p.error ?? "").replace(/\s+/g, " ").slice(0, 80)}`, p.upSeconds.toFixed(1), p.destroySeconds.toFixed(1),
             p.labMiB.toFixed(0), ...top.map((k) => (p.byProcess[k] ?? 0).toFixed(0)), p.machineUsedMiB, p.load1].map(String))));
     const perHostS = slope(byHost.map((p) => ({ x: p.x, y: p.t }))), perHostM = slope(byHost.map((p) => ({ x: p.x, y: p.m })));
     const perGuestS = slope(byGuest.map((p) => ({ x: p.x, y: p.t }))), perGuestM = slope(byGuest.map((p) => ({ x: p.x, y: p.m })));
     console.log(`\nper added host: +${perHostS.toFixed(1)} s of pulumi up, +${perHostM.toFixed(0)} MiB`);
     console.log(`per added guest: +${perGuestS.toFixed(1)} s of pulumi up, +${perGuestM.toFixed(0)} MiB`);
     const failed = points.find((p) => !p.ok);
-    console.log(failed ? `limit: ${failed.hosts} hosts with ${failed.guests} guests did not build (${failed.error})`
+    console.log(failed ? `limit: ${failed.hosts} hosts with ${failed.guests} guests did not build (${failed.error}; whole message in bench/scale.json)`
         : `limit: not reached; the largest lab built was ${Math.max(...ok.map((p) => p.hosts))} hosts (the schema's maximum is 8) and ${Math.max(...ok.map((p) => p.guests))} guests`);
     const dir = path.join(ROOT, "bench");
     fs.mkdirSync(dir, { recursive: true });

@@ -432,9 +432,15 @@ async function withSshAuth<T>(conn: Connection, owner: CommandProvider, fn: (aut
             // The key is needed only to log in: it expires from the agent after every dial could have happened.
             const limit = conn.dialErrorLimit ?? DIAL_ERROR_LIMIT;
             const lifetime = Math.max(60, ((limit < 0 ? 100 : limit) + 1) * ((conn.perDialTimeout ?? PER_DIAL_TIMEOUT_S) + 5));
-            const added = await owner.run("ssh-add", ["-q", "-t", String(lifetime), "-"],
-                { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: auth.agentSocket }, stdin: conn.privateKey.endsWith("\n") ? conn.privateKey : conn.privateKey + "\n" },
+            const add = () => owner.run("ssh-add", ["-q", "-t", String(lifetime), "-"],
+                { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: auth.agentSocket }, stdin: conn.privateKey!.endsWith("\n") ? conn.privateKey : conn.privateKey + "\n" },
                 () => undefined);
+            let added = await add();
+            // The socket file appears when the agent binds it, a moment before it listens: on a busy machine, ask again.
+            for (let i = 0; i < 50 && added.code !== 0 && /connecting to agent/i.test(added.stderr); i++) {
+                await sleep(100);
+                added = await add();
+            }
             if (added.code !== 0) {
                 throw new Error(`connection.privateKey could not be used: ${added.stderr.replace(/\(stdin\)/g, "the key") || `ssh-add exit ${added.code}`}`);
             }

@@ -41,7 +41,12 @@ function look(s: WatchState): { drifted: boolean; found: string } {
             try {
                 for (let i = 0; i < 100 && !fs.existsSync(sock); i++) { cp.spawnSync("sleep", ["0.02"]); }
                 const env = { PATH: process.env.PATH, SSH_AUTH_SOCK: sock };
-                cp.spawnSync("ssh-add", ["-q", "-t", "120", "-"], { input: `${(t.privateKey ?? "").trim()}\n`, env });
+                // The socket appears when the agent binds it, a moment before it listens: ask again on a busy machine.
+                for (let i = 0; i < 50; i++) {
+                    const added = cp.spawnSync("ssh-add", ["-q", "-t", "120", "-"], { input: `${(t.privateKey ?? "").trim()}\n`, env, encoding: "utf8" });
+                    if (added.status === 0 || !/connecting to agent/i.test(added.stderr ?? "")) { break; }
+                    cp.spawnSync("sleep", ["0.1"]);
+                }
                 r = cp.spawnSync("ssh", ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                     "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15", "-p", String(t.port ?? 22), `${t.user ?? "root"}@${t.host}`, s.probe],
                 { encoding: "utf8", env, timeout: 60000 });

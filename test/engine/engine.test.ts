@@ -92,75 +92,76 @@ describe("the Pulumi engine on this machine", function () {
         const remoteFixture = path.join(ROOT, "test", "fixtures", "engine-remote");
         let sshd: TestSshd;
         let marker: string;
+        // The provider's per-command folders go to this test's own TMPDIR, so other runs' do not count.
+        let tmp: string;
+        let renv: NodeJS.ProcessEnv;
         const config = (stack: string, extra: Record<string, string>) => {
             for (const [k, v] of Object.entries({
                 host: "127.0.0.1", port: String(sshd.port), keyFile: sshd.clientKey, marker, ...extra,
             })) {
-                const r = pulumi(["config", "set", "--stack", stack, k, v], remoteFixture, env);
+                const r = pulumi(["config", "set", "--stack", stack, k, v], remoteFixture, renv);
                 assert.strictEqual(r.code, 0, r.stderr);
             }
-            assert.strictEqual(pulumi(["config", "set", "--stack", stack, "--secret", "greeting", "hello-secret-1234"], remoteFixture, env).code, 0);
+            assert.strictEqual(pulumi(["config", "set", "--stack", stack, "--secret", "greeting", "hello-secret-1234"], remoteFixture, renv).code, 0);
         };
         const stacks: string[] = [];
         const init = (name: string) => {
             stacks.push(name);
-            const r = pulumi(["stack", "init", name], remoteFixture, env);
+            const r = pulumi(["stack", "init", name], remoteFixture, renv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
         };
 
         before(async () => {
             sshd = await startSshd(["GREETING", "PULUMI_COMMAND_STDOUT", "PULUMI_COMMAND_STDERR"]);
+            tmp = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-engine-tmp-"));
+            renv = { ...env, TMPDIR: tmp };
             marker = path.join(sshd.dir, "deleted");
             const link = path.join(remoteFixture, "node_modules");
             if (!fs.existsSync(link)) { fs.symlinkSync(path.join(ROOT, "node_modules"), link); }
         });
         after(() => {
             for (const s of stacks) {
-                pulumi(["destroy", "--yes", "--stack", s], remoteFixture, env);
-                pulumi(["stack", "rm", s, "--yes", "--force"], remoteFixture, env);
+                pulumi(["destroy", "--yes", "--stack", s], remoteFixture, renv);
+                pulumi(["stack", "rm", s, "--yes", "--force"], remoteFixture, renv);
             }
             sshd?.stop();
+            if (tmp) { fs.rmSync(tmp, { recursive: true, force: true }); }
         });
 
         it("previews first (connection not known yet), then creates, updates and deletes over SSH with the host key verified", () => {
             init("remote");
             config("remote", { hostKey: sshd.hostKey });
-            // A temp folder of this test's own: other labs running on the machine have key folders of theirs.
-            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-engine-tmp-"));
-            const runEnv = { ...env, TMPDIR: tmp };
-            let r = pulumi(["preview", "--stack", "remote"], remoteFixture, runEnv);
+            let r = pulumi(["preview", "--stack", "remote"], remoteFixture, renv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
             assert.match(r.stdout, /\+ 4 to create/);
-            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, runEnv);
+            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, renv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
-            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, runEnv);
+            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, renv);
             assert.strictEqual(r.stdout.trim(), "ran as root: hello-secret-1234, from stdin",
                 "environment went through sshd's AcceptEnv and stdin reached the command");
-            const state = pulumi(["stack", "export", "--stack", "remote"], remoteFixture, runEnv).stdout;
+            const state = pulumi(["stack", "export", "--stack", "remote"], remoteFixture, renv).stdout;
             const leak = /.{0,300}(hello-secret-1234|OPENSSH PRIVATE KEY).{0,100}/s.exec(state);
             assert.strictEqual(leak, null, `secrets are encrypted in the state: ${leak?.[0]}`);
             assert.match(state, /"stderr": "on-stderr"/);
 
             // A changed command updates (the update command gets the previous stdout).
-            assert.strictEqual(pulumi(["config", "set", "--stack", "remote", "--secret", "greeting", "second"], remoteFixture, runEnv).code, 0);
-            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, runEnv);
+            assert.strictEqual(pulumi(["config", "set", "--stack", "remote", "--secret", "greeting", "second"], remoteFixture, renv).code, 0);
+            r = pulumi(["up", "--yes", "--stack", "remote"], remoteFixture, renv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
-            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, runEnv);
+            r = pulumi(["stack", "output", "said", "--show-secrets", "--stack", "remote"], remoteFixture, renv);
             assert.strictEqual(r.stdout.trim(), "updated: second; before: ran as root: hello-secret-1234, from stdin");
 
-            r = pulumi(["destroy", "--yes", "--stack", "remote"], remoteFixture, runEnv);
+            r = pulumi(["destroy", "--yes", "--stack", "remote"], remoteFixture, renv);
             assert.strictEqual(r.code, 0, r.stdout + r.stderr);
             assert.strictEqual(fs.readFileSync(marker, "utf8").trim(), "deleted", "the delete command ran on the host");
-            const left = fs.readdirSync(tmp).filter((f) => f.startsWith("miglab-ssh-"));
-            fs.rmSync(tmp, { recursive: true, force: true });
-            assert.deepStrictEqual(left, [], "no per-command key directory is left behind");
+            assert.deepStrictEqual(fs.readdirSync(tmp).filter((f) => f.startsWith("miglab-ssh-")), [], "no per-command key folder is left behind");
         });
 
         it("refuses a host whose key does not match connection.hostKey, saying so", () => {
             init("wrongkey");
             const other = fs.readFileSync(`${sshd.clientKey}.pub`, "utf8").trim(); // an ed25519 key, not the host's
             config("wrongkey", { hostKey: other });
-            const r = pulumi(["up", "--yes", "--stack", "wrongkey"], remoteFixture, env);
+            const r = pulumi(["up", "--yes", "--stack", "wrongkey"], remoteFixture, renv);
             assert.notStrictEqual(r.code, 0);
             assert.match(r.stdout, /host key of root@127\.0\.0\.1:\d+ does not match connection\.hostKey/);
         });
@@ -168,7 +169,7 @@ describe("the Pulumi engine on this machine", function () {
         it("gives a clear error for a resource type it does not implement (remote.CopyToRemote)", () => {
             init("copy");
             config("copy", { case: "copy" });
-            const r = pulumi(["preview", "--stack", "copy"], remoteFixture, env);
+            const r = pulumi(["preview", "--stack", "copy"], remoteFixture, renv);
             assert.notStrictEqual(r.code, 0, "preview accepted a type the provider cannot run");
             assert.match(r.stdout, /command:remote:CopyToRemote is not implemented by miglab's command provider/);
         });

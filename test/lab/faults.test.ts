@@ -85,7 +85,8 @@ describe("faults on a real lab (same-subnet)", function () {
         for (let i = 0; i < 600 && up.exitCode === null; i++) {
             const info = virsh("pc1", "domjobinfo vm1").stdout;
             if (/Job type:\s+Unbounded/.test(info) && /Data processed:\s+[1-9]/.test(info)) { during(); injected = true; break; }
-            sleep(0.3);
+            // Wait without blocking: pulumi's output must keep draining, or it stops writing (and working).
+            await new Promise((resolve) => setTimeout(resolve, 300));
         }
         return { run: { code: await exited, stdout, stderr }, injected };
     }

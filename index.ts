@@ -1,6 +1,7 @@
 // The miglab program: read and validate the stack's lab, build it, export the measured migration.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, Lab, parseLabConfig } from "./components";
+import { passphraseProblem } from "./components/model/trust";
 
 function readConfig() {
     try {
@@ -13,6 +14,9 @@ function readConfig() {
 }
 
 const config = readConfig();
+// Before any connection: real hosts' keys are not kept under the local lab's passphrase.
+const secretsProblem = passphraseProblem(config.site, process.env);
+if (secretsProblem) { throw new pulumi.RunError(secretsProblem); }
 // The stack's own outputs of last time: a leg that failed then is tried again now.
 const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
 const lab = new Lab("lab", { config, stack: pulumi.getStack(), previousLegs: self.getOutput("legs") });

@@ -16,7 +16,8 @@ export class LabStack {
     readonly file: string;
     readonly export: string;
     readonly env: NodeJS.ProcessEnv;
-    private readonly state: string;
+    /** The stack's own file backend (its state). */
+    readonly state: string;
     plan!: Plan;
 
     /** name: the stack; base: the shipped stack its config starts from. */
@@ -26,13 +27,13 @@ export class LabStack {
      * name: the stack ("ci-..." names take MIGLAB_TEST_PREFIX instead of "ci", so two
      * checkouts can run lab suites side by side); base: the shipped stack its config starts from.
      */
-    constructor(name: string, readonly base = "same-subnet") {
+    constructor(name: string, readonly base = "same-subnet", env: Record<string, string> = {}) {
         this.name = name.replace(/^ci-/, `${process.env.MIGLAB_TEST_PREFIX ?? "ci"}-`);
         name = this.name;
         this.file = path.join(ROOT, "stacks", `Pulumi.${name}.yaml`);
         this.export = `/var/lib/miglab/exports/${name}`;
         this.state = fs.mkdtempSync(path.join(os.tmpdir(), `miglab-${name}-`));
-        this.env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${this.state}` });
+        this.env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${this.state}`, ...env });
     }
 
     /** Writes the stack file: the base stack's lab, changed by `edit`. */

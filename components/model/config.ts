@@ -8,7 +8,7 @@ import { inSubnet } from "./net";
 import { labRules } from "./rules";
 import { FeatureProbe, kernelFeatureProblems, probeKernel } from "./kernel";
 
-export interface SshArgs { user: string; port: number; privateKey: string }
+export interface SshArgs { host?: string; user: string; port: number; privateKey: string; hostKey?: string }
 export interface NodeConfig { name: string; address: string; prefix: number; ssh?: SshArgs }
 export interface GuestConfig {
     name: string; home: string; address: string; memoryMiB: number; vcpus: number; mac?: string;
@@ -27,8 +27,8 @@ export interface LabConfig {
     site: "local" | "ssh";
     topology: "same-subnet" | "nat" | "bridged";
     hosts: NodeConfig[];
-    nfs: { host: NodeConfig; export: string; allowedNetworks?: string[] };
-    pool: { name: string; path: string };
+    nfs: { host: NodeConfig; export: string; allowedNetworks?: string[]; server?: "kernel" | "ganesha" };
+    pool: { name: string; path: string; type?: "netfs" | "dir" };
     link?: { rate?: string; delayMs?: number; lossPercent?: number };
     outside: { address: string; prefix: number };
     nat: { subnet: string; gateway: string; mac: string };
@@ -178,6 +178,10 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
         if (cfg.overlay.gatewayHost !== undefined && !hostNames.has(cfg.overlay.gatewayHost)) {
             problems.push(`overlay.gatewayHost: '${cfg.overlay.gatewayHost}' is not one of the hosts (${[...hostNames].join(", ")})`);
         }
+    }
+    if (cfg.site === "local") {
+        if (cfg.nfs.server) { problems.push(`nfs.server: applies to site 'ssh' only (the local site runs nfs-ganesha); remove it`); }
+        if (cfg.pool.type) { problems.push(`pool.type: applies to site 'ssh' only (the local site's pool is the export itself); remove it`); }
     }
     if (cfg.site === "ssh" && cfg.link) { problems.push(`link: shaping applies to the local site only; remove it for site 'ssh'`); }
     return problems;

@@ -82,8 +82,15 @@ export interface Plan {
     export: string;
     allowedNetworks: string[];
     pool: { name: string; type: "dir" | "netfs"; target: string };
-    /** Key every node accepts, and that hosts use to reach each other (local site). */
+    /**
+     * The NFS server: nfs-ganesha run by the local site itself, the packaged nfs-ganesha
+     * service of a real host, or nfs-kernel-server.
+     */
+    nfsServer: "ganesha" | "ganesha-service" | "kernel";
+    /** The key hosts use to reach each other (virsh's qemu+ssh, iperf3, the probe): the lab's own. */
     labKey: string;
+    /** How hosts check each other's SSH host keys: site ssh verifies them against the recorded ones. */
+    hostSsh: { options: string; uriParams: string; knownHosts?: string; configFile?: string };
     guests: PlannedGuest[];
     /** Every leg of every migration, in the order they run. */
     legs: PlannedLeg[];
@@ -141,7 +148,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
     };
     const connect = (n: NodeConfig, index: number) => cfg.site === "local"
         ? { host: "127.0.0.1", port: basePort + index, user: "root" }
-        : { host: n.address, port: n.ssh!.port, user: n.ssh!.user };
+        : { host: n.ssh!.host ?? n.address, port: n.ssh!.port, user: n.ssh!.user };
     const nfsCfg = cfg.nfs.host;
     // In the routed topologies the NFS server doubles as the router, as in the reference lab.
     const gatewayFor = (h: NodeConfig) => !routed ? undefined
@@ -196,7 +203,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
     // export itself (every host namespace sees the same filesystem); real hosts mount it.
     const pool = cfg.site === "local"
         ? { name: cfg.pool.name, type: "dir" as const, target: cfg.nfs.export }
-        : { name: cfg.pool.name, type: "netfs" as const, target: cfg.pool.path };
+        : { name: cfg.pool.name, type: cfg.pool.type ?? "netfs", target: cfg.pool.path };
     const guestPrefix = guestNetwork.kind === "bridge" ? cfg.hosts[0].prefix : Number(guestNetwork.subnet.split("/")[1]);
     const guests = cfg.guests.map((g): PlannedGuest => {
         const builtin = g.image.qcow2 === undefined;
@@ -226,7 +233,16 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         export: cfg.nfs.export,
         allowedNetworks: cfg.nfs.allowedNetworks ?? [...new Set(hosts.concat(nfs).map((n) => cidrOf(n.address, n.prefix)))],
         pool,
-        labKey: cfg.site === "local" ? `${stateDir}/ssh/id_ed25519` : "/root/.ssh/id_miglab",
+        nfsServer: cfg.site === "local" ? "ganesha" : cfg.nfs.server === "ganesha" ? "ganesha-service" : "kernel",
+        labKey: cfg.site === "local" ? `${stateDir}/ssh/id_ed25519` : `/root/.ssh/miglab-${labId}`,
+        // Local nodes are re-created with new host keys and trust each other by the lab key alone;
+        // real hosts know each other's recorded keys (HostTrust installs them).
+        hostSsh: cfg.site === "local"
+            ? { options: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null", uriParams: "&no_verify=1" }
+            : {
+                options: `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/root/.ssh/miglab-${labId}.known_hosts -o IdentitiesOnly=yes`,
+                uriParams: "", knownHosts: `/root/.ssh/miglab-${labId}.known_hosts`, configFile: `/etc/ssh/ssh_config.d/miglab-${labId}.conf`,
+            },
         guests, legs: planLegs(cfg, nfs.name), config: cfg,
     };
 }

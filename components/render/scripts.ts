@@ -34,10 +34,20 @@ export function script(name: string, vars: Record<string, string | number>): str
     return `${scriptHeader(vars)}\n${scriptText("prelude.sh")}\n${scriptText(name)}`;
 }
 
-/** Wraps a script so a remote.Command runs it with bash whatever the login shell is. */
+/**
+ * Runs a command as root: as is for root, through `sudo -n` for a user with
+ * passwordless sudo (what most teams give), with a clear error otherwise.
+ */
+export function asRoot(command: string): string {
+    return `if [ "$(id -u)" -eq 0 ]; then exec ${command}; ` +
+        `elif command -v sudo >/dev/null; then exec sudo -n ${command}; ` +
+        `else echo "miglab: $(id -un) is not root and sudo is not installed on $(hostname): install sudo and give $(id -un) passwordless sudo, or connect as root" >&2; exit 1; fi`;
+}
+
+/** Wraps a script so a remote.Command runs it with bash as root, whatever the login shell and user. */
 export function bashCommand(text: string): string {
     const tag = "MIGLAB_SCRIPT_END";
-    return `bash -s <<'${tag}'\n${text}\n${tag}`;
+    return `${asRoot("bash -s")} <<'${tag}'\n${text}\n${tag}`;
 }
 
 // ---- the local site -----------------------------------------------------------
@@ -90,20 +100,39 @@ export interface NfsSpec {
     export: string;
     /** CIDRs allowed to mount. */
     clients: string[];
-    /** ganesha: the userspace server (no kernel NFS); kernel: nfs-kernel-server and /etc/exports. */
-    implementation: "ganesha" | "kernel";
+    /**
+     * ganesha: the userspace server run by the script (no kernel NFS; the local site);
+     * ganesha-service: the host's own nfs-ganesha service, given one EXPORT file and reloaded;
+     * kernel: nfs-kernel-server and /etc/exports.
+     */
+    implementation: NfsImplementation;
     /** ganesha's config, logs and pid files. */
     stateDir: string;
+    /** Names the export's marker content and the ganesha-service file; default: from the export's path. */
+    id?: string;
+}
+
+export type NfsImplementation = "ganesha" | "ganesha-service" | "kernel";
+
+/** The id an export is known by: its marker's content, its ganesha file's name. */
+export function exportIdOf(n: { export: string; id?: string }): string {
+    return n.id ?? `e${fnv1a(n.export).toString(36)}`;
 }
 
 export function nfsScript(n: NfsSpec, action: Action): string {
+    const id = exportIdOf(n);
     return script("nfs-server.sh", {
         ACTION: action, EXPORT: n.export, CLIENTS: n.clients.join(" "), IMPL: n.implementation, STATE: n.stateDir,
+        // A fixed Export_Id per export, so two labs can share one ganesha.
+        LAB_ID: id, EXPORT_ID: 1000 + (fnv1a(id) % 60000),
     });
 }
 
-export function poolScript(p: PoolSpec, action: Action): string {
-    return script("pool.sh", { ACTION: action, POOL: p.name, TARGET: p.target, POOL_XML: poolXml(p) });
+/** expectMarker: a dir pool over an export the host mounted itself must show that export's marker. */
+export function poolScript(p: PoolSpec & { node?: string; expectMarker?: string }, action: Action): string {
+    return script("pool.sh", {
+        ACTION: action, POOL: p.name, TARGET: p.target, POOL_XML: poolXml(p), NODE: p.node ?? "", EXPECT_EXPORT: p.expectMarker ?? "",
+    });
 }
 
 // ---- guests ---------------------------------------------------------------------
@@ -139,6 +168,8 @@ export interface DomainScriptSpec {
     counterPort: number;
     /** Key file on the host with which it reaches its peers. */
     keyPath: string;
+    /** The peers' recorded host keys on the host (known_hosts); none: not checked (the local site). */
+    knownHosts?: string;
     /** The lab addresses of every host the guest may run on. */
     peers: string[];
 }
@@ -146,7 +177,7 @@ export interface DomainScriptSpec {
 export function domainScript(d: DomainScriptSpec, action: Action): string {
     return script("domain.sh", {
         ACTION: action, GUEST: d.name, XML: d.xml, GUEST_ADDR: d.address, GUEST_PORT: d.counterPort,
-        KEY: d.keyPath, PEERS: d.peers.join(" "),
+        KEY: d.keyPath, KNOWN_HOSTS: d.knownHosts ?? "", PEERS: d.peers.join(" "),
     });
 }
 
@@ -228,6 +259,8 @@ export interface LegSpec {
     tunnelPort?: string;
     /** Key file on the source with which it reaches the destination and the probe. */
     keyPath: string;
+    /** The peers' recorded host keys on the source (known_hosts); none: not checked (the local site). */
+    knownHosts?: string;
     tuning: MigrationTuning;
     /**
      * The other guests, which must keep working meanwhile: where each runs (host name) and the
@@ -243,10 +276,56 @@ export function migrateLegScript(s: LegSpec): string {
         SRC_ADDR: s.from.address, DST_ADDR: s.to.address,
         PROBE_ADDR: s.probe ?? "", COUNTER_FROM: s.probe ? "probe" : "hosts",
         TUNNEL_PORT: s.tunnelPort ?? "",
-        GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, KEY: s.keyPath,
+        GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, KEY: s.keyPath, KNOWN_HOSTS: s.knownHosts ?? "",
         MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
         PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), PLAIN_BYTES: s.guest.memoryMiB * 1024 * 1024,
         BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),
         BYSTANDERS: (s.bystanders ?? []).map((b) => `${b.name} ${b.address} ${b.counterPort} ${b.asker} ${b.host}`).join("\n"),
     });
+}
+
+// ---- real hosts (site ssh) -------------------------------------------------------
+
+export interface HostBridgeSpec {
+    /** The host's name, for messages. */
+    node: string;
+    /** The host's lab address: the interface holding it goes into the bridge. */
+    address: string;
+    bridge: string;
+    /** Where the uplink's name is kept for down. */
+    stateDir: string;
+}
+
+/** A real host's lab interface in a bridge the guests join, with its MAC, addresses and routes. */
+export function hostBridgeScript(b: HostBridgeSpec, action: Action): string {
+    return script("host-bridge.sh", { ACTION: action, NODE: b.node, ADDR: b.address, BRIDGE: b.bridge, STATE: b.stateDir });
+}
+
+/** A node's recorded SSH host key as a known_hosts line for its lab address. */
+export function knownHostsLine(address: string, hostKey: string): string {
+    return `${address} ${hostKey.trim().split(/\s+/).slice(0, 2).join(" ")}`;
+}
+
+export interface HostTrustSpec {
+    /** The node it is installed on, for messages. */
+    node: string;
+    /** Names the lab key's authorized_keys line (miglab-<id>). */
+    labId: string;
+    /** Where the lab's private key goes on the node; its known_hosts and ssh_config.d files. */
+    keyPath: string;
+    knownHosts: string;
+    configFile: string;
+    publicKey: string;
+    /** Every node of the lab: its lab address and recorded host key ("type base64"). */
+    nodes: { address: string; hostKey: string }[];
+}
+
+/** Installs (up) or removes (down) the lab key and the nodes' host keys on one node; the private key goes on stdin. */
+export function hostTrustCommand(t: HostTrustSpec, action: Action): string {
+    const text = script("host-trust.sh", {
+        ACTION: action, NODE: t.node, LAB_ID: t.labId, KEY: t.keyPath, PUB: t.publicKey.trim(),
+        KNOWN: t.nodes.map((n) => knownHostsLine(n.address, n.hostKey)).join("\n"),
+        PEERS: t.nodes.map((n) => n.address).join(" "), KNOWN_HOSTS: t.knownHosts, CONFIG_FILE: t.configFile,
+    });
+    return asRoot(`bash -c ${shellQuote(text)}`);
 }

@@ -114,7 +114,7 @@ export class Domain extends pulumi.ComponentResource {
         this.instance = watch.token;
         const script = (action: "up" | "down") => pulumi.all([this.xml, pulumi.all(hosts.map((h) => h.address))])
             .apply(([xml, peers]) => bashCommand(domainScript({
-                name: guestName, xml, address: args.address, counterPort, keyPath: args.host.peerKeyPath, peers,
+                name: guestName, xml, address: args.address, counterPort, keyPath: args.host.peerKeyPath, knownHosts: args.host.peerKnownHosts, peers,
             }, action)));
         const cmd = new command.remote.Command(`${name}-domain`, {
             connection: args.host.connection,

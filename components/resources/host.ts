@@ -22,6 +22,11 @@ export interface HostArgs {
      * plain transfer, the probe). Default /root/.ssh/id_miglab; every peer must accept it.
      */
     peerKeyPath?: string;
+    /**
+     * The file ON this host with its peers' recorded SSH host keys (known_hosts): its ssh to
+     * them then checks they are who they were (SshSite installs it). Without it, not checked.
+     */
+    peerKnownHosts?: string;
 }
 
 /** One lab node, checked: tools present, libvirt reachable, and (hypervisors) KVM or TCG. */
@@ -31,6 +36,7 @@ export class Host extends pulumi.ComponentResource {
     readonly address: pulumi.Output<string>;
     readonly connection: pulumi.Input<NodeConnection>;
     readonly peerKeyPath: string;
+    readonly peerKnownHosts?: string;
     /** kvm when the host has hardware virtualization QEMU can use, else tcg. */
     readonly accel: pulumi.Output<Accel>;
     readonly check: command.remote.Command;
@@ -40,12 +46,14 @@ export class Host extends pulumi.ComponentResource {
         this.hostname = args.hostname ?? name;
         this.role = args.role ?? "host";
         this.peerKeyPath = args.peerKeyPath ?? "/root/.ssh/id_miglab";
+        this.peerKnownHosts = args.peerKnownHosts;
         const v = new ArgChecks("Host", name);
         v.check(args.connection !== undefined, "connection", "is required: how to reach the host's sshd ({ host, port, user, privateKey })");
         v.check(isName(this.hostname), args.hostname ? "hostname" : "hostname (default: the resource name)",
             `'${this.hostname}' ${nameMsg}; give hostname`);
         v.check(["host", "nfs", "outside"].includes(this.role), "role", `'${this.role}' must be one of 'host', 'nfs', 'outside'`);
         v.check(isAbsPath(this.peerKeyPath), "peerKeyPath", pathMsg);
+        v.check(this.peerKnownHosts === undefined || isAbsPath(this.peerKnownHosts), "peerKnownHosts", pathMsg);
         v.check(args.address !== undefined, "address", "is required: the host's address on the lab network");
         v.later(args.address, "address", (a) => (isIpv4(a) ? undefined : `'${a}' ${ipMsg}`), this);
         v.done(this);

@@ -7,11 +7,13 @@ import { NodeConnection } from "./connection";
 import { Domain } from "./domain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
+import { HostBridge } from "./hostBridge";
 import { LocalSite } from "./localSite";
 import { Migration } from "./migration";
 import { NatNetwork } from "./natNetwork";
 import { NfsServer } from "./nfsServer";
 import { OvsBridge } from "./ovsBridge";
+import { SshSite } from "./sshSite";
 import { StoragePool } from "./storagePool";
 
 export interface LabArgs {
@@ -31,6 +33,8 @@ export interface LabArgs {
 export class Lab extends pulumi.ComponentResource {
     readonly plan: Plan;
     readonly site?: LocalSite;
+    /** Site ssh: the machines' verified host keys and the lab's own key on them. */
+    readonly sshSite?: SshSite;
     readonly hosts: Record<string, Host> = {};
     readonly domains: Record<string, Domain> = {};
     /** One per migration of the config, run in order. */
@@ -44,6 +48,7 @@ export class Lab extends pulumi.ComponentResource {
         const local = plan.site === "local";
         const parent = { parent: this };
         let connections: Record<string, NodeConnection>;
+        let ssh: SshSite | undefined;
         if (local) {
             this.site = new LocalSite(`${name}-site`, {
                 id: plan.labId, stateDir: plan.stateDir, basePort: plan.nodes[0].connect.port,
@@ -52,13 +57,19 @@ export class Lab extends pulumi.ComponentResource {
             }, parent);
             connections = this.site.connections;
         } else {
-            connections = Object.fromEntries(args.config.hosts.concat(args.config.nfs.host).map((n) => [n.name, {
-                host: n.address, port: n.ssh!.port, user: n.ssh!.user, privateKey: pulumi.secret(n.ssh!.privateKey),
-            }]));
+            this.sshSite = ssh = new SshSite(`${name}-site`, {
+                id: plan.labId,
+                nodes: args.config.hosts.concat(args.config.nfs.host).map((n) => ({
+                    name: n.name, address: n.address, host: n.ssh!.host, port: n.ssh!.port, user: n.ssh!.user,
+                    privateKey: n.ssh!.privateKey, hostKey: n.ssh!.hostKey,
+                })),
+            }, parent);
+            connections = ssh.connections;
         }
         for (const n of plan.nodes) {
             this.hosts[n.name] = new Host(`${name}-${n.name}`, {
                 connection: connections[n.name], address: n.address, role: n.role, hostname: n.name, peerKeyPath: plan.labKey,
+                peerKnownHosts: ssh?.peerKnownHosts,
             }, parent);
         }
         const hostList = plan.hosts.map((h) => this.hosts[h.name]);
@@ -80,17 +91,19 @@ export class Lab extends pulumi.ComponentResource {
                     host, subnet: net.subnet, gateway: net.gateway, mac: net.mac, network: net.network, bridge: net.bridge,
                 }, parent);
             }
-            return host;
+            // Real hosts: their lab interface goes into the bridge the guests join (the local site made it).
+            return local ? host : new HostBridge(`${name}-${h.name}-bridge`, { host, bridge: net.bridge, stateDir: plan.stateDir }, parent);
         });
         const attachment: GuestAttachment = net.kind === "bridge" ? { kind: "bridge", bridge: net.bridge }
             : { kind: "network", network: net.network, openvswitch: net.kind === "ovs" };
         const nfs = new NfsServer(`${name}-nfs`, {
             host: this.hosts[plan.nfs.name], export: plan.export, allowedNetworks: plan.allowedNetworks,
-            implementation: local ? "ganesha" : "kernel",
+            implementation: plan.nfsServer, id: plan.labId,
             stateDir: local ? `${plan.stateDir}/nodes/${plan.nfs.name}/ganesha` : undefined,
         }, parent);
         const pools = plan.hosts.map((h, i) => new StoragePool(`${name}-${h.name}-pool`, {
             host: this.hosts[h.name], name: plan.pool.name, target: plan.pool.target, nfs: plan.pool.type === "netfs" ? nfs : undefined,
+            mountOf: !local && plan.pool.type === "dir" ? nfs : undefined,
         }, { parent: this, dependsOn: [nfs, networks[i]] }));
         for (const g of plan.guests) {
             const image = new GuestImage(`${name}-${g.name}-image`, {
@@ -102,7 +115,7 @@ export class Lab extends pulumi.ComponentResource {
                 image, network: attachment, address: g.address, prefix: g.prefix, counterPort: g.counterPort,
                 gateway: g.gateway, ping: g.ping, workload: g.workload, uuid: g.uuid, mac: g.mac,
                 description: `miglab guest of stack ${plan.stack}`,
-            }, { parent: this, dependsOn: pools });
+            }, { parent: this, dependsOn: ssh ? [...pools, ssh] : pools });
         }
         // The migrations one after another, each starting where the previous ones left its guest;
         // every other guest is a bystander that must keep working meanwhile.

@@ -116,7 +116,7 @@ export class Migration extends pulumi.ComponentResource {
                     guest: { name: domain.guestName, address: domain.address, counterPort: domain.counterPort, memoryMiB: domain.memoryMiB },
                     from: { name: s.from.hostname, address: fromAddr }, to: { name: s.to.hostname, address: toAddr },
                     probe: probeAddr, tunnelPort: watchTunnel ? tunnelPort({ name: s.to.hostname }) : undefined,
-                    keyPath: s.from.peerKeyPath, tuning: options, bystanders: others,
+                    keyPath: s.from.peerKeyPath, knownHosts: s.from.peerKnownHosts, tuning: options, bystanders: others,
                 }));
             // A leg that failed last time has a new try number: its triggers change and it runs again.
             const attempt = pulumi.output(previousLegs as pulumi.Input<unknown[] | undefined>).apply((p) => nextAttempt(p, s.leg));

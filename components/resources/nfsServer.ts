@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { Host } from "./host";
 import { ArgChecks, cidrMsg, ipMsg, isAbsPath, isCidr, isIpv4, pathMsg } from "./validate";
-import { nfsScript } from "../render";
+import { NfsImplementation, exportIdOf, nfsScript } from "../render";
 
 export interface NfsServerArgs {
     /** The node that serves the export (its check runs first). */
@@ -14,9 +14,13 @@ export interface NfsServerArgs {
     allowedNetworks: pulumi.Input<string[]>;
     /**
      * `kernel` (default): nfs-kernel-server with an /etc/exports line; `ganesha`: the userspace
-     * nfs-ganesha with rpcbind, for machines whose kernel has no NFS server (the local site).
+     * nfs-ganesha with rpcbind run by miglab itself, for machines whose kernel has no NFS server
+     * (the local site); `ganesha-service`: the host's own nfs-ganesha service, given one EXPORT
+     * file of the lab's (included from /etc/ganesha/ganesha.conf) and reloaded.
      */
-    implementation?: "kernel" | "ganesha";
+    implementation?: NfsImplementation;
+    /** Names the export's marker and its ganesha file; default: from the export's path. */
+    id?: string;
     /** Where ganesha keeps its config, log and pid files. Default /var/lib/miglab/nfs. */
     stateDir?: string;
     /** The address clients mount from; default the host's address. */
@@ -31,6 +35,8 @@ export class NfsServer extends pulumi.ComponentResource {
     readonly host: Host;
     readonly address: pulumi.Output<string>;
     readonly export: string;
+    /** What the export's marker holds (.miglab-export): a host that mounted the export shows it. */
+    readonly marker: string;
     readonly server: command.remote.Command;
 
     constructor(name: string, args: NfsServerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -40,7 +46,7 @@ export class NfsServer extends pulumi.ComponentResource {
         const v = new ArgChecks("NfsServer", name);
         v.check(args.host instanceof Host, "host", "must be a Host (new Host(...)) that serves the export");
         v.check(isAbsPath(args.export), "export", `'${args.export}' ${pathMsg}`);
-        v.check(["kernel", "ganesha"].includes(impl), "implementation", `'${impl}' must be 'kernel' or 'ganesha'`);
+        v.check(["kernel", "ganesha", "ganesha-service"].includes(impl), "implementation", `'${impl}' must be 'kernel', 'ganesha' or 'ganesha-service'`);
         v.check(isAbsPath(stateDir), "stateDir", pathMsg);
         v.later(args.allowedNetworks, "allowedNetworks", (nets: string[]) => nets.length === 0
             ? "must list at least one network (the hypervisors' subnets), or nobody can mount the export"
@@ -50,9 +56,10 @@ export class NfsServer extends pulumi.ComponentResource {
         this.host = args.host;
         this.address = args.address !== undefined ? pulumi.output(args.address) : args.host.address;
         this.export = args.export;
+        this.marker = exportIdOf({ export: args.export, id: args.id });
         const clients = pulumi.output(args.allowedNetworks);
         this.server = ensureOnHost(`${name}-export`, args.host.connection,
-            (a) => clients.apply((c) => nfsScript({ export: args.export, clients: c, implementation: impl, stateDir }, a)),
+            (a) => clients.apply((c) => nfsScript({ export: args.export, clients: c, implementation: impl, stateDir, id: args.id }, a)),
             childOpts(this, { dependsOn: [args.host, ...givenDependsOn(opts)] }));
         this.registerOutputs({ address: this.address, export: this.export });
     }

@@ -17,6 +17,11 @@ export interface StoragePoolArgs {
      * over `target`: for a host that sees the export's directory itself, as on the local site.
      */
     nfs?: NfsServer | { address: pulumi.Input<string>; export: string };
+    /**
+     * A `dir` pool over an export the host mounted itself (fstab): the NFS server whose
+     * marker `target` must show, so a path that is not that mount is refused.
+     */
+    mountOf?: NfsServer;
 }
 
 /**
@@ -40,8 +45,8 @@ export class StoragePool extends pulumi.ComponentResource {
         this.target = args.target;
         const nfs = args.nfs ? pulumi.output(args.nfs.address).apply((address) => ({ address, export: args.nfs!.export })) : undefined;
         ensureOnHost(`${name}-pool`, args.host.connection,
-            (a) => pulumi.output(nfs).apply((n) => poolScript({ name: poolName, target: args.target, nfs: n }, a)),
-            childOpts(this, { dependsOn: [args.host, ...(args.nfs instanceof NfsServer ? [args.nfs] : []), ...givenDependsOn(opts)] }));
+            (a) => pulumi.output(nfs).apply((n) => poolScript({ name: poolName, target: args.target, nfs: n, node: args.host.hostname, expectMarker: args.mountOf?.marker }, a)),
+            childOpts(this, { dependsOn: [args.host, ...(args.nfs instanceof NfsServer ? [args.nfs] : []), ...(args.mountOf ? [args.mountOf] : []), ...givenDependsOn(opts)] }));
         this.registerOutputs({ poolName: this.poolName, target: this.target });
     }
 }

@@ -41,7 +41,8 @@ describe("Lab component graph (mocks)", function () {
         for (const d of remote) {
             assert.strictEqual(d.inputs.connection.host, "127.0.0.1", d.name);
             assert.ok(d.inputs.connection.port > 22000, d.name);
-            assert.ok(d.inputs.create.startsWith("bash -s <<'MIGLAB_SCRIPT_END'"), d.name);
+            // As root, directly or through sudo for a non-root SSH user.
+            assert.match(d.inputs.create, /^if \[ "\$\(id -u\)" -eq 0 \]; then exec bash -s; elif .* then exec sudo -n bash -s; .*fi <<'MIGLAB_SCRIPT_END'\n/, d.name);
         }
     });
 

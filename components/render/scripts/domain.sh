@@ -1,6 +1,7 @@
 # Ensures (up) the guest is defined here and running somewhere in the lab, or
 # removes it (down) from whichever host holds it. Rendered with ACTION, GUEST,
-# XML, GUEST_ADDR, GUEST_PORT, KEY and PEERS (the hosts' lab addresses).
+# XML, GUEST_ADDR, GUEST_PORT, KEY, KNOWN_HOSTS (see prelude.sh) and PEERS (the hosts'
+# lab addresses).
 set -eu
 SSH="ssh -n $SSH_OPTS -i $KEY"
 running_on() { # the peer address where the guest runs, if any

@@ -28,6 +28,8 @@ if [ "$ACTION" = down ]; then
     # The lock goes too, or the export could never be removed (NfsServer's rmdir).
     rm -f "$OUT/.miglab-tiny.lock"
     rmdir "$MADE" 2>/dev/null || true
+    # The lock file too (this run still holds it open): the export is left as it was found.
+    rm -f "$OUT/.miglab-tiny.lock"
   fi
   exit 0
 fi

@@ -1,6 +1,6 @@
 # One measured leg of a live migration, run on the SOURCE host. Rendered with a
 # header setting: LEG, GUEST, SRC_NAME, DST_NAME, SRC_ADDR, DST_ADDR, PROBE_ADDR,
-# GUEST_ADDR, GUEST_PORT, KEY, MODE (precopy|postcopy), POSTCOPY_SWITCH
+# GUEST_ADDR, GUEST_PORT, KEY, KNOWN_HOSTS (see prelude.sh), MODE (precopy|postcopy), POSTCOPY_SWITCH
 # (after-first-pass|after-seconds|on-stall), POSTCOPY_AFTER_S,
 # TIMEOUT_S, PROBE_INTERVAL_S, PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
 # MAX_DOWNTIME_MS (0 = libvirt's default), EXTRA_FLAGS, COUNTER_FROM (probe: the
@@ -18,7 +18,7 @@
 # outputs show it and the next `pulumi up` tries the leg again) rather than as an exit code.
 set -u
 SSH="ssh -n $SSH_OPTS -i $KEY"
-DST_URI="qemu+ssh://root@$DST_ADDR/system?keyfile=$KEY&no_verify=1"
+DST_URI="qemu+ssh://root@$DST_ADDR/system?keyfile=$KEY$PEER_URI_PARAMS"
 WORK=$(mktemp -d /tmp/miglab-leg.XXXXXX)
 PROBE_PID=""
 BYSTANDER_PIDS=""

@@ -1,0 +1,112 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { spawnSync } from "child_process";
+import { hostKeyProblem, keyscanCommand, labKeyCommand, preferredHostKey, splitLabKey } from "../model/trust";
+import { hostTrustCommand } from "../render";
+import { NodeConnection, childOpts } from "./connection";
+import { ArgChecks, ipMsg, isAbsPath, isIpv4, isName, nameMsg, pathMsg } from "./validate";
+
+export interface SshSiteNode {
+    /** The machine's name in the lab. */
+    name: string;
+    /** Its address on the lab network: where the other machines reach it. */
+    address: string;
+    /** Where its sshd is reached from this machine (default: address), port, user (root or one with passwordless sudo). */
+    host?: string;
+    port?: number;
+    user?: string;
+    privateKey: pulumi.Input<string>;
+    /** Its SSH host key ("ssh-ed25519 AAAA..."); default: recorded at the first `pulumi up`. */
+    hostKey?: string;
+}
+
+export interface SshSiteArgs {
+    /** Names the lab's key and files on the machines, so two labs can share them. */
+    id: string;
+    nodes: SshSiteNode[];
+}
+
+/** A connection that also names the host key the provider must find (`connection.hostKey`). */
+export type VerifiedConnection = NodeConnection & { hostKey: pulumi.Input<string> };
+
+/**
+ * Real machines reached over SSH, trusted properly: each machine's SSH host key is
+ * taken from its `hostKey` or recorded at the first `pulumi up`, kept in the stack,
+ * and checked on every later run before anything reaches a machine; the connections
+ * carry it for the provider to verify. The lab makes a key of its own for traffic
+ * between the machines and installs it, with every machine's host key, on each of
+ * them; destroy removes both. Give the hosts `peerKeyPath` and `peerKnownHosts`.
+ */
+export class SshSite extends pulumi.ComponentResource {
+    readonly connections: Record<string, VerifiedConnection> = {};
+    /** Each machine's verified host key ("type base64"). */
+    readonly hostKeys: pulumi.Output<Record<string, string>>;
+    /** The lab key's public half. */
+    readonly labPublicKey: pulumi.Output<string>;
+    /** Where the lab key and the machines' known host keys are on each machine. */
+    readonly peerKeyPath: string;
+    readonly peerKnownHosts: string;
+
+    constructor(name: string, args: SshSiteArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("miglab:site:SshSite", name, {}, opts);
+        const v = new ArgChecks("SshSite", name);
+        v.check(/^[a-z0-9-]{1,20}$/.test(args.id), "id", "must be 1 to 20 lower-case letters, digits or '-'");
+        v.check(args.nodes.length > 0, "nodes", "must list at least one machine");
+        args.nodes.forEach((n, i) => {
+            v.check(isName(n.name), `nodes[${i}].name`, `'${n.name}' ${nameMsg}`);
+            v.check(isIpv4(n.address), `nodes[${i}].address`, `'${n.address}' ${ipMsg}`);
+            v.check(n.hostKey === undefined || preferredHostKey(`x ${n.hostKey}`) !== undefined, `nodes[${i}].hostKey`,
+                "must be a public key line like 'ssh-ed25519 AAAA...' (the machine's /etc/ssh/ssh_host_ed25519_key.pub)");
+        });
+        this.peerKeyPath = `/root/.ssh/miglab-${args.id}`;
+        this.peerKnownHosts = `/root/.ssh/miglab-${args.id}.known_hosts`;
+        const configFile = `/etc/ssh/ssh_config.d/miglab-${args.id}.conf`;
+        v.check(isAbsPath(this.peerKeyPath), "id", pathMsg);
+        v.done(this);
+        const where = (n: SshSiteNode) => ({ host: n.host ?? n.address, port: n.port ?? 22 });
+        const recorded: Record<string, pulumi.Output<string>> = {};
+        for (const n of args.nodes) {
+            const w = where(n);
+            recorded[n.name] = n.hostKey !== undefined ? pulumi.output(preferredHostKey(`x ${n.hostKey}`)!)
+                : new command.local.Command(`${name}-${n.name}-hostkey`, { create: keyscanCommand(n.name, w.host, w.port) }, childOpts(this))
+                    .stdout.apply((out) => {
+                        const k = preferredHostKey(out);
+                        if (!k) { throw new pulumi.RunError(`host ${n.name} (${w.host}:${w.port}): ssh-keyscan returned no host key`); }
+                        return k;
+                    });
+        }
+        // Checked on every run, before any command reaches a machine: every connection waits for it.
+        this.hostKeys = pulumi.all(recorded).apply((keys) => {
+            const problems = args.nodes.map((n) => {
+                const w = where(n);
+                const scan = spawnSync("ssh-keyscan", ["-T", "10", "-p", String(w.port), w.host], { encoding: "utf8" }).stdout ?? "";
+                return hostKeyProblem(n.name, `${w.host}:${w.port}`, keys[n.name], scan);
+            }).filter((p): p is string => p !== undefined);
+            if (problems.length > 0) { throw new pulumi.RunError(problems.join("\n")); }
+            return keys;
+        });
+        for (const n of args.nodes) {
+            const w = where(n);
+            this.connections[n.name] = {
+                host: w.host, port: w.port, user: n.user ?? "root",
+                privateKey: pulumi.secret(n.privateKey), hostKey: this.hostKeys.apply((k) => k[n.name]),
+            };
+        }
+        // Its output is the key: kept secret, and never shown while it runs.
+        const made = new command.local.Command(`${name}-lab-key`, { create: labKeyCommand(args.id), logging: "none" },
+            childOpts(this, { additionalSecretOutputs: ["stdout"] }));
+        const key = made.stdout.apply(splitLabKey);
+        this.labPublicKey = key.apply((k) => k.publicKey);
+        for (const n of args.nodes) {
+            const render = (action: "up" | "down") => pulumi.all([this.labPublicKey, this.hostKeys]).apply(([publicKey, keys]) => hostTrustCommand({
+                node: n.name, labId: args.id, keyPath: this.peerKeyPath, knownHosts: this.peerKnownHosts, configFile, publicKey,
+                nodes: args.nodes.map((m) => ({ address: m.address, hostKey: keys[m.name] })),
+            }, action));
+            new command.remote.Command(`${name}-${n.name}-trust`, {
+                connection: this.connections[n.name], create: render("up"), update: render("up"), delete: render("down"),
+                stdin: pulumi.secret(key.apply((k) => k.privateKey)), logging: "stderr",
+            }, childOpts(this));
+        }
+        this.registerOutputs({ hostKeys: this.hostKeys, labPublicKey: this.labPublicKey });
+    }
+}

@@ -1,0 +1,185 @@
+// site: ssh end to end, on machines that look like fresh Debian hosts (test/sshbed):
+// miglab reaches them only through their sshd, as it would a team's own PCs. One bed
+// is shared by every case: the same-subnet lab as root, a changed host key, the
+// default passphrase refused, and the lab again as a non-root user with sudo.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { parseLabConfig } from "../../components/model/config";
+import { planLab } from "../../components/model/plan";
+import { LegMetrics } from "../../components/reports/metrics";
+import { LabStack } from "../../scripts/lab-stack";
+import { ROOT, Run, sh } from "../support";
+import { SshBed } from "../sshbed/bed";
+
+const yaml = require("js-yaml");
+
+function hash(s: string): number { let h = 7; for (const c of s) { h = (h * 31 + c.charCodeAt(0)) >>> 0; } return h; }
+
+describe("site: ssh on a bed of fresh Debian machines", function () {
+    this.timeout(40 * 60 * 1000);
+    const prefix = process.env.MIGLAB_TEST_PREFIX ?? "ci";
+    const subnet = "10.66.0";
+    const bed = new SshBed(`sb${hash(prefix) % 1000}`, [
+        { name: "pc1", role: "host", address: `${subnet}.11`, prefix: 24 },
+        { name: "pc2", role: "host", address: `${subnet}.12`, prefix: 24 },
+        { name: "nfs", role: "nfs", address: `${subnet}.10`, prefix: 24 },
+    ], 31000 + (hash(prefix) % 500) * 4);
+    const passphrase = `test-${process.pid}-${Date.now()}`;
+    const initial: Record<string, string> = {};
+    const stacks: LabStack[] = [];
+    const outputs: string[] = [];
+    let labPrivateKey = "";
+
+    /** A site-ssh stack from the README's example, pointed at the bed, keys set as secrets. */
+    function sshStack(name: string, user: string, pass = passphrase): LabStack {
+        const s = new LabStack(name, "same-subnet", { PULUMI_CONFIG_PASSPHRASE: pass });
+        stacks.push(s);
+        const doc = yaml.load(fs.readFileSync(path.join(ROOT, "docs", "ssh-stack.yaml"), "utf8"));
+        const lab = doc.config["miglab:lab"];
+        const node = (n: string) => ({
+            name: n, address: bed.machine(n).address, prefix: 24,
+            ssh: { host: "127.0.0.1", port: bed.machine(n).port, user },
+        });
+        lab.hosts = [node("pc1"), node("pc2")];
+        lab.nfs.host = node("nfs");
+        // The bed's kernel has no NFS: nfs-ganesha serves the export, and the hosts see it at
+        // pool.path the way an fstab mount would show it (the bed binds one directory at both).
+        lab.nfs.export = `/srv/miglab/${s.name}`;
+        lab.nfs.server = "ganesha";
+        lab.pool = { name: "miglab", path: `/mnt/miglab/${s.name}`, type: "dir" };
+        lab.guests[0].address = `${subnet}.20`;
+        lab.guests[0].memoryMiB = 192;
+        fs.writeFileSync(s.file, yaml.dump(doc));
+        s.init();
+        const key = fs.readFileSync(bed.clientKey, "utf8");
+        for (const at of ["hosts[0]", "hosts[1]", "nfs.host"]) {
+            const r = spawnSync("pulumi", ["config", "set", "--path", "--secret", `miglab:lab.${at}.ssh.privateKey`, "--stack", s.name, "--non-interactive"],
+                { cwd: ROOT, env: s.env, input: key, encoding: "utf8" });
+            assert.strictEqual(r.status, 0, r.stderr);
+        }
+        for (const n of [...lab.hosts, lab.nfs.host]) { n.ssh.privateKey = key; }
+        s.plan = planLab(parseLabConfig(lab), s.name);
+        return s;
+    }
+    const record = (r: Run) => { outputs.push(r.stdout, r.stderr); return r; };
+    const legsOf = (s: LabStack): LegMetrics[] => s.outputs().legs;
+    const virsh = (m: string, cmd: string) => bed.inMachine(m, `virsh -c qemu:///system ${cmd}`).stdout.trim();
+    const sshLog = (m: string) => bed.inMachine(m, "cat /run/sshd.log").stdout;
+
+    before(() => {
+        bed.down();   // a bed left by an interrupted run
+        bed.up();
+        for (const m of bed.machines) { initial[m.name] = bed.snapshot(m.name); }
+    });
+    after(() => {
+        for (const s of stacks) { try { s.remove(); } catch (e) { console.error(e); } }
+        bed.down();
+    });
+
+    it("refuses the local lab's default passphrase before any connection", () => {
+        const s = sshStack("ci-ssh-pass", "root", "miglab-local");
+        const logs = bed.machines.map((m) => sshLog(m.name));
+        const r = record(s.pulumi(["preview"]));
+        assert.notStrictEqual(r.code, 0);
+        assert.match(r.stdout + r.stderr, /site 'ssh' keeps your hosts' SSH private keys in this stack, and PULUMI_CONFIG_PASSPHRASE is the local lab's default \('miglab-local'\).*Set PULUMI_CONFIG_PASSPHRASE/s);
+        bed.machines.forEach((m, i) => assert.strictEqual(sshLog(m.name), logs[i], `${m.name} was contacted`));
+    });
+
+    let root: LabStack;
+    let legs: LegMetrics[];
+    it("builds the same-subnet lab as root over SSH only, and migrates there and back", () => {
+        root = sshStack("ci-ssh", "root");
+        const r = record(root.up());
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        legs = legsOf(root);
+        assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
+        for (const l of legs) {
+            const at = JSON.stringify(l);
+            assert.strictEqual(l.destinationState, "running", at);
+            assert.ok(l.downtimeMs > 0 && l.downtimeMs < l.totalTimeMs, at);
+            assert.ok(l.dataProcessedBytes > 1 << 20, at);
+            assert.ok(l.probe && l.probe.sent > 50 && l.probe.received > 0, at);
+            assert.ok(l.plainMBs > 1, at);
+            assert.ok(l.counterAfter > l.counterBefore, `the guest's counter did not advance: ${at}`);
+        }
+        assert.strictEqual(virsh("pc1", "domstate vm1"), "running");
+        assert.doesNotMatch(virsh("pc2", "list --all --name"), /vm1/);
+        // Only SSH reached the machines: every command arrived through their sshd.
+        for (const m of bed.machines) { assert.match(sshLog(m.name), /Accepted publickey for root/, m.name); }
+    });
+
+    it("records each host key in the stack, and the hosts check each other's against it", () => {
+        assert.ok(legs, "no lab");
+        labPrivateKey = bed.inMachine("pc1", `cat ${root.plan.labKey}`).stdout;
+        assert.match(labPrivateKey, /BEGIN OPENSSH PRIVATE KEY/);
+        const known = bed.inMachine("pc1", `cat ${root.plan.hostSsh.knownHosts}`).stdout;
+        for (const m of bed.machines) { assert.ok(known.includes(`${m.address} ${bed.hostKey(m.name)}`), `${m.name} not in ${known}`); }
+        // root on pc1 reaches pc2 with the lab key, checking pc2's recorded key (no -o options).
+        assert.strictEqual(bed.inMachine("pc1", `ssh -n -o BatchMode=yes root@${bed.machine("pc2").address} hostname`).stdout.trim(), "pc2");
+        const state = JSON.stringify(JSON.parse(root.pulumi(["stack", "export"]).stdout));
+        for (const m of bed.machines) { assert.ok(state.includes(bed.hostKey(m.name).split(" ")[1]), `${m.name}'s host key is not in the state`); }
+    });
+
+    it("a host whose key changed stops the next pulumi up, named, with nothing changed", () => {
+        assert.ok(legs, "no lab");
+        // The host keys change on purpose, and the running guest keeps writing its counter to its disk.
+        const still = (m: string) => bed.snapshot(m).replace(/^etc\/ssh\/ssh_host.*\n/mg, "").replace(/^(\S+\.qcow2) .*$/mg, "$1");
+        const snaps = bed.machines.map((m) => still(m.name));
+        const restore = bed.rekey("pc2");
+        try {
+            const r = record(root.up());
+            assert.notStrictEqual(r.code, 0);
+            assert.match(r.stdout + r.stderr, /host pc2 \(127\.0\.0\.1:\d+\): its SSH host key changed/);
+            assert.doesNotMatch(r.stdout + r.stderr, /host pc1 .*host key changed/);
+            bed.machines.forEach((m, i) => assert.strictEqual(still(m.name), snaps[i], m.name));
+            // The hosts' own traffic refuses the impostor too.
+            const hop = bed.inMachine("pc1", `ssh -n -o BatchMode=yes root@${bed.machine("pc2").address} true`);
+            assert.notStrictEqual(hop.code, 0);
+            assert.match(hop.stderr, /HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+        } finally {
+            restore();
+        }
+    });
+
+    it("pulumi destroy returns the machines to how they were", () => {
+        assert.ok(legs, "no lab");
+        const r = record(root.pulumi(["destroy", "--yes", "--skip-preview"]));
+        assert.strictEqual(r.code, 0, r.stdout.slice(-4000) + r.stderr);
+        for (const m of bed.machines) { assert.strictEqual(bed.snapshot(m.name), initial[m.name], `${m.name} is not as it was`); }
+    });
+
+    it("a non-root user with passwordless sudo builds the lab and migrates", () => {
+        const s = sshStack("ci-ssh-sudo", bed.sudoUser);
+        const r = record(s.up());
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        const l = legsOf(s);
+        assert.strictEqual(l.length, 2);
+        for (const leg of l) { assert.strictEqual(leg.destinationState, "running", JSON.stringify(leg)); assert.ok(leg.counterAfter > leg.counterBefore); }
+        for (const m of bed.machines) { assert.match(sshLog(m.name), new RegExp(`Accepted publickey for ${bed.sudoUser}`), m.name); }
+        const d = record(s.pulumi(["destroy", "--yes", "--skip-preview"]));
+        assert.strictEqual(d.code, 0, d.stdout.slice(-4000) + d.stderr);
+        for (const m of bed.machines) { assert.strictEqual(bed.snapshot(m.name), initial[m.name], `${m.name} is not as it was`); }
+    });
+
+    it("no private key appears in any output, log or file outside the state", () => {
+        assert.ok(labPrivateKey, "no lab key was seen");
+        // A line from the middle of each key: long, and nothing else contains it.
+        const lines = (k: string) => k.split("\n").filter((x) => /^[A-Za-z0-9+/=]{60,}$/.test(x)).slice(1, 2);
+        const needles = [...lines(fs.readFileSync(bed.clientKey, "utf8")), ...lines(labPrivateKey)];
+        assert.strictEqual(needles.length, 2);
+        for (const n of needles) {
+            for (const o of outputs) { assert.ok(!o.includes(n), "a private key is in pulumi's output"); }
+            for (const s of stacks) {
+                assert.ok(!fs.readFileSync(s.file, "utf8").includes(n), `a private key is in plain text in ${s.file}`);
+                assert.ok(!s.pulumi(["stack", "output", "--json"]).stdout.includes(n), "a private key is in the outputs");
+            }
+            // Files: the checkout, temp files, Pulumi's home (logs, plugins), every machine; not the bed's own client key.
+            const where = [ROOT, "/tmp", "/dev/shm", process.env.PULUMI_HOME ?? "", bed.state].filter(Boolean);
+            const g = sh(`grep -rlF -- ${JSON.stringify(n)} ${where.map((w) => JSON.stringify(w)).join(" ")} 2>/dev/null | ` +
+                `grep -v -e '^${bed.state}/client/' -e '/node_modules/' || true`);
+            assert.strictEqual(g.stdout.trim(), "", `a private key is in: ${g.stdout}`);
+        }
+    });
+});

@@ -1,0 +1,197 @@
+# The SSH test bed: "machines" that look, from SSH, like fresh Debian hosts after
+# `apt-get install` of the packages README's "Using your own machines" lists.
+# Each machine is a network namespace with its own mount and UTS namespaces,
+# private copies of the directories a host keeps its state in (/etc/ssh,
+# /etc/libvirt, /etc/ganesha, /root, /home, /run, /tmp, ...), its own SSH host
+# keys, and the daemons its packages would start: sshd everywhere, libvirtd and
+# Open vSwitch (userspace datapath: no kernel module here) on hypervisor hosts,
+# rpcbind and nfs-ganesha on the NFS machine. It is test code of its own:
+# miglab reaches the machines only through their sshd, on a loopback port.
+#
+# Rendered with a header: ACTION (up|down), BED (short id, names every namespace
+# and link), STATE (the bed's directory), MACHINES ("name role port cidr" lines,
+# role host|nfs), SUDO_USER_NAME (a non-root user with passwordless sudo, made on
+# every machine; "" for none), CLIENT_PUB (the public key every machine's root and
+# that user accept). Everything it starts lives in the machines' namespaces and
+# is ended by PID on down.
+set -eu
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+DIRS="run tmp root home srv mnt etc/ssh etc/libvirt etc/ganesha etc/openvswitch etc/sudoers.d \
+var/lib/libvirt var/log/libvirt var/cache/libvirt var/lib/openvswitch var/log/openvswitch \
+var/log/ganesha var/lib/nfs var/lib/miglab"
+FILES="etc/passwd etc/group etc/shadow etc/hosts etc/hostname etc/exports"
+
+log() { echo "sshbed[$BED]: $*" >&2; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pidof_file() { [ -s "$1" ] && cat "$1" || true; }
+ns_of() { echo "${BED}-$1"; }
+in_machine() { local name=$1; shift; nsenter -t "$(cat "$STATE/m/$name/anchor.pid")" -m -n -u -- "$@"; }
+
+make_root() { # the machine's private copies, as a fresh install leaves them
+  local name=$1 role=$2 cidr=$3 r="$STATE/m/$1/root"
+  for sub in $DIRS; do mkdir -p "$r/$sub"; done
+  mkdir -p "$r/etc" "$r/run/sshd" "$r/root/.ssh" "$r/srv/miglab" "$r/mnt/miglab"
+  cp -a /etc/ssh/. "$r/etc/ssh/"; rm -f "$r/etc/ssh/ssh_host_"*
+  ssh-keygen -q -A -f "$r"        # its own host keys, as openssh-server's postinst makes them
+  cp -a /etc/libvirt/. "$r/etc/libvirt/"; rm -f "$r/etc/libvirt/qemu/networks/autostart/"*.xml
+  cp -a /etc/ganesha/. "$r/etc/ganesha/"
+  cp -a /etc/sudoers.d/. "$r/etc/sudoers.d/" 2>/dev/null || true
+  for f in passwd group shadow; do cp -a "/etc/$f" "$r/etc/$f"; done
+  echo "$name" > "$r/etc/hostname"
+  : > "$r/etc/exports"
+  printf '127.0.0.1\tlocalhost\n' > "$r/etc/hosts"
+  while read -r n _ _ c; do [ -n "$n" ] && printf '%s\t%s\n' "${c%/*}" "$n" >> "$r/etc/hosts"; done <<EOF
+$MACHINES
+EOF
+  # What the bed itself needs of sshd: no PAM session modules in a namespace, and the
+  # many parallel sessions a pulumi up opens.
+  mkdir -p "$r/etc/ssh/sshd_config.d"
+  cat > "$r/etc/ssh/sshd_config.d/sshbed.conf" <<EOF
+UsePAM no
+PasswordAuthentication no
+MaxStartups 100:30:200
+MaxSessions 100
+EOF
+  cp "$CLIENT_PUB" "$r/root/.ssh/authorized_keys"; chmod 700 "$r/root/.ssh"; chmod 600 "$r/root/.ssh/authorized_keys"
+  if [ -n "$SUDO_USER_NAME" ]; then
+    local uid=4711
+    echo "$SUDO_USER_NAME:x:$uid:$uid:miglab test operator:/home/$SUDO_USER_NAME:/bin/bash" >> "$r/etc/passwd"
+    echo "$SUDO_USER_NAME:x:$uid:" >> "$r/etc/group"
+    echo "$SUDO_USER_NAME:*:19000:0:99999:7:::" >> "$r/etc/shadow"
+    mkdir -p "$r/home/$SUDO_USER_NAME/.ssh"
+    cp "$CLIENT_PUB" "$r/home/$SUDO_USER_NAME/.ssh/authorized_keys"
+    chown -R "$uid:$uid" "$r/home/$SUDO_USER_NAME"; chmod 700 "$r/home/$SUDO_USER_NAME/.ssh"
+    echo "$SUDO_USER_NAME ALL=(ALL) NOPASSWD:ALL" > "$r/etc/sudoers.d/$SUDO_USER_NAME"; chmod 440 "$r/etc/sudoers.d/$SUDO_USER_NAME"
+  fi
+  if [ "$role" = host ]; then
+    # What only a namespace needs: a host_uuid of its own (no SMBIOS here), the address
+    # migrations arrive at (one kernel, so no hostname of its own to resolve), and QEMU
+    # as root without a security driver or virtlogd, as the local site runs it.
+    local uuid; uuid=$(printf '%s' "$BED-$name" | md5sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
+    echo "host_uuid = \"$uuid\"" >> "$r/etc/libvirt/libvirtd.conf"
+    cat >> "$r/etc/libvirt/qemu.conf" <<EOF
+migration_address = "${cidr%/*}"
+migration_host = "${cidr%/*}"
+security_driver = "none"
+dynamic_ownership = 0
+remember_owner = 0
+stdio_handler = "file"
+user = "root"
+group = "root"
+namespaces = [ ]
+EOF
+    # openvswitch-switch's postinst creates the database.
+    ovsdb-tool create "$r/etc/openvswitch/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+  fi
+}
+
+ensure_link() {
+  local name=$1 cidr=$2 ns sw="${BED}-sw" i=$3
+  ns=$(ns_of "$name")
+  [ -e "/run/netns/$sw" ] || { ip netns add "$sw"; ip -n "$sw" link add br0 type bridge; ip -n "$sw" link set br0 up; ip -n "$sw" link set lo up; }
+  [ -e "/run/netns/$ns" ] || ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
+    ip link add "${BED}s$i" type veth peer name "${BED}n$i"
+    ip link set "${BED}s$i" netns "$sw"; ip link set "${BED}n$i" netns "$ns"
+    ip -n "$ns" link set "${BED}n$i" name eth0
+    ip -n "$sw" link set "${BED}s$i" master br0 up
+  fi
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" addr show dev eth0 | grep -q " $cidr " || ip -n "$ns" addr add "$cidr" dev eth0
+}
+
+ensure_anchor() { # a sleeping process holding the machine's mount and UTS namespaces
+  local name=$1 d="$STATE/m/$1" binds=""
+  alive "$(pidof_file "$d/anchor.pid")" && return 0
+  for sub in $DIRS $FILES; do binds="$binds mount --bind $d/root/$sub /$sub;"; done
+  binds="$binds mount --bind $STATE/shared /srv/miglab; mount --bind $STATE/shared /mnt/miglab; hostname $name;"
+  ip netns exec "$(ns_of "$name")" unshare -m -u --propagation private sh -c "$binds exec sleep infinity" </dev/null >/dev/null 2>&1 &
+  echo $! > "$d/anchor.pid"
+  for _ in $(seq 50); do
+    [ "$(in_machine "$name" hostname 2>/dev/null)" = "$name" ] && in_machine "$name" test -d /run/sshd && return 0
+    sleep 0.1
+  done
+  log "machine $name: its namespaces did not come up"; return 1
+}
+
+wait_for() { local what=$1; shift; for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done; log "$what did not start"; return 1; }
+
+start_services() { # what the packages' init scripts would start, with their own defaults
+  local name=$1 role=$2
+  # No syslog here: sshd logs to a file, so tests can see who connected.
+  in_machine "$name" /usr/sbin/sshd -E /run/sshd.log
+  wait_for "$name: sshd" in_machine "$name" test -s /run/sshd.pid
+  if [ "$role" = host ]; then
+    in_machine "$name" /usr/sbin/libvirtd -d -p /run/libvirtd.pid
+    wait_for "$name: libvirtd" in_machine "$name" virsh -c qemu:///system version
+    in_machine "$name" mkdir -p /run/openvswitch
+    in_machine "$name" ovsdb-server /etc/openvswitch/conf.db --remote=punix:/run/openvswitch/db.sock \
+      --pidfile=/run/openvswitch/ovsdb-server.pid --detach --log-file=/var/log/openvswitch/ovsdb-server.log
+    in_machine "$name" ovs-vsctl --no-wait init
+    in_machine "$name" ovs-vswitchd unix:/run/openvswitch/db.sock --pidfile=/run/openvswitch/ovs-vswitchd.pid \
+      --detach --log-file=/var/log/openvswitch/ovs-vswitchd.log
+  else
+    in_machine "$name" mkdir -p /run/rpcbind /run/ganesha
+    in_machine "$name" rpcbind -w
+    in_machine "$name" /usr/bin/ganesha.nfsd -L /var/log/ganesha/ganesha.log -f /etc/ganesha/ganesha.conf -N NIV_EVENT -p /run/ganesha/ganesha.pid
+    wait_for "$name: ganesha" in_machine "$name" sh -c 'rpcinfo -p 127.0.0.1 | grep -q nfs'
+  fi
+}
+
+ensure_forwarder() { # the machine's sshd, reachable only at 127.0.0.1:port
+  local name=$1 port=$2 d="$STATE/m/$1"
+  alive "$(pidof_file "$d/forward.pid")" && return 0
+  setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+    "EXEC:nsenter --net=/run/netns/$(ns_of "$name") socat STDIO TCP\:127.0.0.1\:22" </dev/null >"$d/forward.log" 2>&1 &
+  echo $! > "$d/forward.pid"
+}
+
+up() {
+  mkdir -p "$STATE/m" "$STATE/shared"
+  local i=0
+  while read -r name role port cidr; do
+    [ -n "$name" ] || continue
+    i=$((i + 1))
+    mkdir -p "$STATE/m/$name"
+    [ -d "$STATE/m/$name/root/etc/ssh" ] || make_root "$name" "$role" "$cidr"
+    ensure_link "$name" "$cidr" "$i"
+    if ! alive "$(pidof_file "$STATE/m/$name/anchor.pid")"; then ensure_anchor "$name"; start_services "$name" "$role"; fi
+    ensure_forwarder "$name" "$port"
+    log "machine $name ($role) at $cidr, sshd on 127.0.0.1:$port"
+  done <<EOF
+$MACHINES
+EOF
+}
+
+kill_pid() {
+  local pid=$1
+  alive "$pid" || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 30); do alive "$pid" || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+down() {
+  [ -d "$STATE/m" ] || return 0
+  for d in "$STATE"/m/*/; do
+    d=${d%/}; name=$(basename "$d")
+    kill_pid "$(pidof_file "$d/forward.pid")"
+    # Every process in the machine's network namespace is one the bed or a session into it began.
+    if [ -e "/run/netns/$(ns_of "$name")" ]; then
+      for pid in $(ip netns pids "$(ns_of "$name")" 2>/dev/null); do kill_pid "$pid"; done
+    fi
+    kill_pid "$(pidof_file "$d/anchor.pid")"
+    ip netns del "$(ns_of "$name")" 2>/dev/null || true
+  done
+  ip netns del "${BED}-sw" 2>/dev/null || true
+  rm -rf "$STATE"
+  log "removed"
+}
+
+case "$ACTION" in
+  up) up ;;
+  down) down ;;
+  *) echo "sshbed: ACTION must be up or down" >&2; exit 2 ;;
+esac

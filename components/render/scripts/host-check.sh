@@ -11,6 +11,13 @@ if [ "$ROLE" = host ]; then
   need qemu-system-x86_64 qemu-system-x86
   need bc bc
   need ssh openssh-client
+  # QEMU opens the guest's disk on the NFS server itself (libnfs), a block driver packaged apart.
+  ls /usr/lib/*/qemu/block-nfs.so >/dev/null 2>&1 || missing="$missing\n  - QEMU's NFS block driver is not installed on $NODE: install qemu-block-extra"
+fi
+if [ "$ROLE" = nfs ]; then
+  # The built-in guest image is made on the NFS server.
+  need qemu-img qemu-utils
+  need cpio cpio
 fi
 if [ -n "$missing" ]; then printf "host $NODE is missing prerequisites:$missing\n" >&2; exit 1; fi
 if [ "$ROLE" = host ]; then

@@ -24,6 +24,10 @@ for (const action of ["up", "down"] as const) {
     Object.assign(rendered, {
         [`local-site ${action}`]: r.localSiteScript(siteSpecOf(plan), action),
         [`nfs-server ganesha ${action}`]: r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "ganesha", stateDir: "/var/lib/x" }, action),
+        [`nfs-server ganesha-service ${action}`]: r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "ganesha-service", stateDir: "/var/lib/x", id: "m1" }, action),
+        [`pool dir over a host's own mount ${action}`]: r.poolScript({ name: "miglab", target: "/mnt/miglab", node: "pc1", expectMarker: "m1" }, action),
+        [`host bridge ${action}`]: r.hostBridgeScript({ node: "pc1", address: "10.10.10.1", bridge: "br-lab", stateDir: "/var/lib/miglab/m1" }, action),
+        [`domain with known hosts ${action}`]: r.domainScript({ name: g.name, xml: "<domain/>", address: g.address, counterPort: 7000, keyPath: plan.labKey, knownHosts: "/root/.ssh/k", peers: ["10.10.10.1"] }, action),
         [`nfs-server kernel ${action}`]: r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "kernel", stateDir: "/var/lib/x" }, action),
         [`pool ${action}`]: r.poolScript({ name: "miglab", target: "/var/lib/miglab/pool", nfs: { address: plan.nfs.address, export: plan.export } }, action),
         [`guest-image ${action}`]: r.guestImageScript({ name: g.name, export: plan.export, disk: g.disk, diskMiB: 64, builtin: "tiny", kernel: "/e/k", initrd: "/e/i" }, action),
@@ -37,10 +41,12 @@ rendered["host-check"] = r.hostCheckScript(plan.hosts[0]);
 rendered["migrate-leg"] = r.migrateLegScript(legSpecOf(plan, g, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }));
 
 const prelude = r.scriptText("prelude.sh");
-const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh"]
+const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh"]
     .map((file) => ({ file, text: r.scriptText(file) }));
 /** Set by the shell or the prelude, not by a renderer. */
-const PROVIDED = new Set(["PATH", "SECONDS", "HOME", "IFS", "RANDOM", "V", "VIRSH_URI", "SSH_OPTS"]);
+const PROVIDED = new Set(["PATH", "SECONDS", "HOME", "IFS", "RANDOM", "V", "VIRSH_URI", "SSH_OPTS", "PEER_URI_PARAMS"]);
+/** What the prelude itself reads of the header (a script passes it for the prelude's sake). */
+const PRELUDE_READS = new Set([...prelude.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
 
 /** A rendered text as its scripts: (header variables, body file, body text) each. */
 function split(text: string): { vars: string[]; file: string; body: string }[] {
@@ -74,7 +80,7 @@ function reads(body: string): Set<string> {
 function mismatches(text: string): { file: string; missing: string[]; unused: string[] }[] {
     return split(text).map((s) => {
         const refs = new Set([...s.body.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
-        return { file: s.file, missing: [...reads(s.body)].filter((v) => !s.vars.includes(v)), unused: s.vars.filter((v) => !refs.has(v)) };
+        return { file: s.file, missing: [...reads(s.body)].filter((v) => !s.vars.includes(v)), unused: s.vars.filter((v) => !refs.has(v) && !PRELUDE_READS.has(v)) };
     });
 }
 
@@ -110,7 +116,7 @@ describe("host scripts: variables and shellcheck", function () {
 
     it("the check itself catches a variable read but not passed, and one passed but not read", () => {
         // pool.sh given one variable too many and one too few (no TARGET).
-        const [m] = mismatches(r.script("pool.sh", { ACTION: "up", POOL: "p", POOL_XML: "<pool/>", EXTRA: "x" }));
+        const [m] = mismatches(r.script("pool.sh", { ACTION: "up", POOL: "p", POOL_XML: "<pool/>", NODE: "n", EXPECT_EXPORT: "", EXTRA: "x" }));
         assert.deepStrictEqual(m, { file: "pool.sh", missing: ["TARGET"], unused: ["EXTRA"] });
     });
 

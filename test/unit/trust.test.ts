@@ -60,7 +60,7 @@ describe("site ssh: host keys", () => {
         assert.throws(() => parseLabConfig(local), (e: ConfigError) =>
             e.problems.some((x) => x.startsWith("nfs.server: applies to site 'ssh' only")) && e.problems.some((x) => x.startsWith("pool.type: applies to site 'ssh' only")));
         const lp = planLab(parseLabConfig(sampleLab()), "x");
-        assert.strictEqual(lp.nfsServer, "ganesha-own");
+        assert.strictEqual(lp.nfsServer, "ganesha");
         assert.strictEqual(lp.hostSsh.uriParams, "&no_verify=1");
     });
 });
@@ -68,8 +68,10 @@ describe("site ssh: host keys", () => {
 describe("site ssh: host-side commands", () => {
     const plan = planLab(parseLabConfig(sshLab()), "x");
     it("installs the lab key from stdin, never from the command, with every node's host key", () => {
-        const keys = Object.fromEntries(plan.nodes.map((n) => [n.name, ED]));
-        const cmd = r.hostTrustCommand(plan, plan.hosts[0], "up", "ssh-ed25519 AAAAlabkey miglab-x", keys);
+        const cmd = r.hostTrustCommand({
+            node: "pc1", labId: plan.labId, keyPath: plan.labKey, knownHosts: plan.hostSsh.knownHosts!, configFile: plan.hostSsh.configFile!,
+            publicKey: "ssh-ed25519 AAAAlabkey miglab-x", nodes: plan.nodes.map((n) => ({ address: n.address, hostKey: ED })),
+        }, "up");
         assert.doesNotMatch(cmd, /PRIVATE KEY-----/);
         for (const n of plan.nodes) { assert.ok(cmd.includes(`${n.address} ${ED}`), n.name); }
         assert.strictEqual(spawnSync("bash", ["-n", "-c", cmd]).status, 0);
@@ -80,12 +82,12 @@ describe("site ssh: host-side commands", () => {
         assert.strictEqual(asUser.stdout.trim(), "via-sudo");
     });
     it("renders the bridge, pool and export scripts for real hosts", () => {
-        for (const s of [r.hostBridgeScript(plan, plan.hosts[0], "up"), r.hostBridgeScript(plan, plan.hosts[0], "down"),
-            r.poolScript({ ...plan, pool: { ...plan.pool, type: "dir" } }, "up", plan.hosts[0]), r.nfsScript({ ...plan, nfsServer: "ganesha-service" }, "up")]) {
-            assert.strictEqual(spawnSync("bash", ["-n"], { input: s }).status, 0);
-        }
-        assert.match(r.poolScript({ ...plan, pool: { ...plan.pool, type: "dir" } }, "up", plan.hosts[0]), new RegExp(`^EXPECT_EXPORT='${plan.labId}'`, "m"));
-        assert.match(r.nfsScript({ ...plan, nfsServer: "ganesha-service" }, "up"), /^IMPL='ganesha-service'/m);
+        const nfs = { export: "/srv/x", clients: ["10.0.0.0/24"], implementation: "ganesha-service" as const, stateDir: "/var/lib/x", id: plan.labId };
+        // The export's marker holds the id the pool expects.
+        assert.match(r.nfsScript(nfs, "up"), new RegExp(`^LAB_ID='${plan.labId}'`, "m"));
+        assert.match(r.poolScript({ name: "p", target: "/mnt/x", node: "pc1", expectMarker: plan.labId }, "up"), new RegExp(`^EXPECT_EXPORT='${plan.labId}'`, "m"));
+        assert.strictEqual(r.exportIdOf(nfs), plan.labId);
+        assert.match(r.exportIdOf({ export: "/srv/x" }), /^e[0-9a-z]+$/);
     });
     it("splits the lab key ssh-keygen printed", () => {
         const k = splitLabKey("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\nssh-ed25519 AAAAx miglab-m1\n");

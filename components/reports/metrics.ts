@@ -213,7 +213,13 @@ export function parseLegOutcome(leg: string, from: string, to: string, stdout: s
         const why = (s.get("failed") ?? "").trim().split("\n").map((x) => x.trim()).filter(Boolean).join(" ");
         return { leg, from, to, failed: why || `leg ${leg} from ${from} to ${to} failed`, attempt, finishedAt: isoOf(Number((s.get("at") ?? "").trim())) };
     }
-    return parseLeg(leg, from, to, stdout, attempt);
+    try {
+        return parseLeg(leg, from, to, stdout, attempt);
+    } catch (e) {
+        // A leg whose output cannot be read measured nothing usable: reported as failed (and tried
+        // again next time), never left to stop the program.
+        return { leg, from, to, failed: `the leg's output could not be read: ${(e as Error).message.split("\n")[0]}`, attempt, finishedAt: isoOf(Number((s.get("at") ?? "").trim())) };
+    }
 }
 
 export function parseLeg(leg: string, from: string, to: string, stdout: string, attempt = 0): LegMetrics {

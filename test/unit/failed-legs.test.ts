@@ -59,3 +59,11 @@ describe("failed legs", () => {
         assert.doesNotMatch(legsTable([{ ...ok, finishedAt: "2025-11-25T14:20:00.000Z" }], since), /\*/);
     });
 });
+
+describe("a leg whose output cannot be read", () => {
+    it("is reported as failed (and so tried again), never stopping the program", () => {
+        const o = parseLegOutcome("out", "pc1", "pc2", "=== iperf3\n{}\n=== probe\n\n=== at\n1764080004.2\n");
+        assert.ok(isFailed(o));
+        assert.match(o.failed, /^the leg's output could not be read: /);
+    });
+});

@@ -20,6 +20,8 @@ set -u
 SSH="ssh -n $SSH_OPTS -i $KEY"
 DST_URI="qemu+ssh://root@$DST_ADDR/system?keyfile=$KEY$PEER_URI_PARAMS"
 WORK=$(mktemp -d /tmp/miglab-leg.XXXXXX)
+# The probe's files live in /tmp of a node, which every lab on one machine shares: named after this run.
+RUN_TAG=${WORK##*.}
 PROBE_PID=""
 BYSTANDER_PIDS=""
 cleanup() {
@@ -85,11 +87,11 @@ iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p 5201 -n "$PLAIN_BYTES" -J 2>&1 || say "i
 
 # The probe pings the guest from a host that is neither source nor destination.
 if [ -n "$PROBE_ADDR" ]; then
-  PROBE_PID=$($SSH "root@$PROBE_ADDR" "nohup ping -D -i $PROBE_INTERVAL_S $GUEST_ADDR >/tmp/miglab-probe-$LEG.txt 2>&1 </dev/null & echo \$!")
+  PROBE_PID=$($SSH "root@$PROBE_ADDR" "nohup ping -D -i $PROBE_INTERVAL_S $GUEST_ADDR >/tmp/miglab-probe-$LEG-$RUN_TAG.txt 2>&1 </dev/null & echo \$!")
 fi
 if [ -n "$PROBE_ADDR" ] && [ -n "${BYSTANDERS:-}" ]; then
   starts=$(echo "$BYSTANDERS" | while read -r name addr _; do
-    [ -n "$name" ] && printf 'nohup ping -D -i %s %s >/tmp/miglab-probe-%s-%s.txt 2>&1 </dev/null & echo $!; ' "$PROBE_INTERVAL_S" "$addr" "$LEG" "$name"
+    [ -n "$name" ] && printf 'nohup ping -D -i %s %s >/tmp/miglab-probe-%s-%s-%s.txt 2>&1 </dev/null & echo $!; ' "$PROBE_INTERVAL_S" "$addr" "$LEG" "$name" "$RUN_TAG"
   done)
   BYSTANDER_PIDS=$($SSH "root@$PROBE_ADDR" "$starts" | tr '\n' ' ')
 fi
@@ -142,7 +144,7 @@ echo "=== migrate"; cat "$WORK/migrate.out"
 sleep 0.5
 echo "=== probe"
 if [ -n "$PROBE_ADDR" ]; then
-  $SSH "root@$PROBE_ADDR" "kill -INT $PROBE_PID; sleep 0.3; cat /tmp/miglab-probe-$LEG.txt; rm -f /tmp/miglab-probe-$LEG.txt"
+  $SSH "root@$PROBE_ADDR" "kill -INT $PROBE_PID; sleep 0.3; cat /tmp/miglab-probe-$LEG-$RUN_TAG.txt; rm -f /tmp/miglab-probe-$LEG-$RUN_TAG.txt"
   PROBE_PID=""
 else
   echo "skipped: no node outside the guest's host can reach it (NAT)"
@@ -153,7 +155,7 @@ if [ -n "$BYSTANDER_PIDS" ]; then
   echo "$BYSTANDERS" | while read -r name _; do
     [ -n "$name" ] || continue
     echo "=== bystander-probe-$name"
-    $SSH "root@$PROBE_ADDR" "cat /tmp/miglab-probe-$LEG-$name.txt; rm -f /tmp/miglab-probe-$LEG-$name.txt"
+    $SSH "root@$PROBE_ADDR" "cat /tmp/miglab-probe-$LEG-$name-$RUN_TAG.txt; rm -f /tmp/miglab-probe-$LEG-$name-$RUN_TAG.txt"
   done
 fi
 echo "=== bystanders-after"; bystanders

@@ -53,6 +53,7 @@ export async function find(name: string): Promise<Declared> {
 
 /** A variable of a rendered script's header, as bash reads it. */
 export function varOf(script: string, name: string): string {
-    const header = script.replace(/^bash -s <<'MIGLAB_SCRIPT_END'\n/, "").split("# --- miglab prelude")[0];
+    // Past the first line (bashCommand's "run as root" wrapper ending in the heredoc), up to the prelude.
+    const header = script.replace(/^[^\n]*<<'MIGLAB_SCRIPT_END'\n/, "").split("# --- miglab prelude")[0];
     return execFileSync("bash", ["-c", `${header}\nprintf %s "\${${name}-<unset>}"`], { encoding: "utf8" });
 }

@@ -14,10 +14,25 @@ set -eu
 mark() { echo "$LAB_ID" > "$EXPORT/.miglab-export"; }
 unmark() { rm -f "$EXPORT/.miglab-export"; }
 
+# ganesha's EXPORT block for the export, open to CLIENTS only; $1: its Export_Id.
+export_block() {
+  cat <<BLOCK_END
+EXPORT {
+  Export_Id = $1;
+  Path = "$EXPORT";
+  Pseudo = "$EXPORT";
+  Protocols = 3, 4;
+  Transports = TCP;
+  SecType = sys;
+  Squash = No_Root_Squash;
+  CLIENT { Clients = $(echo "$CLIENTS" | tr ' ' ','); Access_Type = RW; }
+  FSAL { Name = VFS; }
+}
+BLOCK_END
+}
+
 ganesha_up() {
   mkdir -p "$EXPORT" "$STATE"; mark
-  local clients
-  clients=$(echo "$CLIENTS" | tr ' ' ',')
   cat > "$STATE/ganesha.conf" <<EOF
 NFS_CORE_PARAM {
   Protocols = 3, 4;
@@ -27,17 +42,7 @@ NFS_CORE_PARAM {
 }
 NFSV4 { Graceless = true; }
 EXPORT_DEFAULTS { Access_Type = None; }
-EXPORT {
-  Export_Id = 1;
-  Path = "$EXPORT";
-  Pseudo = "$EXPORT";
-  Protocols = 3, 4;
-  Transports = TCP;
-  SecType = sys;
-  Squash = No_Root_Squash;
-  CLIENT { Clients = $clients; Access_Type = RW; }
-  FSAL { Name = VFS; }
-}
+$(export_block 1)
 LOG { Default_Log_Level = EVENT; }
 EOF
   # libnfs (QEMU's NFS client) finds the export through the MOUNT protocol, which needs rpcbind.
@@ -114,20 +119,9 @@ ganesha_reload() { # the packaged service: systemd where it runs, else the daemo
 service_up() {
   command -v ganesha.nfsd >/dev/null || { echo "nfs: nfs-ganesha is not installed on this host: install nfs-ganesha nfs-ganesha-vfs" >&2; return 1; }
   mkdir -p "$EXPORT"
-  local clients; clients=$(echo "$CLIENTS" | tr ' ' ',')
   cat > "$LAB_CONF.new" <<CONF_END
 # miglab lab $LAB_ID: the export holding the guest disks (removed by pulumi destroy)
-EXPORT {
-  Export_Id = $EXPORT_ID;
-  Path = "$EXPORT";
-  Pseudo = "$EXPORT";
-  Protocols = 3, 4;
-  Transports = TCP;
-  SecType = sys;
-  Squash = No_Root_Squash;
-  CLIENT { Clients = $clients; Access_Type = RW; }
-  FSAL { Name = VFS; }
-}
+$(export_block "$EXPORT_ID")
 CONF_END
   mv "$LAB_CONF.new" "$LAB_CONF"
   grep -qxF "$INCLUDE" "$GANESHA_CONF" || echo "$INCLUDE" >> "$GANESHA_CONF"

@@ -35,6 +35,9 @@ export function cleanLab(stack: string, root = path.resolve(__dirname, "..", "..
     }
     const plan = planLab(cfg, stack);
     for (const g of plan.guests) { rc = run(guestImageScript(guestImageSpecOf(plan, g), "down")) || rc; }
+    // The NFS server's marker (nfs-server.sh's mark) goes with the lab whose id it holds.
+    const marker = path.join(plan.export, ".miglab-export");
+    if (fs.existsSync(marker) && fs.readFileSync(marker, "utf8").trim() === labId) { fs.rmSync(marker); }
     run(`rmdir ${JSON.stringify(plan.export)} 2>/dev/null || true`);
     console.error(`clean: lab ${labId} (stack ${stack}) removed from this machine${fs.existsSync(plan.export) ? `; ${plan.export} still holds files that are not miglab's` : ""}`);
     return rc;

@@ -1,6 +1,6 @@
 // A lab stack of the lab suites' (and the benchmark's) own: a copy of one of stacks/
 // under another stack name and export path, with a state backend in a temp folder.
-import { spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -60,6 +60,33 @@ export class LabStack {
     /** `pulumi up --yes` as a user types it: the preview runs first. */
     up(...extra: string[]): Run { return this.pulumi(["up", "--yes", ...extra]); }
 
+    /**
+     * `pulumi up` in the background while `watch` is asked every 300 ms (at most `tries` times)
+     * until it says true; then `during` runs once (an up that never gets there is interrupted). The wait never blocks: pulumi's output must
+     * keep draining, or once the pipe fills it stops writing, and so stops working.
+     */
+    async upWhile(args: string[], watch: () => boolean, during: (up: ChildProcess) => void, tries = 600):
+        Promise<{ run: Run; seen: boolean }> {
+        const up = spawn("pulumi", ["up", "--yes", "--non-interactive", "--stack", this.name, ...args], { cwd: ROOT, env: this.env });
+        let stdout = "", stderr = "";
+        up.stdout.on("data", (d) => { stdout += d; });
+        up.stderr.on("data", (d) => { stderr += d; });
+        const exited = new Promise<number>((resolve) => up.on("close", (code) => resolve(code ?? -1)));
+        let seen = false;
+        try {
+            for (let i = 0; i < tries && up.exitCode === null; i++) {
+                if (watch()) { seen = true; during(up); break; }
+                await new Promise((resolve) => setTimeout(resolve, 300));
+            }
+        } catch (e) {
+            up.kill("SIGINT");
+            await exited;
+            throw e;
+        }
+        if (!seen && up.exitCode === null) { up.kill("SIGINT"); }
+        return { run: { code: await exited, stdout, stderr }, seen };
+    }
+
     outputs(): any { return JSON.parse(this.pulumi(["stack", "output", "--json"]).stdout); }
 
     /** Runs a command inside a node's namespaces on this machine (for captures the node's sshd cannot make). */
@@ -76,6 +103,12 @@ export class LabStack {
             "-o", "LogLevel=ERROR", "-i", key, "-p", String(n.connect.port), "root@127.0.0.1", command],
         { encoding: "utf8", input, timeout: 10 * 60 * 1000 });
         return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+    }
+
+    /** Whether a migration of `guest` is moving data out of `node` now. */
+    migrating(node: string, guest: string): boolean {
+        const info = this.onNode(node, `virsh -c qemu:///system domjobinfo ${guest}`).stdout;
+        return /Job type:\s+Unbounded/.test(info) && /Data processed:\s+[1-9]/.test(info);
     }
 
     /** The guest's counter, asked from the probe node. */

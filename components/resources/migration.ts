@@ -123,6 +123,9 @@ export class Migration extends pulumi.ComponentResource {
             const leg = new command.remote.Command(`${legPrefix ?? name}-${s.leg}`, {
                 connection: s.from.connection,
                 create: spec.apply((x) => bashCommand(migrateLegScript(x))),
+                // stdout is the leg's raw figures (iperf3's JSON, every probe reply): kept in the
+                // outputs, not streamed into `pulumi up`; stderr is its progress, shown live.
+                logging: "stderr",
                 triggers: pulumi.all([changes, attempt]).apply(([c, a]) => [...c.filter((x) => x !== undefined && x !== ""), ...(a > 0 ? [a] : [])]),
             }, childOpts(this, { dependsOn: previous }));
             // The leg script reports a failed migration instead of failing, so the outputs can say so;

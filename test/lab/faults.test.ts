@@ -3,7 +3,7 @@
 // line naming the host and the cause (or a leg that rode it out), the guest running on
 // exactly one host, counting, its disk intact, and the next `pulumi up` measuring again.
 import * as assert from "assert";
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -75,20 +75,8 @@ describe("faults on a real lab (same-subnet)", function () {
 
     /** `pulumi up` re-measuring both legs (as `npm run lab -- --remeasure`), with `during` run once the out leg migrates. */
     async function remeasureWith(during: () => void): Promise<{ run: Run; injected: boolean }> {
-        const args = ["up", "--yes", "--non-interactive", "--stack", lab.name, ...legUrns().flatMap((u) => ["--replace", u])];
-        const up = spawn("pulumi", args, { cwd: ROOT, env: lab.env });
-        let stdout = "", stderr = "";
-        up.stdout.on("data", (d) => { stdout += d; });
-        up.stderr.on("data", (d) => { stderr += d; });
-        const exited = new Promise<number>((resolve) => up.on("close", (code) => resolve(code ?? -1)));
-        let injected = false;
-        for (let i = 0; i < 600 && up.exitCode === null; i++) {
-            const info = virsh("pc1", "domjobinfo vm1").stdout;
-            if (/Job type:\s+Unbounded/.test(info) && /Data processed:\s+[1-9]/.test(info)) { during(); injected = true; break; }
-            // Wait without blocking: pulumi's output must keep draining, or it stops writing (and working).
-            await new Promise((resolve) => setTimeout(resolve, 300));
-        }
-        return { run: { code: await exited, stdout, stderr }, injected };
+        const { run, seen } = await lab.upWhile(legUrns().flatMap((u) => ["--replace", u]), () => lab.migrating("pc1", "vm1"), during);
+        return { run, injected: seen };
     }
 
     /** After a fault: the next up (with --refresh, which restarts what died) measures both legs. */

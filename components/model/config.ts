@@ -6,6 +6,7 @@ import addFormats from "ajv-formats";
 import schema from "./config.schema.json";
 import { inSubnet } from "./net";
 import { labRules } from "./rules";
+import { fillProblem } from "./workload";
 import { FeatureProbe, kernelFeatureProblems, probeKernel } from "./kernel";
 
 export interface SshArgs { host?: string; user: string; port: number; privateKey: string; hostKey?: string }
@@ -13,7 +14,7 @@ export interface NodeConfig { name: string; address: string; prefix: number; ssh
 export interface GuestConfig {
     name: string; home: string; address: string; memoryMiB: number; vcpus: number; mac?: string;
     image: { builtin?: "tiny"; qcow2?: string; diskMiB: number }; counterPort: number;
-    workload: { dirtyMiBs: number; workingSetMiB?: number };
+    workload: { dirtyMiBs: number; workingSetMiB?: number; fillMiB?: number };
 }
 export interface MigrationConfig {
     guest: string; from?: string; to?: string; path?: string[]; mode: "precopy" | "postcopy"; postcopyAfterSeconds: number;
@@ -149,6 +150,8 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
         if (g.workload.dirtyMiBs > 0 && (g.workload.workingSetMiB ?? g.workload.dirtyMiBs) > g.memoryMiB / 2) {
             problems.push(`guests[${i}].workload.workingSetMiB: ${g.workload.workingSetMiB ?? g.workload.dirtyMiBs} MiB is more than half the guest's ${g.memoryMiB} MiB; lower it or give the guest more memory`);
         }
+        const fill = fillProblem(g.memoryMiB, g.workload);
+        if (fill) { problems.push(`guests[${i}].workload.fillMiB: ${fill}`); }
     });
     if (cfg.topology === "same-subnet") {
         const first = cfg.hosts[0];

@@ -150,8 +150,8 @@ export interface TinyGuestSpec {
     gateway?: string;
     /** An address the guest pings while it runs, and how often (ms), as the reference lab did. */
     ping?: { address: string; intervalMs: number };
-    /** Memory the guest rewrites: MiB per second, over a working set of MiB (default: the rate). */
-    workload?: { dirtyMiBs: number; workingSetMiB?: number };
+    /** Memory the guest rewrites: MiB per second, over a working set of MiB (default: the rate); and MiB it fills once at boot. */
+    workload?: { dirtyMiBs: number; workingSetMiB?: number; fillMiB?: number };
 }
 
 /** The built-in guest's kernel command line: its /init (guest-init.sh) reads the miglab.* parameters. */
@@ -161,5 +161,6 @@ export function tinyGuestCmdline(g: TinyGuestSpec): string {
     if (g.ping) { args.push(`miglab.ping=${g.ping.address}`, `miglab.ping_interval=${(g.ping.intervalMs / 1000).toFixed(3)}`); }
     const w = g.workload;
     if (w && w.dirtyMiBs > 0) { args.push(`miglab.dirty_mib_s=${w.dirtyMiBs}`, `miglab.dirty_wss_mib=${w.workingSetMiB ?? w.dirtyMiBs}`); }
+    if (w && (w.fillMiB ?? 0) > 0) { args.push(`miglab.fill_mib=${w.fillMiB}`); }
     return args.join(" ");
 }

@@ -7,6 +7,7 @@ import { NatNetwork } from "./natNetwork";
 import { OvsBridge } from "./ovsBridge";
 import { ArgChecks, ipMsg, isCount, isIpv4, isMac, isName, nameMsg } from "./validate";
 import { macFor, uuidFor } from "../model/net";
+import { fillProblem } from "../model/workload";
 import { Accel, GuestAttachment, bashCommand, domainScript, domainXml, tinyGuestCmdline } from "../render";
 import { guestRunningProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
@@ -34,8 +35,8 @@ export interface DomainArgs {
     gateway?: string;
     /** Built-in image: an address the guest pings while it runs (every intervalMs, default 50). */
     ping?: { address: string; intervalMs?: number };
-    /** Built-in image: memory the guest rewrites, MiB/s over a working set (default: the rate). */
-    workload?: { dirtyMiBs: number; workingSetMiB?: number };
+    /** Built-in image: memory the guest rewrites, MiB/s over a working set (default: the rate), and MiB it fills once at boot (fillMiB). */
+    workload?: { dirtyMiBs: number; workingSetMiB?: number; fillMiB?: number };
     /** Fixed identity, so a redefinition keeps them; default derived from the stack and guestName. */
     uuid?: string;
     mac?: string;
@@ -84,6 +85,8 @@ export class Domain extends pulumi.ComponentResource {
         const w = args.workload;
         v.check(!w || (isCount(w.dirtyMiBs, 0, 4096) && (w.workingSetMiB ?? w.dirtyMiBs) <= args.memoryMiB / 2), "workload",
             `dirtyMiBs must be 0..4096 and the working set at most half of memoryMiB (${args.memoryMiB / 2} MiB)`);
+        const fill = w ? fillProblem(args.memoryMiB, w) : undefined;
+        v.check(!fill, "workload.fillMiB", fill ?? "");
         v.done(this);
         this.guestName = guestName;
         this.address = args.address;

@@ -205,6 +205,10 @@ describe("components on their own args (mocks)", function () {
                 host: pc1, hosts: [pc2], memoryMiB: 16, image: undefined as any, network: { kind: "bridge", bridge: "br-lab" }, address: "10.4.0.11", prefix: 24,
             }), (e: Error) => /Domain 'g-bad'/.test(e.message) && /hosts: must include the guest's host 'pc1'/.test(e.message) &&
                 /memoryMiB: 16 must be an integer from 64 to 65536/.test(e.message) && /image: must be a GuestImage/.test(e.message));
+            assert.throws(() => new Domain("g-bad-fill", {
+                host: pc1, hosts: [pc1, pc2], memoryMiB: 256, image: undefined as any, network: { kind: "bridge", bridge: "br-lab" }, address: "10.4.0.12", prefix: 24,
+                workload: { dirtyMiBs: 20, fillMiB: 200 },
+            }), /Domain 'g-bad-fill' has 2 bad arguments:[^]*\n {2}- workload\.fillMiB: 200 MiB does not fit: the guest's 256 MiB less 96 MiB for its kernel and 24 MiB for the dirtying working set leaves 136 MiB; lower it or give the guest more memory/);
             assert.throws(() => new Migration("g-bad2", { domain: vm, from: pc1, to: pc1 }),
                 /Migration 'g-bad2' has a bad argument:\n {2}- to: is 'pc1', the same host as from; give two different hosts/);
             assert.throws(() => new Migration("g-bad3", { domain: vm, from: pc1, to: probe }),

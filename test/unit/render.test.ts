@@ -86,6 +86,17 @@ describe("libvirt XML", () => {
     });
 });
 
+describe("the built-in guest's command line", () => {
+    it("asks guest-init.sh to fill memory only when the workload has a fill", () => {
+        const base = { address: "10.0.0.10", prefix: 24, counterPort: 7000 };
+        assert.strictEqual(r.tinyGuestCmdline({ ...base, workload: { dirtyMiBs: 0, fillMiB: 416 } }),
+            "console=ttyS0 quiet miglab.ip=10.0.0.10/24 miglab.port=7000 miglab.fill_mib=416");
+        assert.doesNotMatch(r.tinyGuestCmdline({ ...base, workload: { dirtyMiBs: 0 } }), /fill_mib/);
+        // guest-init.sh reads the parameter it is given.
+        assert.match(fs.readFileSync(path.join(__dirname, "..", "..", "..", "components", "render", "scripts", "guest-init.sh"), "utf8"), /miglab\.fill_mib=\*\)/);
+    });
+});
+
 describe("host scripts", () => {
     const scripts: Record<string, string> = {
         "local-site up": r.localSiteScript(site, "up"),

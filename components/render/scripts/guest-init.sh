@@ -34,7 +34,7 @@ secs_to_cs() {
 is_uint() { case $1 in ''|*[!0-9]*) return 1 ;; esac; return 0; }
 
 # ---- parameters
-IP='' GW='' PORT=7000 DIRTY_MIB_S=0 DIRTY_WSS_MIB=0 PING='' PING_INTERVAL=0.2
+IP='' GW='' PORT=7000 DIRTY_MIB_S=0 DIRTY_WSS_MIB=0 FILL_MIB=0 PING='' PING_INTERVAL=0.2
 for arg in $(cat /proc/cmdline); do
     case $arg in
         miglab.ip=*) IP=${arg#*=} ;;
@@ -42,6 +42,7 @@ for arg in $(cat /proc/cmdline); do
         miglab.port=*) PORT=${arg#*=} ;;
         miglab.dirty_mib_s=*) DIRTY_MIB_S=${arg#*=} ;;
         miglab.dirty_wss_mib=*) DIRTY_WSS_MIB=${arg#*=} ;;
+        miglab.fill_mib=*) FILL_MIB=${arg#*=} ;;
         miglab.ping=*) PING=${arg#*=} ;;
         miglab.ping_interval=*) PING_INTERVAL=${arg#*=} ;;
     esac
@@ -49,6 +50,7 @@ done
 is_uint "$PORT" || { con "bad miglab.port=$PORT, using 7000"; PORT=7000; }
 is_uint "$DIRTY_MIB_S" || { con "bad miglab.dirty_mib_s=$DIRTY_MIB_S, disabling"; DIRTY_MIB_S=0; }
 is_uint "$DIRTY_WSS_MIB" || DIRTY_WSS_MIB=0
+is_uint "$FILL_MIB" || { con "bad miglab.fill_mib=$FILL_MIB, not filling"; FILL_MIB=0; }
 # A rate without a working set would do nothing; default the set to the rate.
 [ "$DIRTY_MIB_S" -gt 0 ] && [ "$DIRTY_WSS_MIB" -le 0 ] && DIRTY_WSS_MIB=$DIRTY_MIB_S
 case $PING_INTERVAL in ''|*[!0-9.]*|*.*.*) con "bad miglab.ping_interval=$PING_INTERVAL, using 0.2"; PING_INTERVAL=0.2 ;; esac
@@ -173,6 +175,26 @@ if [ -n "$PING" ]; then
     ping_loop "$PING" "$PING_CS" &
     con "pinging $PING every ${PING_CS}0 ms"
 fi
+
+# ---- memory fill
+# A used guest's memory: FILL_MIB of non-zero data written once and kept (tmpfs pages, no
+# swap), so pre-copy sends it in full as the reference experiment's guests did. A 4 MiB random
+# chunk repeated: QEMU sends every non-zero page whole whatever its content, and copying is far
+# cheaper than /dev/urandom under TCG. Done before the status service answers, so a guest
+# that answers is filled.
+fill_memory() {
+    mib=$1 chunk=4
+    [ "$mib" -lt $chunk ] && chunk=$mib
+    mkdir -p /fill
+    mount -t tmpfs -o size=$(( mib + 1 ))m tmpfs /fill
+    dd if=/dev/urandom of=/fill/chunk bs=1M count=$chunk 2>/dev/null
+    i=$chunk
+    while [ $(( i + chunk )) -le "$mib" ]; do cat /fill/chunk; i=$(( i + chunk )); done >/fill/data
+    [ "$i" -lt "$mib" ] && dd if=/fill/chunk bs=1M count=$(( mib - i )) 2>/dev/null >>/fill/data
+    read -r _ total _ </proc/meminfo
+    con "filled $mib MiB of memory (MemTotal $total kB, $(grep MemAvailable /proc/meminfo))"
+}
+[ "$FILL_MIB" -gt 0 ] && fill_memory "$FILL_MIB"
 
 # ---- TCP status service
 # busybox nc -ll -e forks a handler per connection and keeps listening; the

@@ -38,6 +38,8 @@ export interface LegMetrics {
     totalTimeMs: number;
     /** Downtime as libvirt reports it (ms). */
     downtimeMs: number;
+    /** The downtime target QEMU held for this leg, read back from the source (`virsh migrate-getmaxdowntime`, ms); null from a leg script that did not read it. */
+    maxDowntimeMs: number | null;
     setupTimeMs: number;
     dataProcessedBytes: number;
     memoryProcessedBytes: number;
@@ -169,6 +171,14 @@ export function parsePing(text: string): ProbeStats {
     return { sent, received, lost: sent - received, longestGapMs: Math.round(longest * 10) / 10 };
 }
 
+/** `virsh migrate-getmaxdowntime` → ms; null when the section is absent (an older leg script). */
+export function parseMaxDowntime(text: string | undefined): number | null {
+    if (text === undefined) { return null; }
+    const t = text.trim();
+    if (!/^\d+$/.test(t)) { throw new Error(`downtime target: migrate-getmaxdowntime printed '${t.slice(0, 200)}', not a number of ms`); }
+    return Number(t);
+}
+
 /** iperf3 -J → received throughput in MB/s. */
 export function parseIperf(text: string): number {
     const start = text.indexOf("{");
@@ -241,6 +251,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
         leg, from, to, attempt, finishedAt: finishedAt || isoOf(t1),
         totalTimeMs: total,
         downtimeMs: num("downtime"),
+        maxDowntimeMs: parseMaxDowntime(s.get("maxdowntime")),
         setupTimeMs: num("setup_time"),
         dataProcessedBytes: data,
         memoryProcessedBytes: num("memory_processed"),

@@ -2,6 +2,7 @@
 import * as assert from "assert";
 import { LegMetrics } from "../../components/reports/metrics";
 import { LabStack } from "../../scripts/lab-stack";
+import schema from "../../components/model/config.schema.json";
 
 describe("migration modes with a dirtying guest, on a real lab", function () {
     this.timeout(30 * 60 * 1000);
@@ -15,12 +16,16 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     });
     after(() => lab.remove());
 
-    it("pre-copy of the idle guest converges in a few iterations", () => {
+    it("pre-copy of the idle guest converges in a few iterations, under the downtime target it set and read back", () => {
+        // Not the default, so what is read back can only be what this config set.
+        lab.configure((c) => { c.migration.maxDowntimeMs = 40; });
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
         idle = legsOf();
         assert.strictEqual(idle.length, 2);
         assert.ok(idle[0].iterations >= 1);
+        // Each leg's source QEMU (pc1's, then the incoming one on pc2) held the target as set.
+        assert.deepStrictEqual(idle.map((l) => l.maxDowntimeMs), [40, 40]);
     });
 
     it("pre-copy sends the memory a guest dirties at 40 MiB/s on top of what an idle guest needs", () => {
@@ -41,6 +46,8 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         assert.ok(dirty.dataProcessedBytes >= idle[0].dataProcessedBytes + workingSet / 2,
             `data sent: idle ${idle[0].dataProcessedBytes}, dirtying ${dirty.dataProcessedBytes}; expected at least ${workingSet / 2} more`);
         assert.ok(dirty.iterations >= 1 && dirty.counterAfter > dirty.counterBefore, JSON.stringify(dirty));
+        // The config no longer sets a target: the schema's default is what QEMU held.
+        assert.strictEqual(dirty.maxDowntimeMs, schema.properties.migration.properties.maxDowntimeMs.default);
     });
 
     it("post-copy moves the dirtying guest with pages requested on demand", () => {

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseCounter, parseIperf, parseJobInfo, parseLeg, parsePing, sections } from "../../components/reports/metrics";
+import { parseCounter, parseIperf, parseJobInfo, parseLeg, parseLegOutcome, parseMaxDowntime, parsePing, sections } from "../../components/reports/metrics";
 import { ROOT } from "../support";
 
 // Captured from a real leg on the local site (pc1 -> pc2, 192 MiB TCG guest, links at 1 Gbit/s).
@@ -61,6 +61,24 @@ describe("metrics parsers", () => {
         assert.strictEqual(m.ratio, Math.round(m.throughputMBs / m.plainMBs * 1000) / 1000);
         assert.strictEqual(m.destinationState, "running");
         assert.ok(m.counterAfter > m.counterBefore);
+    });
+
+    it("reads the downtime target QEMU held back, as migrate-getmaxdowntime prints it", () => {
+        // virsh prints the value and a blank line (libvirt 9.0 here).
+        assert.strictEqual(parseMaxDowntime("50\n\n"), 50);
+        assert.strictEqual(parseMaxDowntime("300\n"), 300);
+        assert.strictEqual(parseMaxDowntime(undefined), null);
+        assert.throws(() => parseMaxDowntime("error: Requested operation is not valid: domain is not running\n"),
+            /migrate-getmaxdowntime printed 'error: Requested operation is not valid: domain is not running', not a number of ms/);
+    });
+
+    it("reports the downtime target a leg read back, and none from a leg script that did not read it", () => {
+        const withTarget = captured.replace("=== counter-before", "=== maxdowntime\n50\n\n=== counter-before");
+        assert.strictEqual(parseLeg("out", "pc1", "pc2", withTarget).maxDowntimeMs, 50);
+        assert.strictEqual(parseLeg("out", "pc1", "pc2", captured).maxDowntimeMs, null);
+        // An unreadable target is a failed leg naming the command, not a leg with a wrong figure.
+        const bad = parseLegOutcome("out", "pc1", "pc2", captured.replace("=== counter-before", "=== maxdowntime\nerror: x\n=== counter-before"));
+        assert.match((bad as { failed: string }).failed, /downtime target: migrate-getmaxdowntime printed 'error: x'/);
     });
 
     it("says which section a broken leg output lacks", () => {

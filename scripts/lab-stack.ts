@@ -9,8 +9,14 @@ import { Plan, planLab } from "../components/model/plan";
 import { siteSpecOf } from "../components/model/specs";
 import { localSiteScript } from "../components/render";
 import { ROOT, Run, pulumi, pulumiEnv, sh } from "./pulumi-cli";
+import { LegOutcome } from "../components/reports/metrics";
 
 const yaml = require("js-yaml");
+
+/** The legs of `legs` (a stack's `legs` output) that finished after `sinceMs`: what one `pulumi up` measured. */
+export function freshLegs(legs: unknown, sinceMs: number): LegOutcome[] {
+    return (Array.isArray(legs) ? legs : []).filter((l) => l && typeof l === "object" && Date.parse(l.finishedAt ?? "") >= sinceMs);
+}
 
 export class LabStack {
     readonly file: string;

@@ -184,13 +184,20 @@ export function comparisonChartSpecs(rows: ComparisonRow[]): (ChartSpec & { id: 
 }
 
 /**
- * One standalone SVG document holding every comparison panel (see comparisonChartSpecs),
- * two to a row. Each panel is a nested <svg data-chart="id">, so it can be read back on its own.
+ * One standalone SVG document holding every comparison panel (see comparisonChartSpecs), two to a row.
  * Groups are stack names: two stacks may share a topology, a stack name is unique.
  */
 export function comparisonCharts(rows: ComparisonRow[], title = "miglab: migration comparison"): string {
+    return panelledCharts(comparisonChartSpecs(rows), title);
+}
+
+/**
+ * Several grouped bar charts in one standalone SVG document, two to a row, under one title.
+ * Each panel is a nested <svg class="panel" data-chart="id">, so it can be read back on its own.
+ */
+export function panelledCharts(specs: (ChartSpec & { id: string })[], title: string): string {
     const COLS = 2, GAP = 12, HEAD = 36;
-    const panels = comparisonChartSpecs(rows).map((s) => ({ id: s.id, ...renderPanel(s) }));
+    const panels = specs.map((s) => ({ id: s.id, ...renderPanel(s) }));
     const colW = Array.from({ length: COLS }, (_, c) => Math.max(0, ...panels.filter((_, i) => i % COLS === c).map((p) => p.width)));
     const rowH: number[] = [];
     panels.forEach((p, i) => { const r = Math.floor(i / COLS); rowH[r] = Math.max(rowH[r] ?? 0, p.height); });
@@ -203,7 +210,7 @@ export function comparisonCharts(rows: ComparisonRow[], title = "miglab: migrati
         const c = i % COLS, r = Math.floor(i / COLS);
         const x = GAP + colW.slice(0, c).reduce((a, b) => a + b + GAP, 0);
         const y = HEAD + rowH.slice(0, r).reduce((a, b) => a + b + GAP, 0);
-        out.push(`<svg class="panel" data-chart="${p.id}" x="${x}" y="${y}" width="${p.width}" height="${p.height}" viewBox="0 0 ${p.width} ${p.height}">`, p.body, `</svg>`);
+        out.push(`<svg class="panel" data-chart="${escapeXml(p.id)}" x="${x}" y="${y}" width="${p.width}" height="${p.height}" viewBox="0 0 ${p.width} ${p.height}">`, p.body, `</svg>`);
     });
     out.push(`</svg>`, "");
     return out.join("\n");

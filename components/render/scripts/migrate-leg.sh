@@ -93,7 +93,9 @@ echo "=== bystanders-before"; bystanders
 
 # The plain transfer on the same path, measured right before the migration.
 say "plain transfer $SRC_NAME -> $DST_NAME ($PLAIN_BYTES bytes)"
-$SSH "root@$DST_ADDR" "iperf3 -s -1 -D -B $DST_ADDR -p 5201 --pidfile /tmp/miglab-iperf3.pid" 2>/dev/null
+# Its PID file is named after this run: /tmp is every lab's, and iperf3 refuses to start while
+# the PID in the file it is given runs (another lab's server: the leg then found no server).
+$SSH "root@$DST_ADDR" "iperf3 -s -1 -D -B $DST_ADDR -p 5201 --pidfile /tmp/miglab-iperf3-$RUN_TAG.pid" 2>/dev/null
 # The daemon listens a moment after it forks: on a busy host a fixed pause was not always enough.
 $SSH "root@$DST_ADDR" "for _ in \$(seq 100); do ss -Hltn 'sport = :5201' | grep -q . && exit 0; sleep 0.1; done" 2>/dev/null
 echo "=== iperf3"

@@ -19,3 +19,4 @@ export * from "./resources/nfsServer";
 export * from "./resources/ovsBridge";
 export * from "./resources/storagePool";
 export * from "./reports/metrics";
+export * from "./reports/timeline";

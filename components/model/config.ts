@@ -18,7 +18,7 @@ export interface GuestConfig {
 }
 export interface MigrationConfig {
     guest: string; from?: string; to?: string; path?: string[]; mode: "precopy" | "postcopy"; postcopyAfterSeconds: number;
-    roundTrip: boolean; probeIntervalMs: number; timeoutSeconds: number; bandwidthMiBs: number;
+    roundTrip: boolean; probeIntervalMs: number; timelineIntervalMs: number; timeoutSeconds: number; bandwidthMiBs: number;
     maxDowntimeMs: number; probeHost?: string;
     postcopySwitch: "after-first-pass" | "after-seconds" | "on-stall";
     autoConverge: boolean; parallelConnections: number; compression: "none" | "xbzrle"; runs: number;

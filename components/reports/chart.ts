@@ -24,7 +24,7 @@ export interface ChartSpec {
 /** Fixed, so a series keeps its colour from one run to the next. */
 export const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"];
 
-const FONT = 11;
+export const FONT = 11;
 const CHAR_W = 6.5;          // average advance of an 11px sans-serif glyph
 const PLOT_H = 200;
 const MARGIN = { top: 34, right: 16, left: 58 };
@@ -53,8 +53,9 @@ export function niceTicks(lo: number, hi: number, target = 5): number[] {
 }
 
 const measured = (v: number | null | undefined): v is number => typeof v === "number" && Number.isFinite(v);
-const textWidth = (s: string, size = FONT) => s.length * CHAR_W * (size / FONT);
-const fmt = (x: number) => String(Math.round(x * 10) / 10);
+export const textWidth = (s: string, size = FONT) => s.length * CHAR_W * (size / FONT);
+/** A coordinate to one decimal. */
+export const fmt = (x: number) => String(Math.round(x * 10) / 10);
 
 interface Panel { width: number; height: number; body: string }
 
@@ -147,8 +148,8 @@ function renderPanel(spec: ChartSpec): Panel {
     return { width, height, body: out.join("\n") };
 }
 
-const XML_DECL = `<?xml version="1.0" encoding="UTF-8"?>`;
-const svgOpen = (width: number, height: number, extra = "") =>
+export const XML_DECL = `<?xml version="1.0" encoding="UTF-8"?>`;
+export const svgOpen = (width: number, height: number, extra = "") =>
     `<svg xmlns="http://www.w3.org/2000/svg"${extra} width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${FONT}">`;
 
 /** A standalone SVG document: grouped vertical bars, one group per `groups` entry, one bar per series. */

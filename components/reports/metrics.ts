@@ -1,5 +1,6 @@
 // Parsers for what a migration leg prints (components/render/scripts/migrate-leg.sh):
 // virsh's raw job statistics, ping's timestamped replies, iperf3's JSON.
+import { CompactTimeline, LegPhases, legPhases, parseTimeline } from "./timeline";
 
 export interface ProbeStats {
     sent: number;
@@ -67,6 +68,10 @@ export interface LegMetrics {
     wallClockMs: number;
     /** Every other guest of the lab during this leg. */
     bystanders: BystanderMetrics[];
+    /** The leg's phases from libvirt's events (null: the leg kept no timeline). */
+    phases: LegPhases | null;
+    /** The leg over time, compact (components/reports/timeline.ts; `npm run timeline` draws it). */
+    timeline: CompactTimeline | null;
 }
 
 /** "name host status-line" lines, as the leg script prints them before and after. */
@@ -247,6 +252,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
     const throughput = total > 0 ? data / (total / 1000) / 1e6 : 0;
     const plain = parseIperf(need("iperf3"));
     const [t0, t1] = (s.get("wallclock") ?? "").trim().split(/\s+/).map(Number);
+    const timeline = parseTimeline(s, s.get("timeline-guest")?.trim() || undefined);
     return {
         leg, from, to, attempt, finishedAt: finishedAt || isoOf(t1),
         totalTimeMs: total,
@@ -271,6 +277,8 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
         destinationState: (s.get("dest-state") ?? "").trim(),
         wallClockMs: Number.isFinite(t1 - t0) ? Math.round((t1 - t0) * 1000) : 0,
         bystanders: parseBystanders(s),
+        phases: timeline ? legPhases(timeline.marks) : null,
+        timeline,
     };
 }
 

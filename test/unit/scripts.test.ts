@@ -44,7 +44,7 @@ const prelude = r.scriptText("prelude.sh");
 const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh"]
     .map((file) => ({ file, text: r.scriptText(file) }));
 /** Set by the shell or the prelude, not by a renderer. */
-const PROVIDED = new Set(["PATH", "SECONDS", "HOME", "IFS", "RANDOM", "V", "VIRSH_URI", "SSH_OPTS", "PEER_URI_PARAMS"]);
+const PROVIDED = new Set(["PATH", "SECONDS", "HOME", "IFS", "RANDOM", "EPOCHREALTIME", "V", "VIRSH_URI", "SSH_OPTS", "PEER_URI_PARAMS"]);
 /** What the prelude itself reads of the header (a script passes it for the prelude's sake). */
 const PRELUDE_READS = new Set([...prelude.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
 

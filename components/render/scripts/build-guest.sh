@@ -141,11 +141,25 @@ set -- $(stat -c %s /run/ping_sent /run/ping_recv 2>/dev/null)
 sent=$1 recv=$2
 echo "counter=${c:-0} uptime=${up%.*} dirty_mib_s=${rate:-0} ping_sent=${sent:-0} ping_recv=${recv:-0} tx_packets=${tx:-0} rx_packets=${rx:-0}"
 STATUS
-chmod 0755 "$STAGE/init" "$STAGE/bin/miglab-status"
+cat >"$STAGE/bin/miglab-progress" <<'PROGRESS'
+#!/bin/sh
+# Run by `nc -e` per connection: "uptime counter dirtied-MiB" every 100 ms until the reader
+# hangs up (the write fails and SIGPIPE ends this shell). Only builtins but sleep.
+d=0
+while :; do
+    read -r c </run/counter || c=0
+    read -r up _ </proc/uptime
+    read -r x </run/dirty_done && d=$x
+    echo "$up $c $d" || exit 0
+    sleep 0.1
+done
+PROGRESS
+chmod 0755 "$STAGE/init" "$STAGE/bin/miglab-status" "$STAGE/bin/miglab-progress"
 
 # A syntax error in /init would panic the guest; catch it here instead.
 "$BUSYBOX" sh -n "$STAGE/init" || die "generated /init has a syntax error"
 "$BUSYBOX" sh -n "$STAGE/bin/miglab-status" || die "generated miglab-status has a syntax error"
+"$BUSYBOX" sh -n "$STAGE/bin/miglab-progress" || die "generated miglab-progress has a syntax error"
 
 # Reproducible archive: fixed mtimes, root ownership, sorted names, cpio
 # --reproducible (stable inode/dev numbers) and gzip -n (no name/timestamp).

@@ -61,6 +61,7 @@ PING_CS=$(secs_to_cs "$PING_INTERVAL")
 # State read by miglab-status; everything lives in /run (tmpfs = guest RAM),
 # so it migrates with the VM and resets on reboot (except the counter).
 echo "$DIRTY_MIB_S" >/run/dirty_mib_s
+echo 0 >/run/dirty_done
 : >/run/ping_sent
 : >/run/ping_recv
 
@@ -131,12 +132,14 @@ dirty_loop() {
     # content too (defeats XBZRLE-style delta compression).
     dd if=/dev/urandom of=/dirty/seed bs=1M count=$(( batch + 1 )) 2>/dev/null
     dd if=/dev/zero of=/dirty/wss bs=1M count="$wss" 2>/dev/null
-    off=0 pass=0 done_mib=0 t0=$(now_cs) rep_t=$t0 rep_mib=0
+    off=0 pass=0 done_mib=0 t0=$(now_cs) rep_t=$t0 rep_mib=0 total=0
     while :; do
         n=$batch; [ $(( off + n )) -gt $wss ] && n=$(( wss - off ))
         dd if=/dirty/seed of=/dirty/wss bs=4k skip=$(( pass % 256 )) count=$(( n * 256 )) \
             seek=$(( off * 256 )) conv=notrunc 2>/dev/null
-        off=$(( off + n )); done_mib=$(( done_mib + n ))
+        off=$(( off + n )); done_mib=$(( done_mib + n )); total=$(( total + n ))
+        # The workload's own progress, streamed by miglab-progress (a builtin echo: no fork).
+        echo "$total" >/run/dirty_done
         [ $off -ge $wss ] && { off=0; pass=$(( pass + 1 )); }
         now=$(now_cs)
         # Report the achieved rate now and then; it is not part of the TCP
@@ -203,6 +206,15 @@ fill_memory() {
     while :; do
         nc -ll -p "$PORT" -e /bin/miglab-status
         con "nc on port $PORT exited; respawning"
+        sleep 1
+    done
+) &
+# Port+1 streams the guest's progress (uptime, counter, MiB dirtied) every 100 ms to whoever
+# connects, for a leg's timeline: one connection for the whole leg instead of a fork per ask.
+(
+    while :; do
+        nc -ll -p "$(( PORT + 1 ))" -e /bin/miglab-progress
+        con "nc on port $(( PORT + 1 )) exited; respawning"
         sleep 1
     done
 ) &

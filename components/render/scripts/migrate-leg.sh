@@ -2,7 +2,7 @@
 # header setting: LEG, GUEST, SRC_NAME, DST_NAME, SRC_ADDR, DST_ADDR, PROBE_ADDR,
 # GUEST_ADDR, GUEST_PORT, KEY, KNOWN_HOSTS (see prelude.sh), MODE (precopy|postcopy), POSTCOPY_SWITCH
 # (after-first-pass|after-seconds|on-stall), POSTCOPY_AFTER_S,
-# TIMEOUT_S, PROBE_INTERVAL_S, PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
+# TIMEOUT_S, PROBE_INTERVAL_S, TIMELINE_INTERVAL_S (0 = no timeline), PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
 # MAX_DOWNTIME_MS (0 = QEMU's default, 300 ms), EXTRA_FLAGS, COUNTER_FROM (probe: the
 # probe node asks the guest's counter; hosts: the host it runs on does, behind NAT),
 # PROBE_ADDR ("" when no third node can reach the guest), TUNNEL_PORT (bridged: the
@@ -24,9 +24,22 @@ WORK=$(mktemp -d /tmp/miglab-leg.XXXXXX)
 RUN_TAG=${WORK##*.}
 PROBE_PID=""
 BYSTANDER_PIDS=""
+# The timeline's recorders: the job's statistics and libvirt's events here, the destination's
+# events, and the guest's progress stream read on the probe node.
+SAMPLER_PID=""; EVENTS_PID=""; DST_EVENTS_PID=""; PROGRESS_PID=""
+stop_timeline() {
+  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null
+  [ -n "$EVENTS_PID" ] && kill "$EVENTS_PID" 2>/dev/null
+  [ -n "$DST_EVENTS_PID" ] && $SSH "root@$DST_ADDR" "kill $DST_EVENTS_PID" 2>/dev/null
+  [ -n "$PROGRESS_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROGRESS_PID" 2>/dev/null
+  SAMPLER_PID=""; EVENTS_PID=""; DST_EVENTS_PID=""; PROGRESS_PID=""
+}
 cleanup() {
   [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID" 2>/dev/null
   [ -n "$BYSTANDER_PIDS" ] && $SSH "root@$PROBE_ADDR" "kill $BYSTANDER_PIDS" 2>/dev/null
+  stop_timeline
+  [ "${TIMELINE_INTERVAL_S:-0}" != 0 ] && $SSH "root@$DST_ADDR" "rm -f /tmp/miglab-events-$LEG-$RUN_TAG.txt" 2>/dev/null
+  [ "${TIMELINE_INTERVAL_S:-0}" != 0 ] && [ -n "$PROBE_ADDR" ] && $SSH "root@$PROBE_ADDR" "rm -f /tmp/miglab-progress-$LEG-$RUN_TAG.txt" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -63,6 +76,37 @@ bystanders() { # "name host status-line" for every other guest
   done <<BYSTANDERS_END
 ${BYSTANDERS:-}
 BYSTANDERS_END
+}
+sampler() { # "t remaining processed bps dirty-rate iteration postcopy-requests" every interval (t: epoch s)
+  local step next d t k v rem proc bps dirty iter req frac
+  step=$(awk -v s="$TIMELINE_INTERVAL_S" 'BEGIN { printf "%d", s * 1000000 }')
+  t=$EPOCHREALTIME; next=${t/[.,]/}
+  while :; do
+    t=$EPOCHREALTIME; rem=""; proc=""; bps=""; dirty=""; iter=""; req=""
+    while IFS=: read -r k v; do
+      v=${v// /}
+      case "$k" in
+        memory_remaining) rem=$v ;; memory_processed) proc=$v ;; memory_bps) bps=$v ;;
+        memory_dirty_rate) dirty=$v ;; memory_iteration) iter=$v ;; memory_postcopy_requests) req=$v ;;
+      esac
+    done < <(virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null)
+    [ -n "$rem" ] && echo "${t/,/.} $rem ${proc:-0} ${bps:-0} ${dirty:-0} ${iter:-0} ${req:-0}"
+    # An absolute schedule: a slow sample delays the next one, it does not shift them all.
+    t=$EPOCHREALTIME; t=${t/[.,]/}
+    next=$((next + step)); d=$((next - t))
+    if [ $d -gt 0 ]; then printf -v frac %06d $((d % 1000000)); sleep "$((d / 1000000)).$frac"; else next=$t; fi
+  done
+}
+job_now() { # "remaining iteration" of the running job: the sampler's last line, or libvirt asked now
+  if [ -n "$SAMPLER_PID" ]; then
+    tail -n1 "$WORK/samples.txt" 2>/dev/null | awk '{ print $2, $6 }'
+  else
+    virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null |
+      awk -F: '{ gsub(/ /, "", $2) } $1 == "memory_remaining" { r = $2 } $1 == "memory_iteration" { i = $2 } END { if (r != "") print r, i }'
+  fi
+}
+probe_wait() { # on the probe node: wait (at most 3 s) until the probe has a reply stamped after $1 (epoch s)
+  $SSH "root@$PROBE_ADDR" "for _ in \$(seq 150); do awk -v t=$1 -F'[][]' '/bytes from/ && \$2 > t { f = 1; exit } END { exit !f }' /tmp/miglab-probe-$LEG-$RUN_TAG.txt && exit 0; sleep 0.02; done; exit 1" 2>/dev/null
 }
 tunnel_tx() { # packets the source has sent into the tunnel towards the destination
   ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0
@@ -112,7 +156,17 @@ if [ -n "$PROBE_ADDR" ] && [ -n "${BYSTANDERS:-}" ]; then
   BYSTANDER_PIDS=$($SSH "root@$PROBE_ADDR" "$starts" | tr '\n' ' ')
 fi
 [ -n "$TUNNEL_PORT" ] && TUNNEL_TX_BEFORE=$(tunnel_tx)
-sleep 1
+if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then
+  virsh -c qemu:///system event --all --loop --timestamp >"$WORK/events.txt" 2>&1 &
+  EVENTS_PID=$!
+  DST_EVENTS_PID=$($SSH "root@$DST_ADDR" "nohup virsh -c qemu:///system event --all --loop --timestamp >/tmp/miglab-events-$LEG-$RUN_TAG.txt 2>&1 </dev/null & echo \$!")
+  if [ -n "$PROBE_ADDR" ]; then
+    reader="exec 3<>/dev/tcp/$GUEST_ADDR/$((GUEST_PORT + 1)) && while IFS= read -r l <&3; do echo \"\$EPOCHREALTIME \$l\"; done"
+    PROGRESS_PID=$($SSH "root@$PROBE_ADDR" "nohup bash -c $(printf %q "$reader") >/tmp/miglab-progress-$LEG-$RUN_TAG.txt 2>&1 </dev/null & echo \$!")
+  fi
+fi
+# The migration starts once the probe sees the guest (it was a fixed second before).
+if [ -n "$PROBE_ADDR" ]; then probe_wait 0 || say "the probe has no reply from $GUEST_ADDR yet"; fi
 
 flags="--live --persistent --verbose"
 [ "$MODE" = postcopy ] && flags="$flags --postcopy"
@@ -121,6 +175,7 @@ flags="$flags ${EXTRA_FLAGS:-}"
 
 say "virsh migrate $flags $GUEST -> $DST_NAME"
 start=$(date +%s.%N)
+if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then sampler >"$WORK/samples.txt" 2>/dev/null & SAMPLER_PID=$!; fi
 # shellcheck disable=SC2086
 virsh -c qemu:///system migrate $flags "$GUEST" "$DST_URI" >"$WORK/migrate.out" 2>&1 &
 mig=$!
@@ -128,9 +183,7 @@ switched=0; aborted=0; best_remaining=""; stalled=0
 while kill -0 "$mig" 2>/dev/null; do
   sleep 0.5
   now=$(date +%s.%N); elapsed=$(echo "$now - $start" | bc)
-  info=$(virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null)
-  remaining=$(echo "$info" | awk -F: '/^memory_remaining/ {gsub(/ /,"",$2); print $2}')
-  iter=$(echo "$info" | awk -F: '/^memory_iteration/ {gsub(/ /,"",$2); print $2}')
+  read -r remaining iter < <(job_now)
   say "elapsed ${elapsed%.*}s iteration ${iter:-?} memory remaining ${remaining:-?} bytes"
   # Pre-copy is "stalling" when a whole second passes without the remaining memory reaching a new low.
   if [ -n "$remaining" ]; then
@@ -144,7 +197,7 @@ while kill -0 "$mig" 2>/dev/null; do
       on-stall) go=$([ "$iter" -ge 2 ] && [ $stalled -ge 2 ] && echo 1 || echo 0) ;;
     esac
     if [ "$go" = 1 ] && virsh -c qemu:///system migrate-postcopy "$GUEST" >/dev/null 2>&1; then
-      switched=1; say "switched to post-copy ($POSTCOPY_SWITCH, iteration $iter)"
+      switched=1; switched_at=$(date +%s.%N); say "switched to post-copy ($POSTCOPY_SWITCH, iteration $iter)"
     fi
   fi
   if [ "$(echo "$elapsed >= $TIMEOUT_S" | bc)" = 1 ] && [ $aborted = 0 ] && [ $switched = 0 ]; then
@@ -154,19 +207,34 @@ while kill -0 "$mig" 2>/dev/null; do
 done
 wait "$mig"; rc=$?
 end=$(date +%s.%N)
+[ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""
 echo "=== wallclock"; echo "$start $end"
 echo "=== migrate"; cat "$WORK/migrate.out"
-sleep 0.5
+# The probe runs on until it sees the guest after the end (at most 3 s; it was a fixed 0.5 s),
+# so the network's recovery is measured however long it takes.
+if [ -n "$PROBE_ADDR" ]; then probe_wait "$end" || say "the probe had no reply from $GUEST_ADDR within 3 s of the end"; else sleep 0.5; fi
 echo "=== probe"
 if [ -n "$PROBE_ADDR" ]; then
-  $SSH "root@$PROBE_ADDR" "kill -INT $PROBE_PID; sleep 0.3; cat /tmp/miglab-probe-$LEG-$RUN_TAG.txt; rm -f /tmp/miglab-probe-$LEG-$RUN_TAG.txt"
+  # ping prints its summary as it exits on SIGINT: wait for that, not a fixed time.
+  $SSH "root@$PROBE_ADDR" "kill -INT $PROBE_PID; for _ in \$(seq 50); do kill -0 $PROBE_PID 2>/dev/null || break; sleep 0.02; done; cat /tmp/miglab-probe-$LEG-$RUN_TAG.txt; rm -f /tmp/miglab-probe-$LEG-$RUN_TAG.txt"
   PROBE_PID=""
 else
   echo "skipped: no node outside the guest's host can reach it (NAT)"
 fi
+if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then
+  echo "=== timeline-interval"; echo "$TIMELINE_INTERVAL_S"
+  echo "=== timeline-guest"; echo "$GUEST"
+  echo "=== samples"; cat "$WORK/samples.txt" 2>/dev/null
+  [ -n "${switched_at:-}" ] && { echo "=== postcopy-switch"; echo "$switched_at"; }
+  stop_timeline
+  echo "=== events-src"; cat "$WORK/events.txt" 2>/dev/null
+  echo "=== events-dst"; $SSH "root@$DST_ADDR" "cat /tmp/miglab-events-$LEG-$RUN_TAG.txt; rm -f /tmp/miglab-events-$LEG-$RUN_TAG.txt" 2>/dev/null
+  if [ -n "$PROBE_ADDR" ]; then
+    echo "=== progress"; $SSH "root@$PROBE_ADDR" "cat /tmp/miglab-progress-$LEG-$RUN_TAG.txt; rm -f /tmp/miglab-progress-$LEG-$RUN_TAG.txt" 2>/dev/null
+  fi
+fi
 if [ -n "$BYSTANDER_PIDS" ]; then
-  $SSH "root@$PROBE_ADDR" "kill -INT $BYSTANDER_PIDS" 2>/dev/null; BYSTANDER_PIDS=""
-  sleep 0.3
+  $SSH "root@$PROBE_ADDR" "kill -INT $BYSTANDER_PIDS; for p in $BYSTANDER_PIDS; do for _ in \$(seq 50); do kill -0 \$p 2>/dev/null || break; sleep 0.02; done; done" 2>/dev/null; BYSTANDER_PIDS=""
   echo "$BYSTANDERS" | while read -r name _; do
     [ -n "$name" ] || continue
     echo "=== bystander-probe-$name"

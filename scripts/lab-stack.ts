@@ -124,6 +124,41 @@ export class LabStack {
         return Number(/counter=(\d+)/.exec(line)?.[1] ?? NaN);
     }
 
+    /**
+     * Whether the guest runs: its counter (one tick per 100 ms the guest actually runs) rises
+     * within `withinS` seconds. A read can fail on a busy machine (the ask has a 5 s timeout),
+     * so reads are repeated until the bound, and the message says what was read.
+     */
+    counting(guest = this.plan.guests[0], withinS = 20): { ok: boolean; said: string } {
+        const reads: number[] = [];
+        const deadline = Date.now() + withinS * 1000;
+        let first = NaN;
+        while (Date.now() < deadline) {
+            const n = this.counter(guest);
+            reads.push(n);
+            if (Number.isNaN(first)) { first = n; } else if (n > first) { return { ok: true, said: reads.join(", ") }; }
+            spawnSync("sleep", ["0.5"]);
+        }
+        return { ok: false, said: `${guest.name}'s counter did not rise within ${withinS} s (reads: ${reads.join(", ")})` };
+    }
+
+    /**
+     * After an aborted or failed migration: `node` drops its incoming copy of `guest` within
+     * `withinS` seconds (libvirt does so when the job's last step reaches it, a moment after the
+     * source's job ends), and that copy never runs meanwhile.
+     */
+    dropsGuest(node: string, guest = "vm1", withinS = 30): { ok: boolean; said: string } {
+        const virsh = (a: string) => this.onNode(node, `virsh -c qemu:///system ${a}`).stdout.trim();
+        const deadline = Date.now() + withinS * 1000;
+        for (;;) {
+            if (!new RegExp(`^${guest}$`, "m").test(virsh("list --all --name"))) { return { ok: true, said: "" }; }
+            const st = virsh(`domstate ${guest}`);
+            if (st === "running") { return { ok: false, said: `${guest} runs on ${node} too` }; }
+            if (Date.now() > deadline) { return { ok: false, said: `${node} kept a copy of ${guest} ('${st}') ${withinS} s after the migration ended` }; }
+            spawnSync("sleep", ["0.5"]);
+        }
+    }
+
     /** Destroys whatever is up (falling back to the site script), removes the stack and its files. */
     remove(): void {
         const r = this.pulumi(["destroy", "--yes", "--skip-preview"]);

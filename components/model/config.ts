@@ -114,12 +114,25 @@ export function parseLabConfig(raw: unknown, probe: FeatureProbe = probeKernel):
     }
     const cfg = value as unknown as LabConfig;
     if (!cfg.migrations) { cfg.migrations = [cfg.migration!]; }
-    const problems = [...crossFieldProblems(cfg), ...labRules(cfg)];
+    const problems = [...givenFieldProblems(cfg, raw as Record<string, any>), ...crossFieldProblems(cfg), ...labRules(cfg)];
     if (problems.length > 0) { throw new ConfigError(problems); }
     // The local site is this machine: what its kernel lacks is known before anything is made.
     const missing = kernelFeatureProblems(cfg, probe);
     if (missing.length > 0) { throw new ConfigError(missing); }
     return cfg;
+}
+
+/**
+ * Fields whose schema default only the local site can use: on real machines the outside
+ * node is the team's, so its address must be one the team gave (the default would send
+ * the guests' pings to an address nobody chose).
+ */
+export function givenFieldProblems(cfg: LabConfig, raw: Record<string, any>): string[] {
+    if (cfg.site === "ssh" && cfg.topology !== "same-subnet" && raw?.outside?.address === undefined) {
+        return [`outside.address: is required on site 'ssh' with topology '${cfg.topology}': an address beyond your router that answers ` +
+            "pings from every host (the guests ping it while they migrate), e.g. your router's own address on the far side"];
+    }
+    return [];
 }
 
 /** The rules that relate fields to each other. */
@@ -175,9 +188,6 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
                 problems.push(`guests[${i}].address: ${g.address} is not in ${field}.subnet ${net}/${bits}; in topology '${cfg.topology}' guests live there`);
             }
         });
-        if (cfg.site === "ssh") {
-            problems.push(`topology: '${cfg.topology}' is built on the local site only by this version of miglab (the router and outside are namespaces); use site: local`);
-        }
         if (cfg.overlay.gatewayHost !== undefined && !hostNames.has(cfg.overlay.gatewayHost)) {
             problems.push(`overlay.gatewayHost: '${cfg.overlay.gatewayHost}' is not one of the hosts (${[...hostNames].join(", ")})`);
         }

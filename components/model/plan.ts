@@ -70,7 +70,11 @@ export interface Plan {
     nodes: PlannedNode[];
     hosts: PlannedNode[];
     nfs: PlannedNode;
-    /** The address beyond the router that guests ping (nat and bridged). */
+    /**
+     * The node beyond the router whose address guests ping (nat and bridged): on the local
+     * site a namespace of the lab's (in `nodes`); on site ssh the team's own, which miglab
+     * only pings (not in `nodes`, no connection).
+     */
     outside?: PlannedNode;
     probe: PlannedNode;
     /** Nodes that forward packets, and static routes ("node: destination via"). */
@@ -150,8 +154,10 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         ? { host: "127.0.0.1", port: basePort + index, user: "root" }
         : { host: n.ssh!.host ?? n.address, port: n.ssh!.port, user: n.ssh!.user };
     const nfsCfg = cfg.nfs.host;
-    // In the routed topologies the NFS server doubles as the router, as in the reference lab.
-    const gatewayFor = (h: NodeConfig) => !routed ? undefined
+    // On the local site the NFS server doubles as the router in the routed topologies, as in the
+    // reference lab. Real hosts keep the routes their network gives them: the router is the team's.
+    const makesRouter = routed && cfg.site === "local";
+    const gatewayFor = (h: NodeConfig) => !makesRouter ? undefined
         : cidrOf(h.address, h.prefix) === cidrOf(nfsCfg.address, nfsCfg.prefix) ? nfsCfg.address : routerAddressIn(h.address, h.prefix);
     const hosts: PlannedNode[] = cfg.hosts.map((h, i) => ({
         name: h.name, role: "host", address: h.address, prefix: h.prefix,
@@ -160,7 +166,13 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
     }));
     const nfsLinks: Link[] = [{ segment: segmentOf(nfsCfg.address, nfsCfg.prefix), cidr: `${nfsCfg.address}/${nfsCfg.prefix}` }];
     let outside: PlannedNode | undefined;
-    if (routed) {
+    if (routed && !makesRouter) {
+        const o = cfg.outside;
+        outside = {
+            name: "outside", role: "outside", address: o.address, prefix: o.prefix, links: [],
+            connect: { host: o.address, port: 0, user: "" },
+        };
+    } else if (routed) {
         for (const h of cfg.hosts) {
             const seg = segmentOf(h.address, h.prefix);
             if (!nfsLinks.some((l) => l.segment === seg)) { nfsLinks.push({ segment: seg, cidr: `${routerAddressIn(h.address, h.prefix)}/${h.prefix}` }); }
@@ -178,7 +190,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         name: nfsCfg.name, role: "nfs", address: nfsCfg.address, prefix: nfsCfg.prefix, links: nfsLinks,
         connect: connect(nfsCfg, hosts.length),
     };
-    const nodes = [...hosts, nfs, ...(outside ? [outside] : [])];
+    const nodes = [...hosts, nfs, ...(outside && makesRouter ? [outside] : [])];
     // The default probe: the NFS server, a node no guest runs on (a migration may name another).
     const probe = nfs;
 
@@ -193,8 +205,8 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
             kind: "ovs", network: "miglab-ovs", bridge: "br-int", subnet: o.subnet, gateway: o.gateway,
             gatewayHost, vni: o.vni, tunnel: o.tunnel,
         };
-        // The overlay reaches the rest of the lab through its gateway host.
-        routes.push({ node: nfs.name, dest: o.subnet, via: hosts.find((h) => h.name === gatewayHost)!.address });
+        // The overlay reaches the rest of the lab through its gateway host (a team's router is told so by the team).
+        if (makesRouter) { routes.push({ node: nfs.name, dest: o.subnet, via: hosts.find((h) => h.name === gatewayHost)!.address }); }
     } else {
         guestNetwork = { kind: "bridge", bridge: "br-lab" };
     }
@@ -225,7 +237,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
     });
     return {
         stack, labId, site: cfg.site, topology: cfg.topology, stateDir, nodes, hosts, nfs, outside, probe,
-        forward: routed ? [nfs.name] : [],
+        forward: makesRouter ? [nfs.name] : [],
         routes,
         hostUplink: cfg.topology === "same-subnet" ? "bridge" : cfg.topology === "nat" ? "plain" : "ovs",
         linkMtu: cfg.topology === "bridged" ? 1600 : 1500,

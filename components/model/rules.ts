@@ -109,9 +109,13 @@ function privateKeyProblems(key: string, at: string): string[] {
     return [];
 }
 
-/** Where the plan puts the router in a routed topology, per subnet that has no address of the NFS node. */
+/**
+ * Where the plan puts the router in a routed topology, per subnet that has no address of the NFS
+ * node: on the local site only (on site ssh the router is the team's, at addresses of its own).
+ */
 function routedAddresses(cfg: LabConfig): { ip: string; what: string }[] {
     const out: { ip: string; what: string }[] = [];
+    if (cfg.site !== "local") { return out; }
     const nfs = cfg.nfs.host;
     for (const h of cfg.hosts) {
         if (networkOf(h.address, h.prefix) !== networkOf(nfs.address, nfs.prefix) || h.prefix !== nfs.prefix) {
@@ -207,7 +211,7 @@ export function labRules(cfg: LabConfig): string[] {
         const oip = ipToInt(o.address);
         if (oip === outside.net || oip === broadcast(outside)) {
             p.push(`outside.address: ${o.address} is the ${oip === outside.net ? "network" : "broadcast"} address of ${show(outside)}; give an address inside it`);
-        } else if (o.address === routerOutsideAddress(cfg)) {
+        } else if (cfg.site === "local" && o.address === routerOutsideAddress(cfg)) {
             p.push(`outside.address: ${o.address} is where the router sits in ${show(outside)}; use another address (e.g. ${intToIp(outside.net + 2)})`);
         }
         const hit = underlay.filter((u) => overlaps(u, outside));

@@ -52,7 +52,8 @@ export function ovsSpecOf(plan: Plan, host: PlannedNode): OvsSpec {
     const n = plan.guestNetwork;
     if (n.kind !== "ovs") { throw new Error("ovsSpecOf: the plan's guest network is not ovs"); }
     return {
-        node: host.name, ownDaemons: plan.site === "local", uplink: "eth0", address: `${host.address}/${host.prefix}`,
+        node: host.name, ownDaemons: plan.site === "local", uplink: plan.site === "local" ? "eth0" : "",
+        stateDir: plan.site === "local" ? "/var/lib/miglab/ovs" : plan.stateDir, address: `${host.address}/${host.prefix}`,
         gateway: host.gateway, peers: plan.hosts.filter((h) => h.name !== host.name).map((h) => ({ name: h.name, address: h.address })),
         vni: n.vni, tunnel: n.tunnel, bridge: n.bridge, network: n.network,
         overlayGateway: n.gatewayHost === host.name ? `${n.gateway}/${n.subnet.split("/")[1]}` : undefined,

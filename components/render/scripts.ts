@@ -92,8 +92,18 @@ export function localSiteScript(s: LocalSiteSpec, action: Action): string {
 
 // ---- hosts, storage -------------------------------------------------------------
 
-export function hostCheckScript(node: { name: string; role: Role }): string {
-    return script("host-check.sh", { NODE: node.name, ROLE: node.role });
+/** An address a node must get ping replies from, and why the lab needs it (said when it does not). */
+export interface Reach { address: string; why: string }
+
+/** Fails on the node unless every address answers its pings. */
+export function reachScript(node: { name: string; reach: Reach[] }): string {
+    return script("reach.sh", { NODE: node.name, REACH: node.reach.map((r) => `${r.address} ${r.why}`).join("\n") });
+}
+
+/** reach: addresses the node must get ping replies from, checked first. */
+export function hostCheckScript(node: { name: string; role: Role; reach?: Reach[] }): string {
+    const check = script("host-check.sh", { NODE: node.name, ROLE: node.role });
+    return node.reach?.length ? `${reachScript({ name: node.name, reach: node.reach })}\n${check}` : check;
 }
 
 export interface NfsSpec {
@@ -202,10 +212,17 @@ export interface OvsSpec {
     node: string;
     /** Start ovsdb-server and ovs-vswitchd here (the local site); real hosts run them as services. */
     ownDaemons: boolean;
+    /**
+     * The NIC moved into br-phy, which then takes `address` and the default route via `gateway`
+     * (the local site); "" on real hosts: the NIC that holds `address`, whose addresses and
+     * routes move to br-phy and back on down (kept in `stateDir`).
+     */
     uplink: string;
     /** The host's underlay address on br-phy, as a CIDR, and its default gateway. */
     address: string;
     gateway?: string;
+    /** Real hosts: where the uplink's addresses, routes and settings are kept until down. */
+    stateDir?: string;
     peers: { name: string; address: string }[];
     vni: number;
     tunnel: "vxlan" | "gre";
@@ -225,7 +242,7 @@ export function ovsScript(o: OvsSpec, action: Action): string {
         ACTION: action, NODE: o.node, OWN_DAEMONS: o.ownDaemons ? 1 : 0,
         UPLINK: o.uplink, ADDR: o.address, GW: o.gateway ?? "",
         PEERS: o.peers.map((p) => `${tunnelPort(p)}:${p.address}`).join(" "),
-        VNI: o.vni, TUNNEL: o.tunnel, BRIDGE: o.bridge, OVERLAY_GW: o.overlayGateway ?? "",
+        VNI: o.vni, TUNNEL: o.tunnel, BRIDGE: o.bridge, OVERLAY_GW: o.overlayGateway ?? "", STATE: o.stateDir ?? "",
     });
     const network = script("libvirt-network.sh", { ACTION: action, NETWORK: o.network, XML: ovsNetworkXml(o) });
     // The network sits on the bridge: made after it, removed before it.

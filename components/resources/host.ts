@@ -27,6 +27,11 @@ export interface HostArgs {
      * them then checks they are who they were (SshSite installs it). Without it, not checked.
      */
     peerKnownHosts?: string;
+    /**
+     * Addresses the host must get ping replies from before anything is made, each with why the
+     * lab needs it (said in the error when it does not): e.g. the outside node beyond a team's router.
+     */
+    reach?: { address: string; why: string }[];
 }
 
 /** One lab node, checked: tools present, libvirt reachable, and (hypervisors) KVM or TCG. */
@@ -56,12 +61,13 @@ export class Host extends pulumi.ComponentResource {
         v.check(this.peerKnownHosts === undefined || isAbsPath(this.peerKnownHosts), "peerKnownHosts", pathMsg);
         v.check(args.address !== undefined, "address", "is required: the host's address on the lab network");
         v.later(args.address, "address", (a) => (isIpv4(a) ? undefined : `'${a}' ${ipMsg}`), this);
+        (args.reach ?? []).forEach((r, i) => v.check(isIpv4(r.address), `reach[${i}].address`, `'${r.address}' ${ipMsg}`));
         v.done(this);
         this.connection = args.connection;
         this.address = pulumi.output(args.address);
         this.check = new command.remote.Command(`${name}-check`, {
             connection: args.connection,
-            create: bashCommand(hostCheckScript({ name: this.hostname, role: this.role })),
+            create: bashCommand(hostCheckScript({ name: this.hostname, role: this.role, reach: args.reach })),
         }, childOpts(this));
         this.accel = this.check.stdout.apply((out) => (/accel=kvm/.test(out) ? "kvm" : "tcg") as Accel);
         this.registerOutputs({ accel: this.accel, address: this.address });

@@ -1,8 +1,9 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig, migrationEntries, migrationPath } from "../model/config";
 import { Plan, planLab } from "../model/plan";
 import { DirectionSummary, LegOutcome, summarize } from "../reports/metrics";
-import { GuestAttachment } from "../render";
+import { GuestAttachment, bashCommand, reachScript } from "../render";
 import { NodeConnection } from "./connection";
 import { Domain } from "./domain";
 import { GuestImage } from "./guestImage";
@@ -66,10 +67,15 @@ export class Lab extends pulumi.ComponentResource {
             }, parent);
             connections = ssh.connections;
         }
+        // On real machines the outside node is the team's: every host must reach it before anything is made.
+        const reach = !local && plan.outside && plan.config.topology !== "same-subnet" ? [{
+            address: plan.outside.address,
+            why: `outside.address: the guests ping it through their host while they migrate; give an address beyond your router that answers pings from every host`,
+        }] : undefined;
         for (const n of plan.nodes) {
             this.hosts[n.name] = new Host(`${name}-${n.name}`, {
                 connection: connections[n.name], address: n.address, role: n.role, hostname: n.name, peerKeyPath: plan.labKey,
-                peerKnownHosts: ssh?.peerKnownHosts,
+                peerKnownHosts: ssh?.peerKnownHosts, reach: n.role === "host" ? reach : undefined,
             }, parent);
         }
         const hostList = plan.hosts.map((h) => this.hosts[h.name]);
@@ -80,7 +86,9 @@ export class Lab extends pulumi.ComponentResource {
             const host = this.hosts[h.name];
             if (net.kind === "ovs") {
                 return new OvsBridge(`${name}-${h.name}-ovs`, {
-                    host, uplink: "eth0", address: `${h.address}/${h.prefix}`, gateway: h.gateway,
+                    // Real hosts: the NIC holding the lab address, its routes (the team's) moving with it.
+                    host, uplink: local ? "eth0" : "auto", stateDir: local ? undefined : plan.stateDir,
+                    address: `${h.address}/${h.prefix}`, gateway: h.gateway,
                     peers: hostList.filter((p) => p !== host), vni: net.vni, tunnel: net.tunnel, bridge: net.bridge, network: net.network,
                     overlayGateway: net.gatewayHost === h.name ? `${net.gateway}/${net.subnet.split("/")[1]}` : undefined,
                     ownDaemons: local,
@@ -94,6 +102,20 @@ export class Lab extends pulumi.ComponentResource {
             // Real hosts: their lab interface goes into the bridge the guests join (the local site made it).
             return local ? host : new HostBridge(`${name}-${h.name}-bridge`, { host, bridge: net.bridge, stateDir: plan.stateDir }, parent);
         });
+        // A team's router must send the overlay to its gateway host: once the overlay is up, the
+        // probe's node (which pings the guests) must reach the overlay gateway through it.
+        const routeChecks: pulumi.Resource[] = [];
+        if (!local && net.kind === "ovs") {
+            const gw = plan.hosts.find((h) => h.name === net.gatewayHost)!;
+            routeChecks.push(new command.remote.Command(`${name}-overlay-route`, {
+                connection: connections[plan.probe.name],
+                create: bashCommand(reachScript({ name: plan.probe.name, reach: [{
+                    address: net.gateway,
+                    why: `overlay.subnet: your router must route ${net.subnet} via ${gw.name} (${gw.address}), the overlay's gateway host ` +
+                        `(overlay.gatewayHost); the probe and the outside reach the guests that way`,
+                }] })),
+            }, { parent: this, dependsOn: networks, customTimeouts: { create: "5m" } }));
+        }
         const attachment: GuestAttachment = net.kind === "bridge" ? { kind: "bridge", bridge: net.bridge }
             : { kind: "network", network: net.network, openvswitch: net.kind === "ovs" };
         const nfs = new NfsServer(`${name}-nfs`, {
@@ -115,7 +137,7 @@ export class Lab extends pulumi.ComponentResource {
                 image, network: attachment, address: g.address, prefix: g.prefix, counterPort: g.counterPort,
                 gateway: g.gateway, ping: g.ping, workload: g.workload, uuid: g.uuid, mac: g.mac,
                 description: `miglab guest of stack ${plan.stack}`,
-            }, { parent: this, dependsOn: ssh ? [...pools, ssh] : pools });
+            }, { parent: this, dependsOn: ssh ? [...pools, ssh, ...routeChecks] : pools });
         }
         // The migrations one after another, each starting where the previous ones left its guest;
         // every other guest is a bystander that must keep working meanwhile.

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { Host } from "./host";
-import { ArgChecks, cidrMsg, ipMsg, isCidr, isCount, isIpv4, isName, nameMsg } from "./validate";
+import { ArgChecks, cidrMsg, ipMsg, isAbsPath, isCidr, isCount, isIpv4, isName, nameMsg, pathMsg } from "./validate";
 import { GuestAttachment, ovsScript } from "../render";
 
 /** A tunnel's far end: a Host, or a name (for the port) and an underlay address. */
@@ -10,7 +10,11 @@ export type OvsPeer = Host | { name: string; address: pulumi.Input<string> };
 export interface OvsBridgeArgs {
     /** The hypervisor host the bridges are made on. */
     host: Host;
-    /** The host's NIC on the underlay, moved into `br-phy`. Default eth0. */
+    /**
+     * The host's NIC on the underlay, moved into `br-phy`, which takes `address` and the default
+     * route via `gateway`. Default eth0. `auto` (real hosts): the NIC that holds `address`; its
+     * addresses and routes move to `br-phy`, so the host keeps its own routes, and go back on destroy.
+     */
     uplink?: string;
     /** The host's underlay address, as a CIDR, put on `br-phy` (the uplink's address moves there). */
     address: pulumi.Input<string>;
@@ -30,6 +34,8 @@ export interface OvsBridgeArgs {
     overlayGateway?: string;
     /** Start ovsdb-server and ovs-vswitchd here (hosts without the service, like the local site's). Default false. */
     ownDaemons?: boolean;
+    /** With uplink `auto`: where the host keeps what the NIC had until destroy. Default /var/lib/miglab/ovs. */
+    stateDir?: string;
 }
 
 /**
@@ -57,7 +63,8 @@ export class OvsBridge extends pulumi.ComponentResource {
         v.check(["vxlan", "gre"].includes(tunnel), "tunnel", `'${tunnel}' must be 'vxlan' or 'gre'`);
         v.check(isName(bridge) || bridge === "br-int", "bridge", `'${bridge}' ${nameMsg}`);
         v.check(isName(network), "network", `'${network}' ${nameMsg}`);
-        v.check(/^[a-zA-Z0-9_.-]{1,15}$/.test(args.uplink ?? "eth0"), "uplink", `'${args.uplink}' must be an interface name`);
+        v.check(/^[a-zA-Z0-9_.-]{1,15}$/.test(args.uplink ?? "eth0"), "uplink", `'${args.uplink}' must be an interface name or 'auto'`);
+        v.check(args.stateDir === undefined || isAbsPath(args.stateDir), "stateDir", pathMsg);
         v.check(Array.isArray(args.peers) && args.peers.length > 0, "peers", "must list at least one other host of the overlay");
         peers.forEach((p, i) => {
             v.check(isName(p.name), `peers[${i}].name`, `'${p.name}' ${nameMsg}`);
@@ -75,7 +82,8 @@ export class OvsBridge extends pulumi.ComponentResource {
         this.attachment = { kind: "network", network, openvswitch: true };
         const spec = pulumi.all([args.address, args.gateway, pulumi.all(peers.map((p) => pulumi.all([p.name, p.address])))])
             .apply(([address, gateway, ps]) => ({
-                node: args.host.hostname, ownDaemons: args.ownDaemons ?? false, uplink: args.uplink ?? "eth0",
+                node: args.host.hostname, ownDaemons: args.ownDaemons ?? false,
+                uplink: args.uplink === "auto" ? "" : args.uplink ?? "eth0", stateDir: args.stateDir ?? "/var/lib/miglab/ovs",
                 address, gateway, peers: ps.map(([n, a]) => ({ name: n, address: a })), vni: args.vni, tunnel,
                 bridge, network, overlayGateway: args.overlayGateway,
             }));

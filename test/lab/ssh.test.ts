@@ -1,7 +1,9 @@
 // site: ssh end to end, on machines that look like fresh Debian hosts (test/sshbed):
 // miglab reaches them only through their sshd, as it would a team's own PCs. One bed
 // is shared by every case: the same-subnet lab as root, a changed host key, the
-// default passphrase refused, and the lab again as a non-root user with sudo.
+// default passphrase refused, the lab again as a non-root user with sudo, and the nat
+// and bridged labs over the bed's routed network (the machines' second NIC, subnets
+// joined by a router that is the "team's", not miglab's, and an outside node beyond it).
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -21,25 +23,38 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     this.timeout(40 * 60 * 1000);
     const prefix = process.env.MIGLAB_TEST_PREFIX ?? "ci";
     const subnet = "10.66.0";
+    // The routed network: pc1 and the NFS server in 10.66.1.0/29, pc2 in 10.66.1.8/29, the
+    // outside node beyond the router, and the route the team gives its router to the overlay.
+    const routed = { pc1: "10.66.1.2", nfs: "10.66.1.3", pc2: "10.66.1.10" } as Record<string, string>;
+    const outsideAddress = "10.66.2.2";
+    const overlay = { subnet: "10.66.3.0/24", gateway: "10.66.3.1", gatewayHost: "pc1" };
     const bed = new SshBed(`sb${hash(prefix) % 1000}`, [
-        { name: "pc1", role: "host", address: `${subnet}.11`, prefix: 24 },
-        { name: "pc2", role: "host", address: `${subnet}.12`, prefix: 24 },
-        { name: "nfs", role: "nfs", address: `${subnet}.10`, prefix: 24 },
-    ], 31000 + (hash(prefix) % 500) * 4);
+        { name: "pc1", role: "host", address: `${subnet}.11`, prefix: 24, routed: { address: routed.pc1, prefix: 29 } },
+        { name: "pc2", role: "host", address: `${subnet}.12`, prefix: 24, routed: { address: routed.pc2, prefix: 29 } },
+        { name: "nfs", role: "nfs", address: `${subnet}.10`, prefix: 24, routed: { address: routed.nfs, prefix: 29 } },
+    ], 31000 + (hash(prefix) % 500) * 4, "miglabop", {
+        router: ["10.66.1.1/29", "10.66.1.9/29"],
+        outside: { router: "10.66.2.1/24", address: `${outsideAddress}/24` },
+        routes: [{ dest: overlay.subnet, via: routed.pc1 }],
+    });
     const passphrase = `test-${process.pid}-${Date.now()}`;
     const initial: Record<string, string> = {};
     const stacks: LabStack[] = [];
     const outputs: string[] = [];
     let labPrivateKey = "";
 
-    /** A site-ssh stack from the README's example, pointed at the bed, keys set as secrets. */
-    function sshStack(name: string, user: string, guestHost: number, pass = passphrase): LabStack {
+    /**
+     * A site-ssh stack from the README's example, pointed at the bed, keys set as secrets. nat and
+     * bridged labs use the machines' routed addresses, and the outside node the team's network has.
+     */
+    function sshStack(name: string, user: string, guestHost: number, pass = passphrase, topology = "same-subnet", outside = outsideAddress): LabStack {
         const s = new LabStack(name, "same-subnet", { PULUMI_CONFIG_PASSPHRASE: pass });
         stacks.push(s);
         const doc = yaml.load(fs.readFileSync(path.join(ROOT, "docs", "ssh-stack.yaml"), "utf8"));
         const lab = doc.config["miglab:lab"];
+        const flat = topology === "same-subnet";
         const node = (n: string) => ({
-            name: n, address: bed.machine(n).address, prefix: 24,
+            name: n, address: flat ? bed.machine(n).address : routed[n], prefix: flat ? 24 : 29,
             ssh: { host: "127.0.0.1", port: bed.machine(n).port, user },
         });
         lab.hosts = [node("pc1"), node("pc2")];
@@ -52,6 +67,13 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
         // Each lab's guest at an address of its own: a new guest's new MAC at an old address waits out ARP caches.
         lab.guests[0].address = `${subnet}.${guestHost}`;
         lab.guests[0].memoryMiB = 192;
+        if (!flat) {
+            lab.topology = topology;
+            lab.outside = { address: outside };
+            if (topology === "nat") { lab.guests[0].address = `192.168.150.${guestHost}`; }
+            if (topology === "bridged") { lab.overlay = overlay; lab.guests[0].address = `10.66.3.${guestHost}`; }
+            lab.migration.guestPingIntervalMs = 50;
+        }
         fs.writeFileSync(s.file, yaml.dump(doc));
         s.init();
         const key = fs.readFileSync(bed.clientKey, "utf8");
@@ -165,6 +187,94 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
         const d = record(s.pulumi(["destroy", "--yes", "--skip-preview"]));
         assert.strictEqual(d.code, 0, d.stdout.slice(-4000) + d.stderr);
         for (const m of bed.machines) { assert.strictEqual(bed.snapshot(m.name), initial[m.name], `${m.name} is not as it was`); }
+    });
+
+    /** Bytes the team's router sent and received on its link to pc2's subnet. */
+    const routerBytes = () => {
+        const s = JSON.parse(bed.inRouter("ip -j -s link show r2").stdout)[0].stats64;
+        return { tx: Number(s.tx.bytes), rx: Number(s.rx.bytes) };
+    };
+
+    /** A first `pulumi up` that a team's network stops: what it must say, and how the team fixes it. */
+    interface FirstFailure { outside?: string; before?: () => void; expect: RegExp; fix: (s: LabStack) => void }
+
+    /**
+     * Builds a routed lab over the team's router, migrates there and back, checks it, and destroys
+     * it. With `first`, a first up meets a network that lacks something: it must stop naming what,
+     * with no guest defined on any host; once fixed, the next up goes on from there.
+     */
+    function routedLab(topology: "nat" | "bridged", guestHost: number, check: (legs: LegMetrics[]) => void, first?: FirstFailure) {
+        const s = sshStack(`ci-ssh-${topology}`, "root", guestHost, passphrase, topology, first?.outside ?? outsideAddress);
+        if (first) {
+            first.before?.();
+            const bad = record(s.up());
+            assert.notStrictEqual(bad.code, 0);
+            assert.match(bad.stdout + bad.stderr, first.expect);
+            for (const m of ["pc1", "pc2"]) { assert.strictEqual(virsh(m, "list --all --name"), "", `${m} got a guest`); }
+            first.fix(s);
+        }
+        const before = routerBytes();
+        const r = record(s.up());
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        const l = legsOf(s);
+        assert.deepStrictEqual(l.map((x) => `${x.from}->${x.to}`), ["pc1->pc2", "pc2->pc1"]);
+        for (const leg of l) {
+            const at = JSON.stringify(leg);
+            assert.strictEqual(leg.destinationState, "running", at);
+            assert.ok(leg.downtimeMs > 0 && leg.downtimeMs < leg.totalTimeMs, at);
+            assert.ok(leg.counterAfter > leg.counterBefore, `the guest's counter did not advance: ${at}`);
+            // The guest reached the outside node beyond the team's router while it moved.
+            assert.ok(leg.guestPing && leg.guestPing.sent > 10 && leg.guestPing.received > 0, at);
+        }
+        // Both legs crossed the team's router: the migration streams (and the plain transfers) went
+        // through its link to pc2's subnet, out and back.
+        const after = routerBytes();
+        assert.ok(after.tx - before.tx > l[0].dataProcessedBytes, `router sent ${after.tx - before.tx} B to pc2's subnet; leg out moved ${l[0].dataProcessedBytes} B`);
+        assert.ok(after.rx - before.rx > l[1].dataProcessedBytes, `router got ${after.rx - before.rx} B from pc2's subnet; leg back moved ${l[1].dataProcessedBytes} B`);
+        assert.strictEqual(virsh("pc1", "domstate vm1"), "running");
+        assert.doesNotMatch(virsh("pc2", "list --all --name"), /vm1/);
+        check(l);
+        const d = record(s.pulumi(["destroy", "--yes", "--skip-preview"]));
+        assert.strictEqual(d.code, 0, d.stdout.slice(-4000) + d.stderr);
+        for (const m of bed.machines) { assert.strictEqual(bed.snapshot(m.name), initial[m.name], `${m.name} is not as it was`); }
+    }
+
+    it("nat over the team's router: an outside address that does not answer stops the up, named; fixed, it builds, migrates there and back with the guest pinging the outside, and destroys", () => {
+        routedLab("nat", 23, (l) => {
+            for (const leg of l) { assert.strictEqual(leg.probe, null, "no third node reaches a guest behind NAT"); }
+            assert.strictEqual(virsh("pc2", "net-info miglab-nat | awk '/^Active:/ {print $2}'"), "yes");
+        }, {
+            // The host check stops it before any host gets the NAT network.
+            outside: "10.66.2.99", expect: /host pc[12]: 10\.66\.2\.99 does not answer its pings: outside\.address: /,
+            fix: (s) => {
+                for (const m of ["pc1", "pc2"]) { assert.strictEqual(virsh(m, "net-list --all --name | grep miglab || true"), "", m); }
+                const set = s.pulumi(["config", "set", "--path", "miglab:lab.outside.address", outsideAddress]);
+                assert.strictEqual(set.code, 0, set.stderr);
+            },
+        });
+    });
+
+    it("bridged over the team's router: a router without the overlay's route stops the up, named; with it, VXLAN between the hosts, the probe reaching the guest through the overlay gateway", () => {
+        routedLab("bridged", 24, (l) => {
+            for (const leg of l) {
+                assert.ok(leg.probe && leg.probe.sent > 50 && leg.probe.received > 0, JSON.stringify(leg));
+            }
+            // Each host's lab address moved onto br-phy with its route through the team's router.
+            for (const m of ["pc1", "pc2"]) {
+                const a = bed.inMachine(m, "ip -o -4 addr show dev br-phy; ip route show default").stdout;
+                assert.match(a, new RegExp(`inet ${routed[m].replace(/\./g, "\\.")}/29`), `${m}: ${a}`);
+                assert.match(a, /default via 10\.66\.1\.(1|9) dev br-phy/, `${m}: ${a}`);
+            }
+            // The overlay's frames crossed between the hosts in the tunnel (replies reaching pc1, the
+            // overlay gateway, while the guest was on pc2).
+            const tx = Number(bed.inMachine("pc1", "ovs-vsctl get interface tun-pc2 statistics:tx_packets").stdout.trim());
+            assert.ok(tx > 0, `pc1's tunnel to pc2 sent ${tx} packets`);
+        }, {
+            // A router not told where the overlay is: found once the overlay is up, before any guest.
+            before: () => assert.strictEqual(bed.inRouter(`ip route del ${overlay.subnet}`).code, 0),
+            expect: new RegExp(`host nfs: 10\\.66\\.3\\.1 does not answer its pings: overlay\\.subnet: your router must route 10\\.66\\.3\\.0/24 via pc1 \\(${routed.pc1.replace(/\./g, "\\.")}\\)`),
+            fix: () => assert.strictEqual(bed.inRouter(`ip route replace ${overlay.subnet} via ${routed.pc1}`).code, 0),
+        });
     });
 
     it("no private key appears in any output, log or file outside the state", () => {

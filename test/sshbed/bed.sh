@@ -8,12 +8,23 @@
 # rpcbind and nfs-ganesha on the NFS machine. It is test code of its own:
 # miglab reaches the machines only through their sshd, on a loopback port.
 #
+# Beside the flat LAN every machine is on (eth0), the bed can give them a second NIC
+# (eth1) on a routed network, built the way a team's network is: each subnet a switch,
+# a router forwarding between them (a namespace of its own, not a machine miglab
+# reaches), the machines' default route through it, and an "outside" node beyond it
+# that answers pings. miglab's nat and bridged labs run over that network.
+#
 # Rendered with a header: ACTION (up|down), BED (short id, names every namespace
-# and link), STATE (the bed's directory), MACHINES ("name role port cidr" lines,
-# role host|nfs), SUDO_USER_NAME (a non-root user with passwordless sudo, made on
-# every machine; "" for none), CLIENT_PUB (the public key every machine's root and
-# that user accept). Everything it starts lives in the machines' namespaces and
-# is ended by PID on down.
+# and link), STATE (the bed's directory), MACHINES ("name role port cidr rcidr rseg
+# rgw" lines, role host|nfs; rcidr the machine's address on the routed network, rseg
+# its subnet's switch and rgw the router there, "-" for none), ROUTER ("seg cidr"
+# lines: the router's address on each routed subnet; "" for no routed network),
+# OUTSIDE ("routercidr cidr": the router's and the outside node's addresses beyond
+# it), ROUTER_ROUTES ("dest via" lines: what the team's router is told, e.g. an
+# overlay behind a host), SUDO_USER_NAME (a non-root user with passwordless sudo,
+# made on every machine; "" for none), CLIENT_PUB (the public key every machine's
+# root and that user accept). Everything it starts lives in the machines'
+# namespaces and is ended by PID on down.
 set -eu
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -41,7 +52,7 @@ make_root() { # the machine's private copies, as a fresh install leaves them
   echo "$name" > "$r/etc/hostname"
   : > "$r/etc/exports"
   printf '127.0.0.1\tlocalhost\n' > "$r/etc/hosts"
-  while read -r n _ _ c; do [ -n "$n" ] && printf '%s\t%s\n' "${c%/*}" "$n" >> "$r/etc/hosts"; done <<EOF
+  while read -r n _ _ c _; do [ -n "$n" ] && printf '%s\t%s\n' "${c%/*}" "$n" >> "$r/etc/hosts"; done <<EOF
 $MACHINES
 EOF
   # What the bed itself needs of sshd: no PAM session modules in a namespace, and the
@@ -65,14 +76,12 @@ EOF
     echo "$SUDO_USER_NAME ALL=(ALL) NOPASSWD:ALL" > "$r/etc/sudoers.d/$SUDO_USER_NAME"; chmod 440 "$r/etc/sudoers.d/$SUDO_USER_NAME"
   fi
   if [ "$role" = host ]; then
-    # What only a namespace needs: a host_uuid of its own (no SMBIOS here), the address
-    # migrations arrive at (one kernel, so no hostname of its own to resolve), and QEMU
-    # as root without a security driver or virtlogd, as the local site runs it.
+    # What only a namespace needs: a host_uuid of its own (no SMBIOS here), and QEMU as
+    # root without a security driver or virtlogd, as the local site runs it. Like a
+    # fresh install, no migration address: miglab names it in each migration.
     local uuid; uuid=$(printf '%s' "$BED-$name" | md5sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
     echo "host_uuid = \"$uuid\"" >> "$r/etc/libvirt/libvirtd.conf"
     cat >> "$r/etc/libvirt/qemu.conf" <<EOF
-migration_address = "${cidr%/*}"
-migration_host = "${cidr%/*}"
 security_driver = "none"
 dynamic_ownership = 0
 remember_owner = 0
@@ -100,6 +109,65 @@ ensure_link() {
   fi
   ip -n "$ns" link set eth0 up
   ip -n "$ns" addr show dev eth0 | grep -q " $cidr " || ip -n "$ns" addr add "$cidr" dev eth0
+}
+
+ensure_switch() { # a Linux bridge in a namespace of its own: one subnet of the routed network
+  local sw=$1
+  [ -e "/run/netns/$sw" ] && return 0
+  ip netns add "$sw"; ip -n "$sw" link add br0 type bridge; ip -n "$sw" link set br0 up; ip -n "$sw" link set lo up
+}
+
+ensure_routed_link() { # eth1 on the machine's routed subnet, default route through the team's router
+  local name=$1 rcidr=$2 rseg=$3 rgw=$4 i=$5 ns sw="${BED}-r$3"
+  ns=$(ns_of "$name")
+  ensure_switch "$sw"
+  if ! ip -n "$ns" link show eth1 >/dev/null 2>&1; then
+    ip link add "${BED}t$i" type veth peer name "${BED}u$i"
+    ip link set "${BED}t$i" netns "$sw"; ip link set "${BED}u$i" netns "$ns"
+    ip -n "$ns" link set "${BED}u$i" name eth1
+    ip -n "$sw" link set "${BED}t$i" master br0 up
+  fi
+  ip -n "$ns" link set eth1 up
+  ip -n "$ns" addr show dev eth1 | grep -q " $rcidr " || ip -n "$ns" addr add "$rcidr" dev eth1
+  ip -n "$ns" route replace default via "$rgw" dev eth1
+}
+
+ensure_router() { # the team's router: forwards between the routed subnets and to the outside node
+  local rt="${BED}-rt" out="${BED}-out" seg cidr dest via
+  [ -e "/run/netns/$rt" ] || ip netns add "$rt"
+  ip -n "$rt" link set lo up
+  while read -r seg cidr; do
+    [ -n "$seg" ] || continue
+    ensure_switch "${BED}-r$seg"
+    if ! ip -n "$rt" link show "r$seg" >/dev/null 2>&1; then
+      ip link add "${BED}x$seg" type veth peer name "${BED}y$seg"
+      ip link set "${BED}x$seg" netns "${BED}-r$seg"; ip link set "${BED}y$seg" netns "$rt"
+      ip -n "$rt" link set "${BED}y$seg" name "r$seg"
+      ip -n "${BED}-r$seg" link set "${BED}x$seg" master br0 up
+    fi
+    ip -n "$rt" link set "r$seg" up
+    ip -n "$rt" addr show dev "r$seg" | grep -q " $cidr " || ip -n "$rt" addr add "$cidr" dev "r$seg"
+  done <<ROUTER_END
+$ROUTER
+ROUTER_END
+  [ -e "/run/netns/$out" ] || ip netns add "$out"
+  ip -n "$out" link set lo up
+  if ! ip -n "$rt" link show rout >/dev/null 2>&1; then
+    ip link add "${BED}o0" type veth peer name "${BED}o1"
+    ip link set "${BED}o0" netns "$rt"; ip link set "${BED}o1" netns "$out"
+    ip -n "$rt" link set "${BED}o0" name rout; ip -n "$out" link set "${BED}o1" name eth0
+  fi
+  local rcidr=${OUTSIDE% *} ocidr=${OUTSIDE#* }
+  ip -n "$rt" link set rout up; ip -n "$out" link set eth0 up
+  ip -n "$rt" addr show dev rout | grep -q " $rcidr " || ip -n "$rt" addr add "$rcidr" dev rout
+  ip -n "$out" addr show dev eth0 | grep -q " $ocidr " || ip -n "$out" addr add "$ocidr" dev eth0
+  ip -n "$out" route replace default via "${rcidr%/*}"
+  ip netns exec "$rt" sysctl -qw net.ipv4.ip_forward=1
+  while read -r dest via; do
+    if [ -n "$dest" ]; then ip -n "$rt" route replace "$dest" via "$via"; fi
+  done <<ROUTES_END
+${ROUTER_ROUTES:-}
+ROUTES_END
 }
 
 ensure_anchor() { # a sleeping process holding the machine's mount and UTS namespaces
@@ -151,15 +219,17 @@ ensure_forwarder() { # the machine's sshd, reachable only at 127.0.0.1:port
 up() {
   mkdir -p "$STATE/m" "$STATE/shared"
   local i=0
-  while read -r name role port cidr; do
+  [ -z "${ROUTER:-}" ] || ensure_router
+  while read -r name role port cidr rcidr rseg rgw; do
     [ -n "$name" ] || continue
     i=$((i + 1))
     mkdir -p "$STATE/m/$name"
     [ -d "$STATE/m/$name/root/etc/ssh" ] || make_root "$name" "$role" "$cidr"
     ensure_link "$name" "$cidr" "$i"
+    [ "${rcidr:--}" = - ] || ensure_routed_link "$name" "$rcidr" "$rseg" "$rgw" "$i"
     if ! alive "$(pidof_file "$STATE/m/$name/anchor.pid")"; then ensure_anchor "$name"; start_services "$name" "$role"; fi
     ensure_forwarder "$name" "$port"
-    log "machine $name ($role) at $cidr, sshd on 127.0.0.1:$port"
+    log "machine $name ($role) at $cidr${rcidr:+ and $rcidr}, sshd on 127.0.0.1:$port"
   done <<EOF
 $MACHINES
 EOF
@@ -185,7 +255,10 @@ down() {
     kill_pid "$(pidof_file "$d/anchor.pid")"
     ip netns del "$(ns_of "$name")" 2>/dev/null || true
   done
-  ip netns del "${BED}-sw" 2>/dev/null || true
+  # The switches, the router and the outside node: namespaces named after the bed, with no process in them.
+  for ns in $(ip netns list | awk '{print $1}' | grep -x -e "${BED}-sw" -e "${BED}-r[a-z0-9]" -e "${BED}-rt" -e "${BED}-out" || true); do
+    ip netns del "$ns" 2>/dev/null || true
+  done
   rm -rf "$STATE"
   log "removed"
 }

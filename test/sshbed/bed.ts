@@ -8,7 +8,27 @@ import * as path from "path";
 import { shellQuote } from "../../components/render";
 import { ROOT, Run, sh } from "../../scripts/pulumi-cli";
 
-export interface BedMachine { name: string; role: "host" | "nfs"; port: number; address: string; prefix: number }
+export interface BedMachine {
+    name: string; role: "host" | "nfs"; port: number; address: string; prefix: number;
+    /** Its address on the routed network (a second NIC, eth1), if the bed has one. */
+    routed?: { address: string; prefix: number };
+}
+
+/**
+ * A network as a team's would be: subnets joined by a router the team runs (not a machine
+ * miglab reaches), an outside node beyond it that answers pings, and the routes the team
+ * gave the router (e.g. an overlay behind one of the hosts).
+ */
+export interface BedRoutedNetwork {
+    /** The router's address on each subnet, as a CIDR. */
+    router: string[];
+    /** The router's address beyond itself and the outside node's, as CIDRs. */
+    outside: { router: string; address: string };
+    routes: { dest: string; via: string }[];
+}
+
+const ipInt = (ip: string) => ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+const sameSubnet = (a: string, b: string, prefix: number) => Math.floor(ipInt(a) / 2 ** (32 - prefix)) === Math.floor(ipInt(b) / 2 ** (32 - prefix));
 
 export class SshBed {
     readonly state: string;
@@ -16,7 +36,8 @@ export class SshBed {
     readonly machines: BedMachine[];
 
     /** id: a short name for the bed's namespaces and links (at most 6 characters). */
-    constructor(readonly id: string, machines: Omit<BedMachine, "port">[], basePort: number, readonly sudoUser = "miglabop") {
+    constructor(readonly id: string, machines: Omit<BedMachine, "port">[], basePort: number, readonly sudoUser = "miglabop",
+        readonly network?: BedRoutedNetwork) {
         this.state = `/var/lib/miglab-bed/${id}`;
         this.machines = machines.map((m, i) => ({ ...m, port: basePort + i }));
         this.clientKey = path.join(this.state, "client", "id_ed25519");
@@ -25,10 +46,22 @@ export class SshBed {
     private script(action: "up" | "down"): string {
         const vars: Record<string, string> = {
             ACTION: action, BED: this.id, STATE: this.state, SUDO_USER_NAME: this.sudoUser, CLIENT_PUB: `${this.clientKey}.pub`,
-            MACHINES: this.machines.map((m) => `${m.name} ${m.role} ${m.port} ${m.address}/${m.prefix}`).join("\n"),
+            MACHINES: this.machines.map((m) => `${m.name} ${m.role} ${m.port} ${m.address}/${m.prefix} ${this.routedLink(m)}`).join("\n"),
+            ROUTER: (this.network?.router ?? []).map((c, i) => `${i + 1} ${c}`).join("\n"),
+            OUTSIDE: this.network ? `${this.network.outside.router} ${this.network.outside.address}` : "",
+            ROUTER_ROUTES: (this.network?.routes ?? []).map((r) => `${r.dest} ${r.via}`).join("\n"),
         };
         const header = Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v)}`).join("\n");
         return `${header}\n${fs.readFileSync(path.join(ROOT, "test", "sshbed", "bed.sh"), "utf8")}`;
+    }
+
+    /** "rcidr segment gateway" of a machine's routed NIC: the router's subnet it is in. */
+    private routedLink(m: BedMachine): string {
+        if (!m.routed) { return "- - -"; }
+        const { address, prefix } = m.routed;
+        const k = (this.network?.router ?? []).findIndex((c) => sameSubnet(c.split("/")[0], address, prefix));
+        if (k < 0) { throw new Error(`sshbed: ${m.name}'s routed address ${address}/${prefix} is in none of the router's subnets`); }
+        return `${address}/${prefix} ${k + 1} ${this.network!.router[k].split("/")[0]}`;
     }
 
     up(): void {
@@ -49,6 +82,16 @@ export class SshBed {
         const m = this.machines.find((x) => x.name === name);
         if (!m) { throw new Error(`sshbed: no machine ${name}`); }
         return m;
+    }
+
+    /** A command in the outside node beyond the router (the test's view; miglab never reaches it). */
+    inOutside(command: string): Run {
+        return sh(`ip netns exec ${this.id}-out bash -c ${shellQuote(command)}`);
+    }
+
+    /** A command in the team's router. */
+    inRouter(command: string): Run {
+        return sh(`ip netns exec ${this.id}-rt bash -c ${shellQuote(command)}`);
     }
 
     /** The test's own view of a machine (its namespaces, as root), for checks and for changing it behind miglab's back. */

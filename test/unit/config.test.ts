@@ -91,14 +91,33 @@ describe("config (ajv schema + cross-field rules)", () => {
         assert.deepStrictEqual(q, ["hosts[0].ssh: is not used on site 'local' (the lab makes its own key); remove it"]);
     });
 
-    it("keeps nat and bridged guests on their own networks, and those topologies on the local site", () => {
+    it("keeps nat and bridged guests on their own networks", () => {
         assert.deepStrictEqual(problems((c) => { c.topology = "nat"; }),
             ["guests[0].address: 10.10.10.10 is not in nat.subnet 192.168.150.0/24; in topology 'nat' guests live there"]);
         assert.deepStrictEqual(problems((c) => { c.topology = "bridged"; c.guests[0].address = "10.10.30.10"; c.overlay = { gatewayHost: "pc9" }; }),
             ["overlay.gatewayHost: 'pc9' is not one of the hosts (pc1, pc2)"]);
-        const p = problems((c) => { c.topology = "nat"; c.site = "ssh"; delete c.link; c.guests[0].address = "192.168.150.10";
-            for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: KEY }; } });
-        assert.deepStrictEqual(p, ["topology: 'nat' is built on the local site only by this version of miglab (the router and outside are namespaces); use site: local"]);
+    });
+
+    it("builds nat and bridged on site ssh over the team's router, whose outside address must be given", () => {
+        // Two subnets through a router that is the team's: no address in them is the lab's to reserve.
+        const routedSsh = (topology: string, guest: string) => (c: any) => {
+            c.topology = topology; c.site = "ssh"; delete c.link; c.guests[0].address = guest;
+            c.hosts[0].address = "10.10.10.1"; c.hosts[0].prefix = 29; c.hosts[1].address = "10.10.10.14"; c.hosts[1].prefix = 29;
+            c.nfs.host.address = "10.10.10.6"; c.nfs.host.prefix = 29;
+            for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: KEY }; }
+        };
+        for (const [topology, guest] of [["nat", "192.168.150.10"], ["bridged", "10.10.30.10"]]) {
+            assert.deepStrictEqual(problems(routedSsh(topology, guest)), [`outside.address: is required on site 'ssh' with topology '${topology}': ` +
+                "an address beyond your router that answers pings from every host (the guests ping it while they migrate), e.g. your router's own address on the far side"]);
+            // The local site's router address beyond it (10.10.20.1 here) is the team's router on site ssh: a fine outside address.
+            const c = sampleLab();
+            routedSsh(topology, guest)(c);
+            c.outside = { address: "10.10.20.1" };
+            assert.strictEqual(parseLabConfig(c).outside.address, "10.10.20.1");
+        }
+        // On the local site 10.10.10.14 is where the lab's router sits in 10.10.10.8/29.
+        assert.ok(problems((c) => { routedSsh("nat", "192.168.150.10")(c); c.site = "local"; for (const n of [...c.hosts, c.nfs.host]) { delete n.ssh; } })
+            .some((x) => x.startsWith("hosts[1].address: 10.10.10.14 is the router's address in 10.10.10.8/29")));
     });
 
     it("refuses combinations QEMU cannot do", () => {

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab, labIdFor } from "../../components/model/plan";
-import { legSpecOf, siteSpecOf } from "../../components/model/specs";
+import { legSpecOf, ovsSpecOf, siteSpecOf } from "../../components/model/specs";
 import * as r from "../../components/render";
 import { sampleLab } from "./config.test";
 
@@ -52,6 +52,30 @@ describe("plan", () => {
         const ssh = planLab(parseLabConfig(c), "x");
         assert.deepStrictEqual(ssh.pool, { name: "miglab", type: "netfs", target: "/var/lib/miglab/pool" });
         assert.strictEqual(ssh.nodes[0].connect.host, "10.10.10.1");
+    });
+
+    it("leaves the router and the outside node to a team's network on site ssh, and routes them on the local site", () => {
+        const routedLab = (site: string) => {
+            const c = sampleLab();
+            c.topology = "bridged"; c.site = site; delete c.link; c.guests[0].address = "10.10.30.10";
+            c.hosts[1].address = "10.10.11.1"; c.outside = { address: "10.10.20.2" };
+            if (site === "ssh") { for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: "k" }; } }
+            return planLab(parseLabConfig(c), "x");
+        };
+        const ssh = routedLab("ssh");
+        // miglab reaches only the hosts and the NFS server, keeps their own routes and configures no router.
+        assert.deepStrictEqual(ssh.nodes.map((n) => n.name), ["pc1", "pc2", "nfs"]);
+        assert.ok(ssh.nodes.every((n) => n.gateway === undefined && n.links.length === 1), JSON.stringify(ssh.nodes));
+        assert.deepStrictEqual([ssh.forward, ssh.routes], [[], []]);
+        assert.strictEqual(ssh.guests[0].ping?.address, "10.10.20.2");
+        const spec = ovsSpecOf(ssh, ssh.hosts[0]);
+        assert.deepStrictEqual([spec.uplink, spec.gateway, spec.stateDir], ["", undefined, ssh.stateDir]);
+        // The local site makes the router (the NFS server), its routes and the outside namespace.
+        const local = routedLab("local");
+        assert.deepStrictEqual(local.nodes.map((n) => n.name), ["pc1", "pc2", "nfs", "outside"]);
+        assert.deepStrictEqual(local.forward, ["nfs"]);
+        assert.deepStrictEqual(local.routes, [{ node: "nfs", dest: "10.10.30.0/24", via: "10.10.10.1" }]);
+        assert.strictEqual(ovsSpecOf(local, local.hosts[1]).gateway, "10.10.11.254");
     });
 
     it("keeps a guest's uuid and MAC stable", () => {

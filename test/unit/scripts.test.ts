@@ -35,13 +35,17 @@ for (const action of ["up", "down"] as const) {
         [`nat network ${action}`]: r.natScript({ network: "miglab-nat", bridge: "virbr-mlnat", subnet: "192.168.150.0/24", gateway: "192.168.150.1", mac: "52:54:00:4d:4c:01" }, action),
         [`ovs ${action}`]: r.ovsScript({ node: "pc1", ownDaemons: true, uplink: "eth0", address: "10.10.10.1/29", gateway: "10.10.10.6",
             peers: [{ name: "pc2", address: "10.10.10.9" }], vni: 5001, tunnel: "vxlan", bridge: "br-int", network: "miglab-ovs", overlayGateway: "10.10.30.1/24" }, action),
+        [`ovs on a real host's own uplink ${action}`]: r.ovsScript({ node: "pc1", ownDaemons: false, uplink: "", stateDir: "/var/lib/miglab/m1", address: "10.10.10.1/29",
+            peers: [{ name: "pc2", address: "10.10.10.9" }], vni: 5001, tunnel: "vxlan", bridge: "br-int", network: "miglab-ovs", overlayGateway: "10.10.30.1/24" }, action),
     });
 }
 rendered["host-check"] = r.hostCheckScript(plan.hosts[0]);
+rendered["host-check with addresses to reach"] = r.hostCheckScript({ ...plan.hosts[0], reach: [{ address: "10.10.20.2", why: "outside.address: the guests ping it" }] });
+rendered["reach"] = r.reachScript({ name: "nfs", reach: [{ address: "10.10.30.1", why: "overlay.subnet: route it" }] });
 rendered["migrate-leg"] = r.migrateLegScript(legSpecOf(plan, g, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }));
 
 const prelude = r.scriptText("prelude.sh");
-const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh"]
+const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh", "reach.sh"]
     .map((file) => ({ file, text: r.scriptText(file) }));
 /** Set by the shell or the prelude, not by a renderer. */
 const PROVIDED = new Set(["PATH", "SECONDS", "HOME", "IFS", "RANDOM", "EPOCHREALTIME", "V", "VIRSH_URI", "SSH_OPTS", "PEER_URI_PARAMS"]);

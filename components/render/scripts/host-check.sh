@@ -1,5 +1,6 @@
 # Prerequisite check of one node, run on it over SSH. Prints "accel=kvm|tcg" for
 # hypervisor hosts; fails with one line per missing piece, naming the node and the fix.
+# Rendered with NODE and ROLE (after reach.sh, when the node must reach addresses).
 set -u
 missing=""
 need() { command -v "$1" >/dev/null 2>&1 || missing="$missing\n  - $1 is not installed on $NODE: install $2"; }

@@ -168,7 +168,9 @@ fi
 # The migration starts once the probe sees the guest (it was a fixed second before).
 if [ -n "$PROBE_ADDR" ]; then probe_wait 0 || say "the probe has no reply from $GUEST_ADDR yet"; fi
 
-flags="--live --persistent --verbose"
+# The migration stream goes to the destination's lab address, not to whatever its host name
+# resolves to (real hosts may not resolve each other, or resolve to another network).
+flags="--live --persistent --verbose --migrateuri tcp://$DST_ADDR"
 [ "$MODE" = postcopy ] && flags="$flags --postcopy"
 [ "${BANDWIDTH_MIBS:-0}" != 0 ] && flags="$flags --bandwidth $BANDWIDTH_MIBS"
 flags="$flags ${EXTRA_FLAGS:-}"

@@ -13,9 +13,38 @@
 # seconds of reconvergence whenever a host comes or goes), and over hand-written
 # flows, which would re-implement the learning switch that NORMAL already is. Rendered
 # with ACTION, NODE, OWN_DAEMONS, UPLINK, ADDR, GW, PEERS ("port:ip ..."), VNI,
-# TUNNEL (vxlan|gre), BRIDGE, OVERLAY_GW (the overlay gateway's cidr, on one host).
+# TUNNEL (vxlan|gre), BRIDGE, OVERLAY_GW (the overlay gateway's cidr, on one host),
+# STATE (where a real host's uplink is remembered).
+#
+# UPLINK empty (real hosts): the interface that holds ADDR goes into br-phy, and its
+# addresses and routes move there with it, so the host stays reachable at its address
+# through the team's own routes; what it had (addresses, routes, checksum offload, IP
+# forwarding) is kept in STATE and put back on down. A named UPLINK (the local site,
+# whose nodes are thrown away) takes ADDR and the default route via GW instead.
 set -eu
 RUN=/run/openvswitch
+v4_addrs() { ip -o -4 addr show dev "$1" | awk '{print $4}'; }
+own_routes() { ip -4 route show dev "$1" | grep -v ' proto kernel ' || true; }
+
+# A real host's uplink as it was before up: out of br-phy (which goes), with its addresses,
+# routes, checksum offload and IP forwarding back; the remembered state goes too.
+restore_uplink() {
+  local up a r
+  up=$(cat "$STATE/ovs-uplink")
+  ovs-vsctl --if-exists del-br "$BRIDGE" 2>/dev/null || true
+  ovs-vsctl --if-exists del-br br-phy 2>/dev/null || true
+  while read -r a; do
+    if [ -n "$a" ] && ! ip addr show dev "$up" | grep -q " $a "; then ip addr add "$a" dev "$up"; fi
+  done < "$STATE/ovs-addrs"
+  while read -r r; do
+    # shellcheck disable=SC2086  # (a route's words, as ip printed them)
+    if [ -n "$r" ]; then ip route replace $r dev "$up"; fi
+  done < "$STATE/ovs-routes"
+  if [ "$(cat "$STATE/ovs-tx" 2>/dev/null)" = on ]; then ethtool -K "$up" tx on >/dev/null 2>&1 || true; fi
+  if [ -s "$STATE/ovs-ip-forward" ]; then sysctl -qw net.ipv4.ip_forward="$(cat "$STATE/ovs-ip-forward")"; fi
+  rm -f "$STATE"/ovs-uplink "$STATE"/ovs-addrs "$STATE"/ovs-routes "$STATE"/ovs-tx "$STATE"/ovs-ip-forward
+  rmdir "$STATE" /var/lib/miglab 2>/dev/null || true
+}
 
 start_daemons() {
   # Started directly, not with ovs-ctl: it would modprobe a kernel module this site lacks.
@@ -43,12 +72,44 @@ if [ "$ACTION" = up ]; then
   command -v ovs-vsctl >/dev/null || { echo "host $NODE: Open vSwitch is not installed: install openvswitch-switch" >&2; exit 1; }
   # The kernel datapath where the module exists (real hosts), the userspace one elsewhere.
   if [ -d /sys/module/openvswitch ] || modprobe -q openvswitch 2>/dev/null; then DP=system; else DP=netdev; fi
-  ovs-vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type=$DP
-  ovs-vsctl --may-exist add-port br-phy "$UPLINK"
-  ip addr flush dev "$UPLINK"
-  ip link set br-phy up
-  ip addr show dev br-phy | grep -q " $ADDR " || ip addr add "$ADDR" dev br-phy
-  [ -n "$GW" ] && ip route replace default via "$GW"
+  if [ -z "$UPLINK" ]; then
+    if [ -s "$STATE/ovs-uplink" ]; then
+      UPLINK=$(cat "$STATE/ovs-uplink")
+    else
+      UPLINK=$(ip -o -4 addr show | awk -v a="${ADDR%/*}" '{split($4, p, "/"); if (p[1] == a) print $2}' | head -n1)
+      [ -n "$UPLINK" ] || { echo "host $NODE: no interface has the lab address ${ADDR%/*}; hosts[].address must be an address the host has" >&2; exit 1; }
+      [ "$UPLINK" != br-phy ] || { echo "host $NODE: br-phy already holds ${ADDR%/*} but miglab did not put it there; remove that bridge first" >&2; exit 1; }
+      mkdir -p "$STATE"
+      v4_addrs "$UPLINK" > "$STATE/ovs-addrs"; own_routes "$UPLINK" > "$STATE/ovs-routes"
+      ethtool -k "$UPLINK" 2>/dev/null | awk '/^tx-checksumming:/ {print $2}' > "$STATE/ovs-tx"
+      sysctl -n net.ipv4.ip_forward > "$STATE/ovs-ip-forward"
+      echo "$UPLINK" > "$STATE/ovs-uplink"
+      # A first up that fails puts the host back as it was: Pulumi keeps no state of a failed
+      # create, so no destroy would.
+      # shellcheck disable=SC2154  # (rc is set as the trap runs)
+      trap 'rc=$?; if [ $rc -ne 0 ]; then echo "host $NODE: Open vSwitch setup failed: putting $UPLINK back" >&2; restore_uplink; fi; exit $rc' EXIT
+    fi
+    ovs-vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type=$DP \
+      other-config:hwaddr="\"$(cat "/sys/class/net/$UPLINK/address")\""
+    ovs-vsctl --may-exist add-port br-phy "$UPLINK"
+    ip link set br-phy up
+    while read -r a; do
+      [ -n "$a" ] || continue
+      ip addr del "$a" dev "$UPLINK" 2>/dev/null || true
+      ip addr show dev br-phy | grep -q " $a " || ip addr add "$a" dev br-phy
+    done < "$STATE/ovs-addrs"
+    while read -r r; do
+      # shellcheck disable=SC2086
+      if [ -n "$r" ]; then ip route replace $r dev br-phy; fi
+    done < "$STATE/ovs-routes"
+  else
+    ovs-vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type=$DP
+    ovs-vsctl --may-exist add-port br-phy "$UPLINK"
+    ip addr flush dev "$UPLINK"
+    ip link set br-phy up
+    ip addr show dev br-phy | grep -q " $ADDR " || ip addr add "$ADDR" dev br-phy
+    [ -n "$GW" ] && ip route replace default via "$GW"
+  fi
   ovs-vsctl --may-exist add-br "$BRIDGE" -- set bridge "$BRIDGE" datapath_type=$DP
   ip link set "$BRIDGE" up
   want=" "
@@ -83,6 +144,7 @@ if [ "$ACTION" = up ]; then
 else
   ovs-vsctl --if-exists del-br "$BRIDGE" 2>/dev/null || true
   ovs-vsctl --if-exists del-br br-phy 2>/dev/null || true
+  if [ -z "$UPLINK" ] && [ -s "$STATE/ovs-uplink" ]; then restore_uplink; fi
   [ "$OWN_DAEMONS" = 1 ] && stop_daemons
   echo "host $NODE: Open vSwitch bridges removed" >&2
 fi

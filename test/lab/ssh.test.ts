@@ -233,6 +233,11 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
         assert.ok(after.rx - before.rx > l[1].dataProcessedBytes, `router got ${after.rx - before.rx} B from pc2's subnet; leg back moved ${l[1].dataProcessedBytes} B`);
         assert.strictEqual(virsh("pc1", "domstate vm1"), "running");
         assert.doesNotMatch(virsh("pc2", "list --all --name"), /vm1/);
+        for (const x of l) {
+            console.log(`      ${topology} ${x.from}->${x.to}: ${x.totalTimeMs} ms, downtime ${x.downtimeMs} ms, ` +
+                `guest pings lost ${x.guestPing!.lost}/${x.guestPing!.sent}` + (x.probe ? `, probe lost ${x.probe.lost}/${x.probe.sent}` : "") +
+                `, ${x.throughputMBs} MB/s (plain ${x.plainMBs}, ratio ${x.ratio})`);
+        }
         check(l);
         const d = record(s.pulumi(["destroy", "--yes", "--skip-preview"]));
         assert.strictEqual(d.code, 0, d.stdout.slice(-4000) + d.stderr);

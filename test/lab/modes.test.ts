@@ -1,8 +1,39 @@
 // Migration modes on a real lab: pre-copy against a dirtying guest, and post-copy.
 import * as assert from "assert";
 import { LegMetrics } from "../../components/reports/metrics";
+import { expandTimeline } from "../../components/reports/timeline";
 import { LabStack } from "../../scripts/lab-stack";
 import schema from "../../components/model/config.schema.json";
+
+/** What a leg's timeline guarantees, whatever the machine's load (see the bounds' reasons below). */
+function checkTimeline(l: LegMetrics): void {
+    const tl = l.timeline;
+    assert.ok(tl && l.phases, `leg ${l.leg} kept no timeline`);
+    const m = tl.marks;
+    const s = expandTimeline(tl);
+    const live = s.job.slice(0, -1);
+    // Samples from the transfer's start: the first within a few intervals of the destination's
+    // start (virsh's own answer took up to ~200 ms on a busy machine), at least two before the pause.
+    assert.ok(m.destinationStarted !== null && m.pause !== null && m.resume !== null, JSON.stringify(m));
+    assert.ok(live.length >= 2 && live[0].t <= m.destinationStarted + 3 * tl.intervalMs + 300, `first sample at ${live[0]?.t} ms, ${JSON.stringify(m)}`);
+    assert.ok(live.filter((x) => x.t < m.pause!).length >= 2, `${live.length} samples, pause at ${m.pause} ms`);
+    // ... through the end: the last entry is libvirt's completed job, nothing remaining, stamped at or after the resume.
+    const last = s.job[s.job.length - 1];
+    assert.ok(tl.job.completed && last.remainingMB === 0 && last.t >= m.resume, JSON.stringify(last));
+    assert.strictEqual(last.transferredMB, Math.round(l.memoryProcessedBytes / 1e5) / 10);
+    // The pause the events show holds libvirt's downtime: pre-copy, the same window within one sample
+    // (both from libvirt; the events are stamped as they reach virsh on each host: 4-22 ms apart here).
+    // Post-copy: QEMU's downtime ends when the switch's package is sent (5-8 ms here); the guest runs
+    // once the destination has loaded it (its "Resumed Post-copy"), 92 ms after the pause here:
+    // bounded by five samples for a busy machine.
+    const pause = l.phases.pauseMs!;
+    const postcopy = m.postcopySwitch !== null;
+    assert.ok(pause >= l.downtimeMs - tl.intervalMs && pause <= l.downtimeMs + (postcopy ? 5 : 1) * tl.intervalMs,
+        `pause ${pause} ms from the events, libvirt's downtime ${l.downtimeMs} ms (${postcopy ? "post-copy" : "pre-copy"})`);
+    // The guest's progress stream and the probe cover the leg too.
+    assert.ok(s.progress && s.progress[0].t <= 0 && s.progress[s.progress.length - 1].t >= m.resume, "progress covers the leg");
+    assert.ok(s.replies && m.firstReply !== null && m.firstReply > m.resume, "the probe answered after the resume");
+}
 
 describe("migration modes with a dirtying guest, on a real lab", function () {
     this.timeout(30 * 60 * 1000);
@@ -26,6 +57,10 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         assert.ok(idle[0].iterations >= 1);
         // Each leg's source QEMU (pc1's, then the incoming one on pc2) held the target as set.
         assert.deepStrictEqual(idle.map((l) => l.maxDowntimeMs), [40, 40]);
+    });
+
+    it("each pre-copy leg keeps a timeline covering it, its pause libvirt's downtime", () => {
+        for (const l of idle) { checkTimeline(l); }
     });
 
     it("pre-copy sends the memory a guest dirties at 40 MiB/s on top of what an idle guest needs", () => {
@@ -67,5 +102,12 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             assert.ok(l.counterAfter > l.counterBefore);
         }
         assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
+        for (const l of legs) {
+            checkTimeline(l);
+            // The switch is marked when `virsh migrate-postcopy` returned: QEMU pauses the guest at its
+            // next pass's end (34-84 ms later here), or before virsh has exited on a busy machine.
+            const m = l.timeline!.marks;
+            assert.ok(m.postcopySwitch !== null && m.postcopySwitch <= m.pause! + 3 * l.timeline!.intervalMs, JSON.stringify(m));
+        }
     });
 });

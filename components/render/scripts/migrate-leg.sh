@@ -166,7 +166,9 @@ if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then
   fi
 fi
 # The migration starts once the probe sees the guest (it was a fixed second before).
+waited=$EPOCHREALTIME
 if [ -n "$PROBE_ADDR" ]; then probe_wait 0 || say "the probe has no reply from $GUEST_ADDR yet"; fi
+waited=$(awk -v a="$waited" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
 
 # The migration stream goes to the destination's lab address, not to whatever its host name
 # resolves to (real hosts may not resolve each other, or resolve to another network).
@@ -214,6 +216,7 @@ echo "=== wallclock"; echo "$start $end"
 echo "=== migrate"; cat "$WORK/migrate.out"
 # The probe runs on until it sees the guest after the end (at most 3 s; it was a fixed 0.5 s),
 # so the network's recovery is measured however long it takes.
+after=$EPOCHREALTIME
 if [ -n "$PROBE_ADDR" ]; then probe_wait "$end" || say "the probe had no reply from $GUEST_ADDR within 3 s of the end"; else sleep 0.5; fi
 echo "=== probe"
 if [ -n "$PROBE_ADDR" ]; then
@@ -223,6 +226,8 @@ if [ -n "$PROBE_ADDR" ]; then
 else
   echo "skipped: no node outside the guest's host can reach it (NAT)"
 fi
+# How long the leg waited for the probe, before and after the migration (bench-timeline reports it).
+echo "=== probe-waits"; awk -v w="$waited" -v a="$after" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d %d\n", w, (b - a) * 1000 }'
 if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then
   echo "=== timeline-interval"; echo "$TIMELINE_INTERVAL_S"
   echo "=== timeline-guest"; echo "$GUEST"

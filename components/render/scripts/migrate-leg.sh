@@ -62,12 +62,22 @@ fail() {
 }
 
 ask_counter="timeout 5 bash -c 'exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; head -n1 <&3'"
-counter() { # one line from the guest's counter service; $1: where the guest runs now (src|dst)
+counter_once() {
   if [ "$COUNTER_FROM" = hosts ]; then
     if [ "$1" = src ]; then bash -c "$ask_counter" 2>/dev/null; else $SSH "root@$DST_ADDR" "$ask_counter" 2>/dev/null; fi
   else
     $SSH "root@$PROBE_ADDR" "$ask_counter" 2>/dev/null
   fi | head -n1
+}
+counter() { # one line from the guest's counter service; $1: where the guest runs now (src|dst)
+  # One ask can time out on a busy machine (seen through a loaded overlay): ask up to three times.
+  local line="" try
+  for try in 1 2 3; do
+    line=$(counter_once "$1")
+    [ -n "$line" ] && break
+    say "no answer from $GUEST's counter (ask $try of 3)"
+  done
+  echo "$line"
 }
 bystanders() { # "name host status-line" for every other guest
   while read -r name addr port asker host; do

@@ -208,7 +208,7 @@ describe("components on their own args (mocks)", function () {
             assert.throws(() => new Domain("g-bad-fill", {
                 host: pc1, hosts: [pc1, pc2], memoryMiB: 256, image: undefined as any, network: { kind: "bridge", bridge: "br-lab" }, address: "10.4.0.12", prefix: 24,
                 workload: { dirtyMiBs: 20, fillMiB: 200 },
-            }), /Domain 'g-bad-fill' has 2 bad arguments:[^]*\n {2}- workload\.fillMiB: 200 MiB does not fit: the guest's 256 MiB less 96 MiB for its kernel and 24 MiB for the dirtying working set leaves 136 MiB; lower it or give the guest more memory/);
+            }), /Domain 'g-bad-fill' has 2 bad arguments:[^]*\n {2}- workload\.fillMiB: 200 MiB does not fit: the guest's 256 MiB less 128 MiB for its kernel and 24 MiB for the dirtying working set leaves 104 MiB; lower it or give the guest more memory/);
             assert.throws(() => new Migration("g-bad2", { domain: vm, from: pc1, to: pc1 }),
                 /Migration 'g-bad2' has a bad argument:\n {2}- to: is 'pc1', the same host as from; give two different hosts/);
             assert.throws(() => new Migration("g-bad3", { domain: vm, from: pc1, to: probe }),

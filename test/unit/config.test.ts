@@ -131,10 +131,10 @@ describe("config (ajv schema + cross-field rules)", () => {
             .includes("migration.runs: repeating needs roundTrip: true (each run starts where the guest is declared)"));
         assert.ok(problems((c) => { c.guests[0].workload = { dirtyMiBs: 200 }; })[0]
             .startsWith("guests[0].workload.workingSetMiB: 200 MiB is more than half the guest's 192 MiB"));
-        assert.deepStrictEqual(problems((c) => { c.guests[0].memoryMiB = 512; c.guests[0].workload = { dirtyMiBs: 0, fillMiB: 417 }; }),
-            ["guests[0].workload.fillMiB: 417 MiB does not fit: the guest's 512 MiB less 96 MiB for its kernel leaves 416 MiB; lower it or give the guest more memory"]);
-        const fits = sampleLab(); fits.guests[0].memoryMiB = 512; fits.guests[0].workload = { dirtyMiBs: 0, fillMiB: 416 };
-        assert.strictEqual(parseLabConfig(fits).guests[0].workload.fillMiB, 416);
+        assert.deepStrictEqual(problems((c) => { c.guests[0].memoryMiB = 512; c.guests[0].workload = { dirtyMiBs: 0, fillMiB: 385 }; }),
+            ["guests[0].workload.fillMiB: 385 MiB does not fit: the guest's 512 MiB less 128 MiB for its kernel leaves 384 MiB; lower it or give the guest more memory"]);
+        const fits = sampleLab(); fits.guests[0].memoryMiB = 512; fits.guests[0].workload = { dirtyMiBs: 0, fillMiB: 384 };
+        assert.strictEqual(parseLabConfig(fits).guests[0].workload.fillMiB, 384);
     });
 
     it("says what to do when miglab:lab is missing", () => {

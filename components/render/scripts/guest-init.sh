@@ -187,6 +187,13 @@ fi
 # that answers is filled.
 fill_memory() {
     mib=$1 chunk=4
+    # Never more than the kernel left free (less some room): a guest without swap whose
+    # tmpfs takes the last pages panics ("no killable processes") instead of answering.
+    avail=0
+    while read -r k v _; do [ "$k" = MemAvailable: ] && avail=$v; done </proc/meminfo
+    room=$(( avail / 1024 - 48 ))
+    if [ "$mib" -gt "$room" ]; then con "fill: asked for $mib MiB, only $room MiB to spare: filling $room"; mib=$room; fi
+    [ "$mib" -gt 0 ] || return 0
     [ "$mib" -lt $chunk ] && chunk=$mib
     mkdir -p /fill
     mount -t tmpfs -o size=$(( mib + 1 ))m tmpfs /fill

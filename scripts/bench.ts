@@ -1,13 +1,20 @@
-// `npm run bench`: a small grid of migration mode × guest dirty rate on a lab of
-// its own (stack "bench", local site), each case measured with the plain transfer
-// on the same path in the same leg. Prints the figures, writes bench/results.json
-// and bench/results.svg. A benchmark that prints figures, not a test.
+// `npm run bench`: on a lab of its own (stack "bench", local site, same-subnet) two runs,
+// each case measured with the plain transfer on the same path in the same leg:
+//  - a grid of migration mode × guest dirty rate;
+//  - the downtime run: pre-copy's downtime target (maxDowntimeMs) 300/100/50/20 ms against the
+//    measured downtime, total time and data, for the idle guest and one dirtying 40 MiB/s.
+// `npm run bench -- downtime` (or `-- grid`) runs one of them. Prints the figures (with the
+// machine's load: it is shared), writes docs/bench.txt, docs/bench.svg and
+// docs/bench-downtime.svg (README shows them) and bench/results.json.
+// A benchmark that prints figures, not a test.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { LegMetrics, spread } from "../components/reports/metrics";
+import { LegMetrics, LegOutcome, isFailed, spread } from "../components/reports/metrics";
 import { textTable } from "../components/reports/table";
-import { groupedBarChart } from "../components/reports/chart";
-import { LabStack } from "./lab-stack";
+import { groupedBarChart, panelledCharts } from "../components/reports/chart";
+import { downtimeRows, downtimeTable, downtimeChartSpecs, DowntimeCase } from "../components/reports/downtime";
+import { LabStack, freshLegs } from "./lab-stack";
 import { ROOT } from "./pulumi-cli";
 
 interface Case { mode: "precopy" | "postcopy"; dirtyMiBs: number; bandwidthMiBs: number }
@@ -40,40 +47,93 @@ function outcomeOf(stdout: string): string {
     return m ? `${m[1] === `aborted after ${TIMEOUT_S}s` ? "did not converge, " : ""}${m[1]} (guest ${m[2]} on ${m[3]})` : "failed (see pulumi output)";
 }
 
+const DOWNTIME_TARGETS = (process.env.MIGLAB_BENCH_DOWNTIMES ?? "300,100,50,20").split(",").map(Number);
+const DOWNTIME_DIRTY = (process.env.MIGLAB_BENCH_DOWNTIME_DIRTY ?? "0,40").split(",").map(Number);
+
+/** Runs one case's `pulumi up` after `edit`, and gives what it measured. */
+function measure(lab: LabStack, what: string, edit: (c: any) => void): { outcome: string; legs: LegMetrics[]; allLegs: LegOutcome[]; upSeconds: number; load: [number, number] } {
+    lab.configure(edit);
+    process.stderr.write(`bench: ${what} ... `);
+    const load0 = os.loadavg()[0];
+    const t0 = Date.now();
+    const r = lab.up();
+    const upSeconds = (Date.now() - t0) / 1000;
+    let allLegs: LegOutcome[] = [];
+    // Only legs this up measured: a leg the up never reached keeps an earlier case's figures.
+    try { allLegs = freshLegs(lab.outputs().legs, t0); } catch { allLegs = []; }
+    const outcome = r.code === 0 ? "completed" : outcomeOf(r.stdout);
+    const load: [number, number] = [load0, os.loadavg()[0]];
+    process.stderr.write(`${outcome} (${upSeconds.toFixed(0)} s, load ${load[0].toFixed(1)}-${load[1].toFixed(1)})\n`);
+    return { outcome, legs: r.code === 0 ? allLegs.filter((l): l is LegMetrics => !isFailed(l)) : [], allLegs, upSeconds, load };
+}
+
 function main(): void {
-    const lab = new LabStack("bench");
+    const only = process.argv[2];
+    if (only !== undefined && only !== "grid" && only !== "downtime") {
+        console.error(`bench: unknown run '${only}' (known: grid, downtime, scale; none: grid and downtime)`);
+        process.exit(2);
+    }
+    const started = Date.now();
+    // MIGLAB_TEST_PREFIX: several checkouts on one machine each bench a lab of their own.
+    const lab = new LabStack(process.env.MIGLAB_TEST_PREFIX ? `${process.env.MIGLAB_TEST_PREFIX}-bench` : "bench");
     const results: Result[] = [];
+    const downtime: DowntimeCase[] = [];
     let buildSeconds = 0, noopSeconds = 0;
     try {
         lab.configure();
         lab.init();
-        for (const c of cases()) {
-            lab.configure((lab) => {
+        for (const c of only === "downtime" ? [] : cases()) {
+            const m = measure(lab, label(c), (lab) => {
                 lab.guests[0].workload = { dirtyMiBs: c.dirtyMiBs, workingSetMiB: Math.min(Math.max(c.dirtyMiBs, 1), 64) };
                 lab.migration.mode = c.mode;
                 lab.migration.bandwidthMiBs = c.bandwidthMiBs;
                 lab.migration.timeoutSeconds = TIMEOUT_S;
             });
-            process.stderr.write(`bench: ${label(c)} ... `);
-            const t0 = Date.now();
-            const r = lab.up();
-            const upSeconds = (Date.now() - t0) / 1000;
-            if (results.length === 0) { buildSeconds = upSeconds; }
-            const legs: LegMetrics[] = r.code === 0 ? lab.outputs().legs : [];
-            const outcome = r.code === 0 ? "completed" : outcomeOf(r.stdout);
-            process.stderr.write(`${outcome} (${upSeconds.toFixed(0)} s)\n`);
-            results.push({ ...c, outcome, legs, upSeconds });
+            if (results.length === 0) { buildSeconds = m.upSeconds; }
+            results.push({ ...c, outcome: m.outcome, legs: m.legs, upSeconds: m.upSeconds });
         }
-        const t0 = Date.now();
-        lab.up();
-        noopSeconds = (Date.now() - t0) / 1000;
+        if (only !== "downtime") {
+            const t0 = Date.now();
+            lab.up();
+            noopSeconds = (Date.now() - t0) / 1000;
+        }
+        for (const dirtyMiBs of only === "grid" ? [] : DOWNTIME_DIRTY) {
+            for (const targetMs of DOWNTIME_TARGETS) {
+                const m = measure(lab, `pre-copy, downtime target ${targetMs} ms, guest dirtying ${dirtyMiBs} MiB/s`, (lab) => {
+                    lab.guests[0].workload = { dirtyMiBs, workingSetMiB: Math.max(dirtyMiBs, 1) };
+                    lab.migration.maxDowntimeMs = targetMs;
+                    lab.migration.timeoutSeconds = TIMEOUT_S;
+                });
+                downtime.push({ targetMs, dirtyMiBs, outcome: m.outcome, legs: m.allLegs, load: m.load });
+            }
+        }
     } finally {
         lab.remove();
     }
-    report(results, buildSeconds, noopSeconds);
+    const seconds = (Date.now() - started) / 1000;
+    const text: string[] = [];
+    if (only !== "downtime") { text.push(report(results, buildSeconds, noopSeconds)); }
+    if (only !== "grid") { text.push(reportDowntime(downtime)); }
+    text.push(`bench run time: ${(seconds / 60).toFixed(1)} min (load ${os.loadavg()[0].toFixed(1)} at the end)`);
+    console.log(`\n${text.join("\n\n")}`);
+    const dir = path.join(ROOT, "bench");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "results.json"), JSON.stringify({ seconds, buildSeconds, noopSeconds, results, downtime }, null, 2));
+    if (only === undefined) { fs.writeFileSync(path.join(ROOT, "docs", "bench.txt"), `${text.join("\n\n")}\n`); }
+    console.log(`wrote ${path.join(dir, "results.json")}${only === undefined ? " and docs/bench.txt" : ""}`);
 }
 
-function report(results: Result[], buildSeconds: number, noopSeconds: number): void {
+function reportDowntime(cases: DowntimeCase[]): string {
+    const rows = downtimeRows(cases);
+    fs.writeFileSync(path.join(ROOT, "docs", "bench-downtime.svg"), panelledCharts(downtimeChartSpecs(rows),
+        "Pre-copy downtime target against what it gives (medians over both legs)"));
+    return [`miglab bench, downtime run: pre-copy, same-subnet, 192 MiB TCG guest, links at 1 Gbit/s; medians (min-max) over both legs`,
+        "", downtimeTable(rows), "",
+        "target = migration.maxDowntimeMs, set on the source's QEMU and read back (virsh migrate-getmaxdowntime) before each leg",
+        "wrote docs/bench-downtime.svg"].join("\n");
+}
+
+function report(results: Result[], buildSeconds: number, noopSeconds: number): string {
     const head = ["mode", "dirty MiB/s", "cap MiB/s", "outcome", "total ms", "downtime ms", "data MB", "iter", "pc reqs", "migr MB/s", "plain MB/s", "ratio", "libvirt/plain"];
     const rows = results.map((r) => {
         const m = (f: (l: LegMetrics) => number) => (r.legs.length ? String(median(r.legs.map(f))) : "-");
@@ -83,26 +143,23 @@ function report(results: Result[], buildSeconds: number, noopSeconds: number): v
             m((l) => Math.round(l.memoryBps / 1e6 / l.plainMBs * 1000) / 1000)];
     });
 
-    console.log(`\nmiglab bench: same-subnet, local site, 192 MiB TCG guest, links at 1 Gbit/s; medians over both legs\n`);
-    console.log(textTable(head, rows));
-    console.log(`\nfirst pulumi up (lab built and measured): ${buildSeconds.toFixed(1)} s; no-op pulumi up: ${noopSeconds.toFixed(1)} s`);
-    console.log("ratio = data processed / total time ÷ plain iperf3 throughput; libvirt/plain = libvirt's memory_bps ÷ plain");
-    const dir = path.join(ROOT, "bench");
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "results.json"), JSON.stringify({ buildSeconds, noopSeconds, results }, null, 2));
+    const lines = [`miglab bench: same-subnet, local site, 192 MiB TCG guest, links at 1 Gbit/s; medians over both legs`, "",
+        textTable(head, rows), "",
+        `first pulumi up (lab built and measured): ${buildSeconds.toFixed(1)} s; no-op pulumi up: ${noopSeconds.toFixed(1)} s`,
+        "ratio = data processed / total time ÷ plain iperf3 throughput; libvirt/plain = libvirt's memory_bps ÷ plain"];
     const columns = [...new Set(results.map((r) => `${r.dirtyMiBs} MiB/s${r.bandwidthMiBs ? ` (cap ${r.bandwidthMiBs})` : ""}`))];
-    const groups = columns;
     const val = (mode: string, f: (l: LegMetrics) => number) => columns.map((col) => {
         const r = results.find((x) => x.mode === mode && `${x.dirtyMiBs} MiB/s${x.bandwidthMiBs ? ` (cap ${x.bandwidthMiBs})` : ""}` === col);
         return r && r.legs.length ? median(r.legs.map(f)) : null;
     });
-    fs.writeFileSync(path.join(dir, "results.svg"), groupedBarChart({
+    fs.writeFileSync(path.join(ROOT, "docs", "bench.svg"), groupedBarChart({
         title: "Migration time by guest dirty rate (n/a: did not complete)",
         unit: "ms",
-        groups,
+        groups: columns,
         series: MODES.map((mode) => ({ name: mode, values: val(mode, (l) => l.totalTimeMs) })),
     }));
-    console.log(`wrote ${path.join(dir, "results.json")} and ${path.join(dir, "results.svg")}`);
+    lines.push("wrote docs/bench.svg");
+    return lines.join("\n");
 }
 
 main();

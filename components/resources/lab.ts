@@ -67,7 +67,7 @@ export class Lab extends pulumi.ComponentResource {
             }, parent);
             connections = ssh.connections;
         }
-        // On real machines the outside node is the team's: every host must reach it before anything is made.
+        // On real machines the outside node is the team's: every host must reach it before it gets a network or guest.
         const reach = !local && plan.outside && plan.config.topology !== "same-subnet" ? [{
             address: plan.outside.address,
             why: `outside.address: the guests ping it through their host while they migrate; give an address beyond your router that answers pings from every host`,

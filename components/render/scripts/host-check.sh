@@ -22,7 +22,8 @@ if [ "$ROLE" = nfs ]; then
 fi
 if [ -n "$missing" ]; then printf "host $NODE is missing prerequisites:$missing\n" >&2; exit 1; fi
 if [ "$ROLE" = host ]; then
-  out=$(virsh -c qemu:///system version 2>&1) || { echo "host $NODE: libvirt is not reachable at qemu:///system: $out; start libvirtd there" >&2; exit 1; }
+  # Bounded: a libvirtd that accepts connections but never answers would hold the up forever.
+  out=$(timeout 60 virsh -c qemu:///system version 2>&1) || { echo "host $NODE: libvirt is not answering at qemu:///system: ${out:-no reply in 60 s}; (re)start libvirtd there" >&2; exit 1; }
   # PVM-style nested KVM (no vmx/svm flags) cannot run stock guest kernels: use TCG there.
   if [ -c /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then echo accel=kvm; else echo accel=tcg; fi
 fi

@@ -195,10 +195,21 @@ user = "root"
 group = "root"
 namespaces = [ ]
 EOF
-  in_node "$name" /usr/sbin/libvirtd -d -p /run/libvirtd.pid
-  for _ in $(seq 100); do
-    in_node "$name" virsh -c qemu:///system version >/dev/null 2>&1 && return 0
-    sleep 0.2
+  # libvirtd probes QEMU's capabilities as it starts. On a loaded machine that exchange has
+  # been seen to hang for good (libvirtd and the probing QEMU both waiting on the QMP socket,
+  # neither leaving on SIGTERM), so every ask is bounded, and a daemon silent for a minute is
+  # killed, with its probe, and started again.
+  local try deadline
+  for try in 1 2 3; do
+    in_node "$name" /usr/sbin/libvirtd -d -p /run/libvirtd.pid
+    deadline=$((SECONDS + 60))
+    while [ $SECONDS -lt $deadline ]; do
+      in_node "$name" timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && return 0
+      sleep 0.2
+    done
+    log "node $name: libvirtd did not answer within 60 s (start $try of 3)"
+    kill_pidfile "$d/root/run/libvirtd.pid"
+    for f in "$d"/root/var/lib/libvirt/qemu/qmp-*/qmp.pid; do [ -e "$f" ] && kill_pidfile "$f"; done
   done
   log "node $name: libvirtd did not answer, see $d/root/var/log/libvirt"; return 1
 }

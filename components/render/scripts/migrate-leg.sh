@@ -159,7 +159,14 @@ iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p 5201 -n "$PLAIN_BYTES" -J 2>&1 || say "i
 
 # The probe pings the guest from a host that is neither source nor destination.
 if [ -n "$PROBE_ADDR" ]; then
-  PROBE_PID=$($SSH "root@$PROBE_ADDR" "nohup ping -D -i $PROBE_INTERVAL_S $GUEST_ADDR >/tmp/miglab-probe-$LEG-$RUN_TAG.txt 2>&1 </dev/null & echo \$!")
+  # The guest's progress reader starts in the same call: the guest's side takes a while to answer
+  # under TCG, and it must be streaming before the migration starts.
+  start_reader=""
+  if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then
+    reader="exec 3<>/dev/tcp/$GUEST_ADDR/$((GUEST_PORT + 1)) && while IFS= read -r l <&3; do echo \"\$EPOCHREALTIME \$l\"; done"
+    start_reader="nohup bash -c $(printf %q "$reader") >$PROGRESS_FILE 2>&1 </dev/null & echo \$!;"
+  fi
+  read -r PROBE_PID PROGRESS_PID < <($SSH "root@$PROBE_ADDR" "nohup ping -D -i $PROBE_INTERVAL_S $GUEST_ADDR >/tmp/miglab-probe-$LEG-$RUN_TAG.txt 2>&1 </dev/null & echo \$!; $start_reader" | tr '\n' ' '; echo)
 fi
 if [ -n "$PROBE_ADDR" ] && [ -n "${BYSTANDERS:-}" ]; then
   starts=$(echo "$BYSTANDERS" | while read -r name addr _; do
@@ -173,17 +180,9 @@ if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then
   EVENTS_PID=$!
   DST_EVENTS_PID=$($SSH "root@$DST_ADDR" "nohup virsh -c qemu:///system event --all --loop --timestamp >$DST_EVENTS_FILE 2>&1 </dev/null & echo \$!")
 fi
-# The migration starts once the probe sees the guest (it was a fixed second before), asked in the
-# call that starts the guest's progress reader there.
+# The migration starts once the probe sees the guest (it was a fixed second before).
 waited=$EPOCHREALTIME
-if [ -n "$PROBE_ADDR" ]; then
-  start_reader=""
-  if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then
-    reader="exec 3<>/dev/tcp/$GUEST_ADDR/$((GUEST_PORT + 1)) && while IFS= read -r l <&3; do echo \"\$EPOCHREALTIME \$l\"; done"
-    start_reader="nohup bash -c $(printf %q "$reader") >$PROGRESS_FILE 2>&1 </dev/null & echo \$!;"
-  fi
-  PROGRESS_PID=$($SSH "root@$PROBE_ADDR" "$start_reader $(probe_wait 0)")
-fi
+[ -n "$PROBE_ADDR" ] && $SSH "root@$PROBE_ADDR" "$(probe_wait 0)"
 waited=$(awk -v a="$waited" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
 
 # The migration stream goes to the destination's lab address, not to whatever its host name

@@ -95,40 +95,38 @@ EOF
   fi
 }
 
-ensure_link() {
-  local name=$1 cidr=$2 ns sw="${BED}-sw" i=$3
-  ns=$(ns_of "$name")
-  [ -e "/run/netns/$sw" ] || { ip netns add "$sw"; ip -n "$sw" link add br0 type bridge; ip -n "$sw" link set br0 up; ip -n "$sw" link set lo up; }
-  [ -e "/run/netns/$ns" ] || ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
-    ip link add "${BED}s$i" type veth peer name "${BED}n$i"
-    ip link set "${BED}s$i" netns "$sw"; ip link set "${BED}n$i" netns "$ns"
-    ip -n "$ns" link set "${BED}n$i" name eth0
-    ip -n "$sw" link set "${BED}s$i" master br0 up
-  fi
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" addr show dev eth0 | grep -q " $cidr " || ip -n "$ns" addr add "$cidr" dev eth0
-}
-
-ensure_switch() { # a Linux bridge in a namespace of its own: one subnet of the routed network
+ensure_switch() { # a Linux bridge in a namespace of its own: one subnet
   local sw=$1
   [ -e "/run/netns/$sw" ] && return 0
   ip netns add "$sw"; ip -n "$sw" link add br0 type bridge; ip -n "$sw" link set br0 up; ip -n "$sw" link set lo up
+}
+
+plug() { # NS DEV SW SWITCH_END MACHINE_END CIDR: a veth from the switch's bridge to the machine's DEV, addressed
+  local ns=$1 dev=$2 sw=$3 a=$4 b=$5 cidr=$6
+  if ! ip -n "$ns" link show "$dev" >/dev/null 2>&1; then
+    ip link add "$a" type veth peer name "$b"
+    ip link set "$a" netns "$sw"; ip link set "$b" netns "$ns"
+    ip -n "$ns" link set "$b" name "$dev"
+    ip -n "$sw" link set "$a" master br0 up
+  fi
+  ip -n "$ns" link set "$dev" up
+  ip -n "$ns" addr show dev "$dev" | grep -q " $cidr " || ip -n "$ns" addr add "$cidr" dev "$dev"
+}
+
+ensure_link() { # eth0 on the machines' shared subnet
+  local name=$1 cidr=$2 ns sw="${BED}-sw" i=$3
+  ns=$(ns_of "$name")
+  ensure_switch "$sw"
+  [ -e "/run/netns/$ns" ] || ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  plug "$ns" eth0 "$sw" "${BED}s$i" "${BED}n$i" "$cidr"
 }
 
 ensure_routed_link() { # eth1 on the machine's routed subnet, default route through the team's router
   local name=$1 rcidr=$2 rseg=$3 rgw=$4 i=$5 ns sw="${BED}-r$3"
   ns=$(ns_of "$name")
   ensure_switch "$sw"
-  if ! ip -n "$ns" link show eth1 >/dev/null 2>&1; then
-    ip link add "${BED}t$i" type veth peer name "${BED}u$i"
-    ip link set "${BED}t$i" netns "$sw"; ip link set "${BED}u$i" netns "$ns"
-    ip -n "$ns" link set "${BED}u$i" name eth1
-    ip -n "$sw" link set "${BED}t$i" master br0 up
-  fi
-  ip -n "$ns" link set eth1 up
-  ip -n "$ns" addr show dev eth1 | grep -q " $rcidr " || ip -n "$ns" addr add "$rcidr" dev eth1
+  plug "$ns" eth1 "$sw" "${BED}t$i" "${BED}u$i" "$rcidr"
   ip -n "$ns" route replace default via "$rgw" dev eth1
 }
 
@@ -139,14 +137,7 @@ ensure_router() { # the team's router: forwards between the routed subnets and t
   while read -r seg cidr; do
     [ -n "$seg" ] || continue
     ensure_switch "${BED}-r$seg"
-    if ! ip -n "$rt" link show "r$seg" >/dev/null 2>&1; then
-      ip link add "${BED}x$seg" type veth peer name "${BED}y$seg"
-      ip link set "${BED}x$seg" netns "${BED}-r$seg"; ip link set "${BED}y$seg" netns "$rt"
-      ip -n "$rt" link set "${BED}y$seg" name "r$seg"
-      ip -n "${BED}-r$seg" link set "${BED}x$seg" master br0 up
-    fi
-    ip -n "$rt" link set "r$seg" up
-    ip -n "$rt" addr show dev "r$seg" | grep -q " $cidr " || ip -n "$rt" addr add "$cidr" dev "r$seg"
+    plug "$rt" "r$seg" "${BED}-r$seg" "${BED}x$seg" "${BED}y$seg" "$cidr"
   done <<ROUTER_END
 $ROUTER
 ROUTER_END

@@ -206,25 +206,20 @@ fill_memory() {
 }
 [ "$FILL_MIB" -gt 0 ] && fill_memory "$FILL_MIB"
 
-# ---- TCP status service
+# ---- TCP services
 # busybox nc -ll -e forks a handler per connection and keeps listening; the
-# outer loop only matters if nc itself ever dies.
-(
+# loop only matters if nc itself ever dies.
+serve() { # PORT HANDLER
     while :; do
-        nc -ll -p "$PORT" -e /bin/miglab-status
-        con "nc on port $PORT exited; respawning"
+        nc -ll -p "$1" -e "$2"
+        con "nc on port $1 exited; respawning"
         sleep 1
     done
-) &
+}
+serve "$PORT" /bin/miglab-status &
 # Port+1 streams the guest's progress (uptime, counter, MiB dirtied) every 100 ms to whoever
 # connects, for a leg's timeline: one connection for the whole leg instead of a fork per ask.
-(
-    while :; do
-        nc -ll -p "$(( PORT + 1 ))" -e /bin/miglab-progress
-        con "nc on port $(( PORT + 1 )) exited; respawning"
-        sleep 1
-    done
-) &
+serve "$(( PORT + 1 ))" /bin/miglab-progress &
 # Announce readiness only once the port is actually listening (state 0A).
 hexport=$(printf '%04X' "$PORT")
 i=0

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LegMetrics, isFailed, sections, spread } from "../components/reports/metrics";
 import { textTable } from "../components/reports/table";
-import { LabStack, freshLegs } from "./lab-stack";
+import { LabStack } from "./lab-stack";
 import { ROOT } from "./pulumi-cli";
 
 const ROUNDS = Number(process.env.MIGLAB_BENCH_ROUNDS ?? 3);
@@ -48,10 +48,9 @@ function main(): void {
                     c.migration.timelineIntervalMs = interval;
                 });
                 process.stderr.write(`bench timeline: round ${round}, timelineIntervalMs ${interval} ... `);
-                const since = Date.now();
-                const r = lab.up();
-                const got = freshLegs(lab.outputs().legs, since).filter((l): l is LegMetrics => !isFailed(l));
-                process.stderr.write(`${r.code === 0 ? "ok" : "failed"}, ${got.length} legs (${((Date.now() - since) / 1000).toFixed(0)} s)\n`);
+                const m = lab.measuredUp();
+                const got = m.legs.filter((l): l is LegMetrics => !isFailed(l));
+                process.stderr.write(`${m.run.code === 0 ? "ok" : "failed"}, ${got.length} legs (${m.upSeconds.toFixed(0)} s)\n`);
                 legs.get(interval)!.push(...got);
                 const state = JSON.parse(lab.pulumi(["stack", "export"]).stdout);
                 for (const res of state.deployment.resources) {

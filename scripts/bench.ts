@@ -14,7 +14,7 @@ import { LegMetrics, LegOutcome, isFailed, spread } from "../components/reports/
 import { textTable } from "../components/reports/table";
 import { groupedBarChart, panelledCharts } from "../components/reports/chart";
 import { downtimeRows, downtimeTable, downtimeChartSpecs, DowntimeCase } from "../components/reports/downtime";
-import { LabStack, freshLegs } from "./lab-stack";
+import { LabStack } from "./lab-stack";
 import { ROOT } from "./pulumi-cli";
 
 interface Case { mode: "precopy" | "postcopy"; dirtyMiBs: number; bandwidthMiBs: number }
@@ -54,15 +54,8 @@ const DOWNTIME_DIRTY = (process.env.MIGLAB_BENCH_DOWNTIME_DIRTY ?? "0,40").split
 function measure(lab: LabStack, what: string, edit: (c: any) => void): { outcome: string; legs: LegMetrics[]; allLegs: LegOutcome[]; upSeconds: number; load: [number, number] } {
     lab.configure(edit);
     process.stderr.write(`bench: ${what} ... `);
-    const load0 = os.loadavg()[0];
-    const t0 = Date.now();
-    const r = lab.up();
-    const upSeconds = (Date.now() - t0) / 1000;
-    let allLegs: LegOutcome[] = [];
-    // Only legs this up measured: a leg the up never reached keeps an earlier case's figures.
-    try { allLegs = freshLegs(lab.outputs().legs, t0); } catch { allLegs = []; }
+    const { run: r, legs: allLegs, upSeconds, load } = lab.measuredUp();
     const outcome = r.code === 0 ? "completed" : outcomeOf(r.stdout);
-    const load: [number, number] = [load0, os.loadavg()[0]];
     process.stderr.write(`${outcome} (${upSeconds.toFixed(0)} s, load ${load[0].toFixed(1)}-${load[1].toFixed(1)})\n`);
     return { outcome, legs: r.code === 0 ? allLegs.filter((l): l is LegMetrics => !isFailed(l)) : [], allLegs, upSeconds, load };
 }

@@ -14,7 +14,7 @@ import { LegOutcome } from "../components/reports/metrics";
 const yaml = require("js-yaml");
 
 /** The legs of `legs` (a stack's `legs` output) that finished after `sinceMs`: what one `pulumi up` measured. */
-export function freshLegs(legs: unknown, sinceMs: number): LegOutcome[] {
+function freshLegs(legs: unknown, sinceMs: number): LegOutcome[] {
     return (Array.isArray(legs) ? legs : []).filter((l) => l && typeof l === "object" && Date.parse(l.finishedAt ?? "") >= sinceMs);
 }
 
@@ -91,6 +91,20 @@ export class LabStack {
         }
         if (!seen && up.exitCode === null) { up.kill("SIGINT"); }
         return { run: { code: await exited, stdout, stderr }, seen };
+    }
+
+    /**
+     * One `pulumi up` of a benchmark case: the legs it measured (only those it finished: a leg
+     * it never reached keeps an earlier case's figures), its time, the machine's load around it.
+     */
+    measuredUp(): { run: Run; legs: LegOutcome[]; upSeconds: number; load: [number, number] } {
+        const load0 = os.loadavg()[0];
+        const t0 = Date.now();
+        const run = this.up();
+        const upSeconds = (Date.now() - t0) / 1000;
+        let legs: LegOutcome[] = [];
+        try { legs = freshLegs(this.outputs().legs, t0); } catch { legs = []; }
+        return { run, legs, upSeconds, load: [load0, os.loadavg()[0]] };
     }
 
     outputs(): any { return JSON.parse(this.pulumi(["stack", "output", "--json"]).stdout); }

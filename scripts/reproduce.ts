@@ -6,14 +6,12 @@
 // docs/reproduce.svg (reference vs ours), docs/compare.svg (the topologies side by side),
 // docs/reproduce.txt and bench/reproduce.json. A benchmark that prints figures, not a test.
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { comparisonCharts } from "../components/reports/chart";
 import { comparisonRows, comparisonTable } from "../components/reports/compare";
-import { LegOutcome } from "../components/reports/metrics";
 import { MeasuredCase, Topology, sideBySideCharts, sideBySideRow, sideBySideTable } from "../components/reports/reproduce";
 import { KERNEL_SHARE_MIB } from "../components/model/workload";
-import { LabStack, freshLegs } from "./lab-stack";
+import { LabStack } from "./lab-stack";
 import { ROOT } from "./pulumi-cli";
 
 const list = (v: string | undefined, dflt: string) => (v ?? dflt).split(",").map((x) => x.trim()).filter(Boolean);
@@ -48,16 +46,10 @@ function main(): void {
                     c.migration.timeoutSeconds = 600;
                 });
                 process.stderr.write(`reproduce: ${topology}, ${memoryMiB} MiB guest filled with ${fillMiB} MiB, ${RUNS} round trip(s) ... `);
-                const load0 = os.loadavg()[0];
-                const t0 = Date.now();
-                const r = lab.up();
-                const upSeconds = (Date.now() - t0) / 1000;
-                let legs: LegOutcome[] = [];
-                // Only legs this up measured: one it never reached would keep the 512 MiB guest's figures.
-                try { legs = freshLegs(lab.outputs().legs, t0); } catch { legs = []; }
+                const { run: r, legs, upSeconds, load } = lab.measuredUp();
                 const outcome = r.code === 0 ? "completed" : `pulumi up failed: ${(/error: (.*)/.exec(r.stdout + r.stderr)?.[1] ?? "see its output").slice(0, 300)}`;
-                process.stderr.write(`${outcome} (${upSeconds.toFixed(0)} s, load ${load0.toFixed(1)}-${os.loadavg()[0].toFixed(1)})\n`);
-                cases.push({ topology, memoryMiB, fillMiB, legs, load: [load0, os.loadavg()[0]], upSeconds, outcome });
+                process.stderr.write(`${outcome} (${upSeconds.toFixed(0)} s, load ${load[0].toFixed(1)}-${load[1].toFixed(1)})\n`);
+                cases.push({ topology, memoryMiB, fillMiB, legs, load, upSeconds, outcome });
             }
         } finally {
             lab.remove();

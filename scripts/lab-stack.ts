@@ -8,7 +8,7 @@ import { LabConfig, parseLabConfig } from "../components/model/config";
 import { Plan, planLab } from "../components/model/plan";
 import { siteSpecOf } from "../components/model/specs";
 import { localSiteScript } from "../components/render";
-import { ROOT, Run, pulumi, pulumiEnv, sh } from "./pulumi-cli";
+import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh } from "./pulumi-cli";
 import { LegOutcome } from "../components/reports/metrics";
 
 const yaml = require("js-yaml");
@@ -39,7 +39,7 @@ export class LabStack {
         this.file = path.join(ROOT, "stacks", `Pulumi.${name}.yaml`);
         this.export = `/var/lib/miglab/exports/${name}`;
         this.state = fs.mkdtempSync(path.join(os.tmpdir(), `miglab-${name}-`));
-        this.env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${this.state}`, ...env });
+        this.env = pulumiEnv({ PULUMI_BACKEND_URL: fileBackend(this.state), ...env });
     }
 
     /** Writes the stack file: the base stack's lab, changed by `edit`. */

@@ -5,6 +5,14 @@ import * as path from "path";
 export const ROOT = path.resolve(__dirname, "..", "..");
 
 /** The env scripts/setup prints (PATH to the engine, PULUMI_HOME, passphrase), as an object. */
+/**
+ * The URL of a file backend in `dir`. `metadata=skip`: the file backend rewrites each file's
+ * `.attrs` sidecar in place (truncate, then write), so a read during a write (the program's own
+ * StackReference, while the engine saves the checkpoint) failed with "failed to load checkpoint:
+ * EOF"; the checkpoint itself is replaced atomically and needs no sidecar.
+ */
+export function fileBackend(dir: string): string { return `file://${dir}?metadata=skip`; }
+
 export function pulumiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     const printed = execFileSync("bash", [path.join(ROOT, "scripts", "setup-pulumi")], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_CONFIG_PASSPHRASE: "miglab-local", ...extra };

@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROOT, pulumi, pulumiEnv } from "../support";
+import { ROOT, fileBackend, pulumi, pulumiEnv, sh } from "../support";
 import { TestSshd, startSshd } from "./sshd";
 
 const yaml = require("js-yaml");
@@ -17,7 +17,7 @@ describe("the Pulumi engine on this machine", function () {
 
     before(() => {
         state = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-engine-"));
-        env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${state}` });
+        env = pulumiEnv({ PULUMI_BACKEND_URL: fileBackend(state) });
         // The fixture uses the project's node_modules.
         const link = path.join(fixture, "node_modules");
         if (!fs.existsSync(link)) { fs.symlinkSync(path.join(ROOT, "node_modules"), link); }
@@ -52,6 +52,13 @@ describe("the Pulumi engine on this machine", function () {
         r = pulumi(["stack", "output", "said"], fixture, env);
         assert.strictEqual(r.code, 0, r.stderr);
         assert.strictEqual(r.stdout.trim(), "hello from the engine test");
+        // No `.attrs` sidecars: the backend rewrites them in place, and the lab program's read of
+        // its own outputs during an update once caught one empty ("failed to load checkpoint: EOF").
+        const sidecars = sh(`find ${state} -name '*.attrs'`).stdout.trim();
+        assert.strictEqual(sidecars, "", "the file backend wrote sidecars");
+        // The project's own backend (npm run lab) is opened the same way.
+        const url = /\n\s+url:\s*(\S+)/.exec(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"))?.[1];
+        assert.strictEqual(url, fileBackend("./.pulumi-state"));
 
         r = pulumi(["up", "--yes"], fixture, env);
         assert.match(r.stdout, /2 unchanged/, "a second up changes nothing");

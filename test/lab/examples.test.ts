@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { labIdFor } from "../../components/model/plan";
 import { LegMetrics } from "../../components/reports/metrics";
-import { ROOT, Run, pulumi, pulumiEnv, sh } from "../support";
+import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh } from "../support";
 
 /** One example program on a stack of its own, with a state backend in a temp folder. */
 class Example {
@@ -24,7 +24,7 @@ class Example {
         this.labId = labIdFor(this.stack);
         // Made by init(): a describe that --grep leaves out makes nothing.
         this.state = path.join(os.tmpdir(), `miglab-${this.stack}-${process.pid}`);
-        this.env = pulumiEnv({ PULUMI_BACKEND_URL: `file://${this.state}` });
+        this.env = pulumiEnv({ PULUMI_BACKEND_URL: fileBackend(this.state) });
     }
 
     pulumi(args: string[]): Run { return pulumi([...args, "--stack", this.stack], this.dir, this.env); }

@@ -173,6 +173,28 @@ ensure_forwarder() {
   echo $! > "$d/forward.pid"
 }
 
+# libvirt's cache of what each QEMU binary can do, kept for the whole machine. Every node's
+# libvirtd would otherwise probe the same binaries as it starts (8 s per node on an idle machine,
+# minutes under load, and that probe is what hung above); libvirt checks each entry against
+# the binary, itself and the kernel and probes again when one is stale, so a copy is safe.
+CAPS_CACHE=/var/cache/miglab/qemu-capabilities
+seed_caps() { # NODE_CACHE_DIR
+  [ -d "$CAPS_CACHE" ] && [ ! -d "$1" ] || return 0
+  mkdir -p "$1" && cp -a "$CAPS_CACHE/." "$1/"
+}
+keep_caps() { # NODE_CACHE_DIR: what a node's libvirtd probed (or kept) becomes the machine's copy
+  compgen -G "$1/*.xml" >/dev/null || return 0
+  [ -d "$CAPS_CACHE" ] && diff -rq "$1" "$CAPS_CACHE" >/dev/null 2>&1 && return 0
+  # Swapped in whole (labs start side by side): a reader finds the old copy, the new one or none.
+  local new old; mkdir -p "${CAPS_CACHE%/*}"; new=$(mktemp -d "$CAPS_CACHE.new.XXXXXX") || return 0
+  old="$CAPS_CACHE.old.${new##*.}"
+  if cp -a "$1/." "$new/"; then
+    [ ! -d "$CAPS_CACHE" ] || mv -T "$CAPS_CACHE" "$old" 2>/dev/null
+    mv -T "$new" "$CAPS_CACHE" 2>/dev/null
+  fi
+  rm -rf "$new" "$old"; return 0
+}
+
 ensure_libvirtd() {
   local name=$1 cidr=$2 d conf; d="$STATE/nodes/$name"; conf="$d/root/etc/libvirt"
   alive "$(pidof_file "$d/root/run/libvirtd.pid")" && return 0
@@ -199,12 +221,13 @@ EOF
   # been seen to hang for good (libvirtd and the probing QEMU both waiting on the QMP socket,
   # neither leaving on SIGTERM), so every ask is bounded, and a daemon silent for a minute is
   # killed, with its probe, and started again.
-  local try deadline
+  local try deadline caps="$d/root/var/cache/libvirt/qemu/capabilities"
+  seed_caps "$caps"
   for try in 1 2 3; do
     in_node "$name" /usr/sbin/libvirtd -d -p /run/libvirtd.pid
     deadline=$((SECONDS + 60))
     while [ $SECONDS -lt $deadline ]; do
-      in_node "$name" timeout 10 virsh -c qemu:///system version >/dev/null 2>&1 && return 0
+      if in_node "$name" timeout 10 virsh -c qemu:///system version >/dev/null 2>&1; then keep_caps "$caps"; return 0; fi
       sleep 0.2
     done
     log "node $name: libvirtd did not answer within 60 s (start $try of 3)"

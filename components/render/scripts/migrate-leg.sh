@@ -53,6 +53,20 @@ hangup() {
 }
 trap hangup PIPE HUP INT TERM
 say() { echo "$LEG: $*" >&2; }
+# What both hosts' libvirt wrote during the migration (the daemon's log where it keeps one, and the
+# guest's QEMU log), shown under the failure's one line: "keepalive timeout" alone names no cause.
+log_excerpt() { # the command that prints it on a host: "<file>: <line>", the last 8 lines of each since LOG_SINCE
+  # (lines without a stamp go with the stamped line above them; QEMU stamps "2026-12-01T...")
+  # shellcheck disable=SC2016 # expanded on the host that runs it
+  printf 'for f in /var/log/libvirt/libvirtd.log /var/log/libvirt/qemu/%q.log; do [ -r "$f" ] && awk -v t=%q '"'"'{ s = substr($0, 1, 19); sub("T", " ", s) } s ~ /^[0-9]+-/ { on = s >= t } on && NF'"'"' "$f" | tail -n 8 | sed "s|^|$f: |"; done; true' "$GUEST" "$LOG_SINCE"
+}
+daemon_logs() {
+  [ -n "${LOG_SINCE:-}" ] || return 0
+  local out
+  out=$(bash -c "$(log_excerpt)" 2>/dev/null) && [ -n "$out" ] && printf '%s\n' "$out" | while IFS= read -r l; do say "$SRC_NAME $l"; done
+  out=$($SSH -o ConnectTimeout=10 "root@$DST_ADDR" "$(log_excerpt)" 2>/dev/null) && [ -n "$out" ] && printf '%s\n' "$out" | while IFS= read -r l; do say "$DST_NAME $l"; done
+  return 0
+}
 fail() {
   # One line, whatever the tools it quotes printed.
   local line; line=$(printf '%s' "$*" | tr '\n\r' '  ' | tr -s ' ')
@@ -193,6 +207,8 @@ flags="--live --persistent --verbose --migrateuri tcp://$DST_ADDR"
 flags="$flags ${EXTRA_FLAGS:-}"
 
 say "virsh migrate $flags $GUEST -> $DST_NAME"
+# libvirt stamps its log lines in UTC like this: what each daemon said since now is shown if the leg fails.
+LOG_SINCE=$(date -u '+%Y-%m-%d %H:%M:%S')
 start=$(date +%s.%N)
 if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then sampler >"$WORK/samples.txt" 2>/dev/null & SAMPLER_PID=$!; fi
 # shellcheck disable=SC2086
@@ -290,6 +306,7 @@ if [ $rc -ne 0 ]; then
     orphan=$($SSH "root@$DST_ADDR" "p=\$(cat /run/libvirt/qemu/$GUEST.pid 2>/dev/null); [ -n \"\$p\" ] && tr '\\0' ' ' < /proc/\$p/cmdline 2>/dev/null | grep -q -- '-incoming' && kill \$p && echo stopped" 2>/dev/null)
     [ "$orphan" = stopped ] && why="$why; the incoming copy left on $DST_NAME was stopped"
   fi
+  daemon_logs
   fail "migration of $GUEST from $SRC_NAME to $DST_NAME failed: $why; the guest is '$st' on $SRC_NAME"
 fi
 

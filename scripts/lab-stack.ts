@@ -8,7 +8,7 @@ import { LabConfig, parseLabConfig } from "../components/model/config";
 import { Plan, planLab } from "../components/model/plan";
 import { siteSpecOf } from "../components/model/specs";
 import { localSiteScript } from "../components/render";
-import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh } from "./pulumi-cli";
+import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh, testPrefix } from "./pulumi-cli";
 import { LegOutcome } from "../components/reports/metrics";
 
 const yaml = require("js-yaml");
@@ -30,11 +30,11 @@ export class LabStack {
     readonly name: string;
 
     /**
-     * name: the stack ("ci-..." names take MIGLAB_TEST_PREFIX instead of "ci", so two
-     * checkouts can run lab suites side by side); base: the shipped stack its config starts from.
+     * name: the stack ("ci-..." names take testPrefix() instead of "ci", so two checkouts
+     * can run lab suites side by side); base: the shipped stack its config starts from.
      */
     constructor(name: string, readonly base = "same-subnet", env: Record<string, string> = {}) {
-        this.name = name.replace(/^ci-/, `${process.env.MIGLAB_TEST_PREFIX ?? "ci"}-`);
+        this.name = name.replace(/^ci-/, `${testPrefix()}-`);
         name = this.name;
         this.file = path.join(ROOT, "stacks", `Pulumi.${name}.yaml`);
         this.export = `/var/lib/miglab/exports/${name}`;

@@ -1,8 +1,19 @@
 // Running the real Pulumi CLI from tests and the benchmark, with the env scripts/setup-pulumi prints.
 import { execFileSync, spawnSync } from "child_process";
 import * as path from "path";
+import { fnv1a } from "../components/model/net";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * What the test labs' stack names start with: MIGLAB_TEST_PREFIX, else "ci-" and a tag of this
+ * checkout. A local lab's id, namespaces and ports follow from its stack name, so two checkouts
+ * running the lab suites on one machine at once must not use the same names (a CI run beside a
+ * developer's run of the same suite had both labs share one set of namespaces, and its legs failed).
+ */
+export function testPrefix(): string {
+    return process.env.MIGLAB_TEST_PREFIX ?? `ci-${fnv1a(ROOT).toString(36).slice(0, 4)}`;
+}
 
 /** The env scripts/setup prints (PATH to the engine, PULUMI_HOME, passphrase), as an object. */
 /**

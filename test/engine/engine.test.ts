@@ -4,7 +4,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROOT, fileBackend, pulumi, pulumiEnv, sh } from "../support";
+import { ROOT, fileBackend, pulumi, pulumiEnv, sh, testPrefix } from "../support";
 import { TestSshd, startSshd } from "./sshd";
 
 const yaml = require("js-yaml");
@@ -183,8 +183,8 @@ describe("the Pulumi engine on this machine", function () {
     });
 
     it("previews a fresh stack of every shipped topology, listing its resources", () => {
-        const prefix = process.env.MIGLAB_TEST_PREFIX ?? "ci";
-        for (const file of fs.readdirSync(path.join(ROOT, "stacks")).filter((f) => /^Pulumi\.[a-z-]+\.yaml$/.test(f) && !f.startsWith("Pulumi.ci-"))) {
+        const prefix = testPrefix();
+        for (const file of fs.readdirSync(path.join(ROOT, "stacks")).filter((f) => /^Pulumi\.[a-z-]+\.yaml$/.test(f) && !f.startsWith("Pulumi.ci-") && !f.startsWith(`Pulumi.${prefix}-`))) {
             const base = file.replace(/^Pulumi\.(.*)\.yaml$/, "$1");
             if (base === "bench") { continue; }
             const stack = `${prefix}-preview-${base}`;

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { labIdFor } from "../../components/model/plan";
 import { LegMetrics } from "../../components/reports/metrics";
-import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh } from "../support";
+import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh, testPrefix } from "../support";
 
 /** One example program on a stack of its own, with a state backend in a temp folder. */
 class Example {
@@ -20,7 +20,7 @@ class Example {
 
     constructor(program: string, stack: string) {
         this.dir = path.join(ROOT, "examples", program);
-        this.stack = `${process.env.MIGLAB_TEST_PREFIX ?? "ci"}-${stack}`;
+        this.stack = `${testPrefix()}-${stack}`;
         this.labId = labIdFor(this.stack);
         // Made by init(): a describe that --grep leaves out makes nothing.
         this.state = path.join(os.tmpdir(), `miglab-${this.stack}-${process.pid}`);

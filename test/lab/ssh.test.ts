@@ -12,7 +12,7 @@ import { parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
 import { LegMetrics } from "../../components/reports/metrics";
 import { LabStack } from "../../scripts/lab-stack";
-import { ROOT, Run, sh } from "../support";
+import { ROOT, Run, sh, testPrefix } from "../support";
 import { SshBed } from "../sshbed/bed";
 
 const yaml = require("js-yaml");
@@ -21,7 +21,7 @@ function hash(s: string): number { let h = 7; for (const c of s) { h = (h * 31 +
 
 describe("site: ssh on a bed of fresh Debian machines", function () {
     this.timeout(40 * 60 * 1000);
-    const prefix = process.env.MIGLAB_TEST_PREFIX ?? "ci";
+    const prefix = testPrefix();
     const subnet = "10.66.0";
     // The routed network: pc1 and the NFS server in 10.66.1.0/29, pc2 in 10.66.1.8/29, the
     // outside node beyond the router, and the route the team gives its router to the overlay.

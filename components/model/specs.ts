@@ -6,9 +6,10 @@ import type { GuestImageSpec, LegSpec, LocalSiteSpec, OvsSpec } from "../render/
 import { tunnelPort } from "../render/scripts";
 import { Plan, PlannedGuest, PlannedLeg, PlannedNode } from "./plan";
 
-export function siteSpecOf(plan: Plan): LocalSiteSpec {
+/** owner: whose lab it is, as LocalSite's default (the program's directory). */
+export function siteSpecOf(plan: Plan, owner = process.cwd()): LocalSiteSpec {
     return {
-        labId: plan.labId, stateDir: plan.stateDir, hostUplink: plan.hostUplink, linkMtu: plan.linkMtu,
+        labId: plan.labId, stateDir: plan.stateDir, owner, hostUplink: plan.hostUplink, linkMtu: plan.linkMtu,
         forward: plan.forward, routes: plan.routes, link: plan.config.link,
         nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, port: n.connect.port, gateway: n.gateway, links: n.links })),
     };

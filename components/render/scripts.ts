@@ -67,6 +67,8 @@ export interface LocalSiteSpec {
     /** Short id every namespace, link and path of this site is named after. */
     labId: string;
     stateDir: string;
+    /** Whose lab it is (a program's directory): a lab of the same id up for another owner is left alone. */
+    owner: string;
     nodes: LocalSiteNode[];
     /** How hypervisor hosts hold their uplink: a Linux bridge guests join, plain, or left to Open vSwitch. */
     hostUplink: "bridge" | "plain" | "ovs";
@@ -83,7 +85,7 @@ export function localSiteScript(s: LocalSiteSpec, action: Action): string {
     const nodes = s.nodes.map((n) =>
         `${n.name} ${n.role} ${n.port} ${n.gateway ?? "-"} ${n.links.map((l) => `${l.segment}:${l.cidr}`).join(",")}`).join("\n");
     return script("local-site.sh", {
-        ACTION: action, LAB_ID: s.labId, STATE: s.stateDir, NODES: nodes,
+        ACTION: action, LAB_ID: s.labId, STATE: s.stateDir, OWNER: s.owner, NODES: nodes,
         HOST_UPLINK: s.hostUplink, LINK_MTU: s.linkMtu, FORWARD: s.forward.join(" "),
         ROUTES: s.routes.map((r) => `${r.node} ${r.dest} ${r.via}`).join("\n"),
         LINK_RATE: link.rate ?? "", LINK_DELAY_MS: link.delayMs ?? 0, LINK_LOSS_PCT: link.lossPercent ?? 0,

@@ -40,6 +40,11 @@ export interface LocalSiteArgs {
     basePort?: number;
     /** Default /var/lib/miglab/<id>. */
     stateDir?: string;
+    /**
+     * Whose lab this is on the machine: default the program's directory. A lab of the same id
+     * that is up for another (existing) owner is not taken over: the up fails, saying whose it is.
+     */
+    owner?: string;
 }
 
 /**
@@ -91,7 +96,7 @@ export class LocalSite extends pulumi.ComponentResource {
         };
         this.stateDir = args.stateDir ?? `/var/lib/miglab/${args.id}`;
         this.spec = {
-            labId: args.id, stateDir: this.stateDir, hostUplink: uplink, linkMtu: args.linkMtu ?? 1500,
+            labId: args.id, stateDir: this.stateDir, owner: args.owner ?? process.cwd(), hostUplink: uplink, linkMtu: args.linkMtu ?? 1500,
             forward: args.forward ?? [], routes: args.routes ?? [], link: args.link,
             nodes: nodes.map((n, i) => ({
                 name: n.name, role: n.role ?? "host", port: basePort + i, gateway: n.gateway,

@@ -2,7 +2,9 @@
 // passes (and nothing passed goes unread), and shellcheck finds nothing at warning
 // level in any of them, nor in the guest image's builder and the guest's /init.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
@@ -126,5 +128,38 @@ describe("host scripts: variables and shellcheck", function () {
 
     it("finds the scripts beside the renderer", () => {
         assert.strictEqual(path.basename(r.scriptDir()), "scripts");
+    });
+});
+
+describe("the local site's script, as one lab id's owner", () => {
+    // Two checkouts with the same stack name get the same lab id. What holds: the site script
+    // stops before it makes anything when the lab is up for another program that still exists,
+    // and its down leaves that lab alone. (Run up to its first step only: no root needed.)
+    it("neither takes over nor removes a lab that is up for another program", () => {
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-owner-"));
+        const other = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-other-program-"));
+        const anchor = spawn("sleep", ["600"], { stdio: "ignore" });
+        try {
+            fs.mkdirSync(path.join(state, "nodes", "pc1"), { recursive: true });
+            fs.writeFileSync(path.join(state, "nodes", "pc1", "anchor.pid"), `${anchor.pid}\n`);
+            fs.writeFileSync(path.join(state, "owner"), `${other}\n`);
+            const spec = { ...siteSpecOf(plan, "/srv/this-program"), stateDir: state };
+            const before = fs.readdirSync(state).sort();
+
+            const up = spawnSync("bash", ["-c", r.localSiteScript(spec, "up")], { encoding: "utf8" });
+            assert.strictEqual(up.status, 3, up.stderr);
+            assert.match(up.stderr, new RegExp(`lab ${plan.labId} is up on this machine for the Pulumi program in ${other} .*another name`));
+            assert.deepStrictEqual(fs.readdirSync(state).sort(), before, "the refused up made something");
+            assert.strictEqual(fs.readFileSync(path.join(state, "owner"), "utf8").trim(), other);
+
+            const down = spawnSync("bash", ["-c", r.localSiteScript(spec, "down")], { encoding: "utf8" });
+            assert.strictEqual(down.status, 0, down.stderr);
+            assert.match(down.stderr, /not this one: left to it/);
+            assert.ok(anchor.exitCode === null && fs.existsSync(path.join(state, "nodes", "pc1", "anchor.pid")), "the other program's lab was touched");
+        } finally {
+            anchor.kill();
+            fs.rmSync(state, { recursive: true, force: true });
+            fs.rmSync(other, { recursive: true, force: true });
+        }
     });
 });

@@ -1,7 +1,7 @@
 # Turns this machine into the lab: one network namespace per node (hosts, the
 # NFS server, the switch), each node with its own mount namespace, sshd and —
 # for hypervisor hosts — its own libvirt daemon. Rendered with a header that
-# sets ACTION (up|down), LAB_ID, STATE, NODES and shaping variables.
+# sets ACTION (up|down), LAB_ID, STATE, OWNER, NODES and shaping variables.
 #
 # NODES: one line per node: "name role sshport gateway links", role = host | nfs |
 # outside, gateway "-" for none, links "segment:cidr[,segment:cidr...]" (one veth
@@ -237,7 +237,25 @@ EOF
   log "node $name: libvirtd did not answer, see $d/root/var/log/libvirt"; return 1
 }
 
+# One lab id, one owner (OWNER: the program's directory). The same stack name in two checkouts
+# (two clones of a team's repo) gives the same id: the second would take the first's lab over,
+# and either one's destroy would remove it from under the other.
+running() { local f; for f in "$STATE"/nodes/*/anchor.pid; do alive "$(pidof_file "$f")" && return 0; done; return 1; }
+other_owner() { # prints the other owner whose lab this is, if it is up and that owner still exists
+  local theirs=""; [ -f "$STATE/owner" ] && theirs=$(cat "$STATE/owner")
+  [ -n "$theirs" ] && [ "$theirs" != "$OWNER" ] && [ -d "$theirs" ] && running && echo "$theirs"; return 0
+}
+claim() {
+  local theirs; theirs=$(other_owner)
+  if [ -n "$theirs" ]; then
+    echo "local-site: lab $LAB_ID is up on this machine for the Pulumi program in $theirs (a stack of the same name there): destroy it there, or give this stack another name" >&2
+    exit 3
+  fi
+  mkdir -p "$STATE"; printf '%s\n' "$OWNER" > "$STATE/owner"
+}
+
 up() {
+  claim
   mkdir -p "$STATE/ssh" "$STATE/nodes"
   [ -f "$STATE/ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N "" -C "miglab-$LAB_ID" -f "$STATE/ssh/id_ed25519"
   cp "$STATE/ssh/id_ed25519.pub" "$STATE/ssh/authorized_keys"
@@ -339,7 +357,10 @@ trap undo_failed_up EXIT
 
 case "$ACTION" in
   up) up ;;
-  down) down; sweep ;;
+  down)
+    theirs=$(other_owner)
+    if [ -n "$theirs" ]; then log "lab $LAB_ID is up for the Pulumi program in $theirs, not this one: left to it"
+    else down; sweep; fi ;;
   clean) sweep ;;
   *) echo "local-site: ACTION must be up, down or clean" >&2; exit 2 ;;
 esac

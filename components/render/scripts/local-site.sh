@@ -221,13 +221,22 @@ EOF
   # been seen to hang for good (libvirtd and the probing QEMU both waiting on the QMP socket,
   # neither leaving on SIGTERM), so every ask is bounded, and a daemon silent for a minute is
   # killed, with its probe, and started again.
-  local try deadline caps="$d/root/var/cache/libvirt/qemu/capabilities"
+  local try deadline caps="$d/root/var/cache/libvirt/qemu/capabilities" cpus
   seed_caps "$caps"
+  # libvirt keeps the host's CPUID beside that cache and probes again when the two differ, and
+  # here CPUID differs by the core that asks (its x2APIC id): a copy made on another core was
+  # thrown away half the time. So every libvirtd starts on the first core, and gets them all back
+  # once it answers (QEMU's own affinity is set by libvirt to all cores anyway).
+  cpus=$(taskset -c -p $$ | sed 's/.*: //')
   for try in 1 2 3; do
-    in_node "$name" /usr/sbin/libvirtd -d -p /run/libvirtd.pid
+    in_node "$name" taskset -c "${cpus%%[,-]*}" /usr/sbin/libvirtd -d -p /run/libvirtd.pid
     deadline=$((SECONDS + 60))
     while [ $SECONDS -lt $deadline ]; do
-      if in_node "$name" timeout 10 virsh -c qemu:///system version >/dev/null 2>&1; then keep_caps "$caps"; return 0; fi
+      if in_node "$name" timeout 10 virsh -c qemu:///system version >/dev/null 2>&1; then
+        log "node $name: libvirtd answered after $((SECONDS + 60 - deadline)) s"
+        taskset -a -p -c "$cpus" "$(pidof_file "$d/root/run/libvirtd.pid")" >/dev/null
+        keep_caps "$caps"; return 0
+      fi
       sleep 0.2
     done
     log "node $name: libvirtd did not answer within 60 s (start $try of 3)"

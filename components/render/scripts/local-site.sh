@@ -21,10 +21,14 @@ log() { echo "local-site[$LAB_ID]: $*" >&2; }
 
 node_ns() { echo "${LAB_ID}-$1"; }
 
-# Runs a command inside a node's network and mount namespaces (the anchor holds them).
+# Runs a command inside a node's network and mount namespaces (the anchor holds them), never in
+# the machine's own: a daemon started there would serve the machine's network.
 in_node() {
-  local name=$1; shift
-  nsenter -t "$(cat "$STATE/nodes/$name/anchor.pid")" -m -n -- "$@"
+  local name=$1 pid; shift; pid=$(cat "$STATE/nodes/$name/anchor.pid")
+  if [ "$(readlink "/proc/$pid/ns/net")" = "$(readlink /proc/$$/ns/net)" ]; then
+    log "node $name: its anchor ($pid) is not in the node's namespace"; return 1
+  fi
+  nsenter -t "$pid" -m -n -- "$@"
 }
 
 ensure_switch() { # one switch namespace per segment (subnet), a Linux bridge in each
@@ -132,12 +136,18 @@ EOF
   # The anchor is a sleeping process whose namespaces every daemon of the node joins.
   ip netns exec "$ns" unshare -m --propagation private sh -c "$binds exec sleep infinity" \
     </dev/null >/dev/null 2>&1 &
-  echo $! > "$d/anchor.pid"
-  for _ in $(seq 50); do
-    in_node "$name" test -d /run/sshd 2>/dev/null && return 0
+  local pid=$! want ours
+  echo "$pid" > "$d/anchor.pid"
+  # Ready once the anchor sleeps in the node's network namespace and a mount namespace of its own
+  # (its bind mounts made). A path looked up through it passed too early on a busy machine
+  # (/run/sshd exists on the machine too): the node's sshd then ran in the machine's namespaces.
+  want="net:[$(stat -L -c %i "/run/netns/$ns")]"; ours=$(readlink /proc/$$/ns/mnt)
+  for _ in $(seq 100); do
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] && [ "$(readlink "/proc/$pid/ns/net")" = "$want" ] &&
+      [ "$(readlink "/proc/$pid/ns/mnt")" != "$ours" ]; then return 0; fi
     sleep 0.1
   done
-  log "node $name: its mount namespace did not come up"; return 1
+  log "node $name: its namespaces did not come up"; return 1
 }
 
 ensure_sshd() {

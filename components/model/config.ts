@@ -5,7 +5,7 @@ import Ajv, { ErrorObject } from "ajv";
 import addFormats from "ajv-formats";
 import schema from "./config.schema.json";
 import { inSubnet } from "./net";
-import { labRules } from "./rules";
+import { givenFieldRules, labRules } from "./rules";
 import { fillProblem } from "./workload";
 import { FeatureProbe, kernelFeatureProblems, probeKernel } from "./kernel";
 
@@ -114,7 +114,8 @@ export function parseLabConfig(raw: unknown, probe: FeatureProbe = probeKernel):
     }
     const cfg = value as unknown as LabConfig;
     if (!cfg.migrations) { cfg.migrations = [cfg.migration!]; }
-    const problems = [...givenFieldProblems(cfg, raw as Record<string, any>), ...crossFieldProblems(cfg), ...labRules(cfg)];
+    const problems = [...givenFieldProblems(cfg, raw as Record<string, any>), ...givenFieldRules(cfg, raw as Record<string, any>),
+        ...crossFieldProblems(cfg), ...labRules(cfg)];
     if (problems.length > 0) { throw new ConfigError(problems); }
     // The local site is this machine: what its kernel lacks is known before anything is made.
     const missing = kernelFeatureProblems(cfg, probe);

@@ -219,6 +219,12 @@ export function labRules(cfg: LabConfig): string[] {
         const g = guestNet!;
         p.push(...cidrProblems(g.cidr, g.at, true));
         const gn = parseCidr(g.cidr, g.at, g.at);
+        // The NAT network's DHCP range is the subnet's upper half (natNetworkXml), and libvirt refuses
+        // a range whose first two octets differ ("range ... is too large (> 65535)") when it defines it.
+        if (gn && cfg.topology === "nat" && gn.prefix < 16) {
+            p.push(`nat.subnet: a /${gn.prefix} is larger than a libvirt NAT network can serve (its DHCP range must stay inside one /16; ` +
+                `libvirt refuses the network as 'too large (> 65535)' on every host); use a prefix of 16 or more (e.g. 192.168.150.0/24)`);
+        }
         if (gn) {
             const hits = [...underlay, outside].filter((o) => overlaps(gn, o));
             if (hits.length) {
@@ -313,10 +319,91 @@ export function labRules(cfg: LabConfig): string[] {
         const bits = rateBits(cfg.link.rate);
         if (bits < 64e3 || bits > 100e9) { p.push(`link.rate: ${cfg.link.rate} is outside what tc shapes well here (64kbit to 100gbit)`); }
     }
+    // local-site.sh writes the drop probability with 4 decimals: less than 0.005 % would drop nothing.
+    const loss = cfg.link?.lossPercent ?? 0;
+    if (loss > 0 && loss < 0.01) {
+        p.push(`link.lossPercent: ${loss} % is below 0.01 %, the smallest share the lab's drop rule takes (it would drop nothing); use 0 or 0.01 and more`);
+    }
+
+    // Workloads: only the built-in guest runs one (its kernel command line says what to dirty and fill).
+    cfg.guests.forEach((g, i) => {
+        if (g.image.qcow2 !== undefined && (g.workload.dirtyMiBs > 0 || (g.workload.fillMiB ?? 0) > 0)) {
+            p.push(`guests[${i}].workload: only the built-in image runs a workload; guest '${g.name}' boots its own ${g.image.qcow2}, ` +
+                "which would migrate idle while the legs report it as dirtying or filled: remove workload or use image: { builtin: tiny }");
+        }
+    });
+
+    // The guests' own pings: set once, on the guest's kernel command line when it boots (planLab takes its first migration's).
+    if (routed) {
+        const first = new Map<string, { ms: number; at: string }>();
+        for (const { m, at } of migrationEntries(cfg)) {
+            const f = first.get(m.guest);
+            if (!f) { first.set(m.guest, { ms: m.guestPingIntervalMs, at }); continue; }
+            if (f.ms !== m.guestPingIntervalMs) {
+                p.push(`${at}.guestPingIntervalMs: ${m.guestPingIntervalMs} ms, but guest '${m.guest}' pings every ${f.ms} ms all along ` +
+                    `(${f.at}.guestPingIntervalMs, set when it boots), so its legs here would be measured at ${f.ms} ms; give every migration of '${m.guest}' the same guestPingIntervalMs`);
+            }
+        }
+    }
+
+    // Site ssh: every host a machine of its own. Two hosts behind one sshd are one machine: each
+    // one's setup overwrites the other's, and libvirt refuses to migrate a guest to the host it runs on.
+    if (cfg.site === "ssh") {
+        const endpoint = (n: NodeConfig) => {
+            const host = (n.ssh?.host ?? n.address).toLowerCase();
+            return `${host === "localhost" || host === "::1" ? "127.0.0.1" : host}:${n.ssh?.port ?? 22}`;
+        };
+        const seenAt = new Map<string, number>();
+        cfg.hosts.forEach((h, i) => {
+            const e = endpoint(h);
+            const j = seenAt.get(e);
+            if (j !== undefined) {
+                p.push(`hosts[${i}].ssh: reaches the same sshd as hosts[${j}] '${cfg.hosts[j].name}' (${e}), so '${h.name}' would be that machine again ` +
+                    `and a migration between them a migration to the host the guest runs on, which libvirt refuses; give hosts[${i}] the ssh.host or ssh.port of a machine of its own`);
+            } else { seenAt.set(e, i); }
+        });
+    }
 
     // Keys: the text of a key, not where it lives.
     for (const { n, at } of cfg.site === "ssh" ? nodes : []) {
         if (n.ssh?.privateKey !== undefined) { p.push(...privateKeyProblems(n.ssh.privateKey, `${at}.ssh.privateKey`)); }
     }
+    return p;
+}
+
+/**
+ * Fields given that this lab would not use: they belong to another topology, site or mode, so
+ * the lab would quietly measure something else than the config says (a `nat` block in a bridged
+ * lab, a probe host behind NAT). Only fields the config gave: defaults fill in the rest.
+ */
+export function givenFieldRules(cfg: LabConfig, raw: Record<string, any>): string[] {
+    const p: string[] = [];
+    const blocks: [string, LabConfig["topology"][], string][] = [
+        ["nat", ["nat"], "topology: nat"], ["overlay", ["bridged"], "topology: bridged"], ["outside", ["nat", "bridged"], "topology: nat or bridged"],
+    ];
+    for (const [field, topologies, fix] of blocks) {
+        if (raw?.[field] !== undefined && !topologies.includes(cfg.topology)) {
+            p.push(`${field}: applies to topology ${topologies.map((t) => `'${t}'`).join(" and ")} only, and this lab is '${cfg.topology}' (the block would be ignored); remove it or set ${fix}`);
+        }
+    }
+    const given = raw?.migration !== undefined ? [{ m: raw.migration, at: "migration" }]
+        : Array.isArray(raw?.migrations) ? raw.migrations.map((m: any, i: number) => ({ m, at: `migrations[${i}]` })) : [];
+    for (const { m, at } of given as { m: any; at: string }[]) {
+        if (m?.guestPingIntervalMs !== undefined && cfg.topology === "same-subnet") {
+            p.push(`${at}.guestPingIntervalMs: guests ping the outside in topologies 'nat' and 'bridged' only (a same-subnet lab has no outside); remove it`);
+        }
+        if (m?.probeHost !== undefined && cfg.topology === "nat") {
+            p.push(`${at}.probeHost: behind NAT no other node reaches the guest, so a nat lab has no probe (the hosts ask the guest's counter and the guest pings the outside); remove it`);
+        }
+        const switches = m?.mode === "postcopy" && m?.postcopySwitch === "after-seconds";
+        if (m?.postcopyAfterSeconds !== undefined && !switches) {
+            p.push(`${at}.postcopyAfterSeconds: applies to mode 'postcopy' with postcopySwitch 'after-seconds' only (it would be ignored); remove it or set both`);
+        }
+    }
+    (Array.isArray(raw?.guests) ? raw.guests : []).forEach((g: any, i: number) => {
+        if (g?.image?.qcow2 !== undefined && g.image.diskMiB !== undefined) {
+            p.push(`guests[${i}].image.diskMiB: sizes the built-in image's disk only; ${g.image.qcow2} keeps its own size: remove it`);
+        }
+    });
     return p;
 }

@@ -355,3 +355,63 @@ describe("cross-field rules: more configs that cannot work", () => {
         assert.strictEqual(parseLabConfig(c, () => ({ ok: true })).link!.delayMs, 5);
     });
 });
+
+describe("cross-field rules: configs a host would take but not do as written", () => {
+    const nat = () => stackLab("nat");
+    const bridged = () => stackLab("bridged");
+    const onSsh = (c: any) => { c.site = "ssh"; delete c.link; for (const n of [...c.hosts, c.nfs.host]) { n.ssh = { privateKey: KEY }; } };
+    const twice = (c: any, second: any) => { const m = c.migration; delete c.migration; c.migrations = [{ ...m }, { ...m, ...second }]; };
+    // [what, base stack, change, the one problem expected (exact)]
+    const cases: [string, () => any, (c: any) => void, string][] = [
+        // libvirt: the NAT network's DHCP range (the subnet's upper half) must stay inside one /16.
+        ["a NAT subnet wider than a /16", nat, (c) => { c.nat = { subnet: "10.64.0.0/10", gateway: "10.64.0.1", mac: "52:54:00:4d:4c:01" }; c.guests[0].address = "10.64.0.10"; },
+            "nat.subnet: a /10 is larger than a libvirt NAT network can serve (its DHCP range must stay inside one /16; libvirt refuses the network as 'too large (> 65535)' on every host); use a prefix of 16 or more (e.g. 192.168.150.0/24)"],
+        // Site ssh: two hosts behind one sshd are one machine.
+        ["two hosts reached at one ssh host and port", sampleLab, (c) => { onSsh(c); c.hosts[0].ssh.host = "lab.example.org"; c.hosts[1].ssh.host = "LAB.example.org"; },
+            "hosts[1].ssh: reaches the same sshd as hosts[0] 'pc1' (lab.example.org:22), so 'pc2' would be that machine again and a migration between them a migration to the host the guest runs on, which libvirt refuses; give hosts[1] the ssh.host or ssh.port of a machine of its own"],
+        ["a host whose ssh.host is another host's address", sampleLab, (c) => { onSsh(c); c.hosts[1].ssh.host = "10.10.10.1"; },
+            "hosts[1].ssh: reaches the same sshd as hosts[0] 'pc1' (10.10.10.1:22), so 'pc2' would be that machine again and a migration between them a migration to the host the guest runs on, which libvirt refuses; give hosts[1] the ssh.host or ssh.port of a machine of its own"],
+        // What the guest does is set once, when it boots.
+        ["a later migration of a guest with another ping interval", nat, (c) => { twice(c, { guestPingIntervalMs: 500 }); },
+            "migrations[1].guestPingIntervalMs: 500 ms, but guest 'vm1' pings every 50 ms all along (migrations[0].guestPingIntervalMs, set when it boots), so its legs here would be measured at 50 ms; give every migration of 'vm1' the same guestPingIntervalMs"],
+        ["a workload on a guest that boots its own qcow2", sampleLab, (c) => { c.guests[0].image = { qcow2: "mine.qcow2" }; c.guests[0].workload = { dirtyMiBs: 20 }; },
+            "guests[0].workload: only the built-in image runs a workload; guest 'vm1' boots its own mine.qcow2, which would migrate idle while the legs report it as dirtying or filled: remove workload or use image: { builtin: tiny }"],
+        ["a disk size for a qcow2 of the user's", sampleLab, (c) => { c.guests[0].image = { qcow2: "mine.qcow2", diskMiB: 4096 }; },
+            "guests[0].image.diskMiB: sizes the built-in image's disk only; mine.qcow2 keeps its own size: remove it"],
+        ["a loss too small for the drop rule", sampleLab, (c) => { c.link.lossPercent = 0.004; },
+            "link.lossPercent: 0.004 % is below 0.01 %, the smallest share the lab's drop rule takes (it would drop nothing); use 0 or 0.01 and more"],
+        // Fields of another topology or mode, which the lab would ignore.
+        ["a nat block in a bridged lab", bridged, (c) => { c.nat = { subnet: "192.168.150.0/24" }; },
+            "nat: applies to topology 'nat' only, and this lab is 'bridged' (the block would be ignored); remove it or set topology: nat"],
+        ["an overlay block in a nat lab", nat, (c) => { c.overlay = { tunnel: "gre" }; },
+            "overlay: applies to topology 'bridged' only, and this lab is 'nat' (the block would be ignored); remove it or set topology: bridged"],
+        ["an outside in a same-subnet lab", sampleLab, (c) => { c.outside = { address: "10.10.20.2", prefix: 24 }; },
+            "outside: applies to topology 'nat' and 'bridged' only, and this lab is 'same-subnet' (the block would be ignored); remove it or set topology: nat or bridged"],
+        ["a guest ping interval in a same-subnet lab", sampleLab, (c) => { c.migration.guestPingIntervalMs = 100; },
+            "migration.guestPingIntervalMs: guests ping the outside in topologies 'nat' and 'bridged' only (a same-subnet lab has no outside); remove it"],
+        ["a probe host behind NAT", nat, (c) => { c.hosts.push({ name: "pc3", address: "10.10.10.2", prefix: 29 }); twice(c, { probeHost: "pc3" }); c.migrations[0].roundTrip = true; },
+            "migrations[1].probeHost: behind NAT no other node reaches the guest, so a nat lab has no probe (the hosts ask the guest's counter and the guest pings the outside); remove it"],
+        ["a post-copy switch time without the switch it times", sampleLab, (c) => { c.migration.mode = "postcopy"; c.migration.postcopyAfterSeconds = 5; },
+            "migration.postcopyAfterSeconds: applies to mode 'postcopy' with postcopySwitch 'after-seconds' only (it would be ignored); remove it or set both"],
+    ];
+    for (const [what, base, change, expected] of cases) {
+        it(`refuses ${what}`, () => {
+            assert.deepStrictEqual(problemsOf(base(), change), [expected]);
+        });
+    }
+
+    it("accepts their neighbours that work: a /16 NAT subnet, hosts behind one ssh host on their own ports, one interval per guest, the NFS server on a host's machine", () => {
+        assert.deepStrictEqual(problemsOf(nat(), (c) => { c.nat = { subnet: "192.168.0.0/16", gateway: "192.168.0.1", mac: "52:54:00:4d:4c:01" }; c.guests[0].address = "192.168.5.5"; }), []);
+        assert.deepStrictEqual(problemsOf(sampleLab(), (c) => {
+            onSsh(c); c.hosts[0].ssh.host = "127.0.0.1"; c.hosts[0].ssh.port = 2201; c.hosts[1].ssh.host = "localhost"; c.hosts[1].ssh.port = 2202;
+            c.nfs.host.ssh.host = "10.10.10.1";
+        }), []);
+        assert.deepStrictEqual(problemsOf(nat(), (c) => {
+            c.guests.push({ name: "vm2", home: "pc2", address: "192.168.150.11" });
+            twice(c, { guest: "vm2", from: "pc2", to: "pc1", guestPingIntervalMs: 500 });
+            c.migrations[0].guestPingIntervalMs = 100;
+        }), []);
+        assert.deepStrictEqual(problemsOf(sampleLab(), (c) => { c.guests[0].image = { qcow2: "mine.qcow2" }; c.link.lossPercent = 0.01; }), []);
+        assert.deepStrictEqual(problemsOf(bridged(), (c) => { c.migration.mode = "postcopy"; c.migration.postcopySwitch = "after-seconds"; c.migration.postcopyAfterSeconds = 2; }), []);
+    });
+});

@@ -7,7 +7,7 @@ import schema from "./config.schema.json";
 import { inSubnet } from "./net";
 import { givenFieldRules, labRules } from "./rules";
 import { fillProblem } from "./workload";
-import { FeatureProbe, kernelFeatureProblems, probeKernel } from "./kernel";
+import { FeatureProbe, MemoryProbe, guestMemoryProblems, kernelFeatureProblems, probeKernel, probeMemory } from "./kernel";
 
 export interface SshArgs { host?: string; user: string; port: number; privateKey: string; hostKey?: string }
 export interface NodeConfig { name: string; address: string; prefix: number; ssh?: SshArgs }
@@ -102,7 +102,7 @@ function subschema(schemaPath: string): { description?: string; "x-rule"?: strin
 }
 
 /** Validates a raw config value; returns it with schema defaults filled in, or throws ConfigError listing every problem. */
-export function parseLabConfig(raw: unknown, probe: FeatureProbe = probeKernel): LabConfig {
+export function parseLabConfig(raw: unknown, probe: FeatureProbe = probeKernel, memory: MemoryProbe = probeMemory): LabConfig {
     if (raw === undefined || raw === null) {
         throw new ConfigError(["miglab:lab: is not set; copy a stack from stacks/ or see README.md"]);
     }
@@ -118,7 +118,7 @@ export function parseLabConfig(raw: unknown, probe: FeatureProbe = probeKernel):
         ...crossFieldProblems(cfg), ...labRules(cfg)];
     if (problems.length > 0) { throw new ConfigError(problems); }
     // The local site is this machine: what its kernel lacks is known before anything is made.
-    const missing = kernelFeatureProblems(cfg, probe);
+    const missing = [...kernelFeatureProblems(cfg, probe), ...guestMemoryProblems(cfg, memory)];
     if (missing.length > 0) { throw new ConfigError(missing); }
     return cfg;
 }

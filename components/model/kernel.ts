@@ -2,6 +2,7 @@
 // created: a config asking for link delay on a kernel without netem would otherwise
 // fail late, half built, with tc's "Specified qdisc kind is unknown".
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import type { LabConfig } from "./config";
 
 export type KernelFeature = "netem" | "tbf" | "iptables-statistic";
@@ -47,4 +48,48 @@ export function kernelFeatureProblems(cfg: LabConfig, probe: FeatureProbe = prob
         }
     }
     return out;
+}
+
+/**
+ * The most memory this machine's kernel lets one process map for writing (MiB), and how that
+ * limit comes about; undefined when it sets none (vm.overcommit_memory 1) or cannot be read.
+ */
+export type MemoryProbe = () => { limitMiB: number; why: string } | undefined;
+
+/** The limit from /proc/meminfo and vm.overcommit_memory, as the kernel applies it to one new mapping. */
+export function memoryLimitOf(meminfo: string, overcommit: string): { limitMiB: number; why: string } | undefined {
+    const kb = (key: string) => { const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(meminfo); return m ? Number(m[1]) : NaN; };
+    const mode = overcommit.trim();
+    // 0 (heuristic): a mapping larger than RAM and swap together is refused outright; 2 (strict): more than the commit limit.
+    if (mode === "0") {
+        const ram = Math.floor(kb("MemTotal") / 1024), swap = Math.floor(kb("SwapTotal") / 1024);
+        return Number.isFinite(ram + swap) ? { limitMiB: ram + swap, why: `RAM ${ram} MiB + swap ${swap} MiB, vm.overcommit_memory 0` } : undefined;
+    }
+    if (mode === "2") {
+        const limit = Math.floor(kb("CommitLimit") / 1024);
+        return Number.isFinite(limit) ? { limitMiB: limit, why: `its commit limit ${limit} MiB, vm.overcommit_memory 2` } : undefined;
+    }
+    return undefined;
+}
+
+export const probeMemory: MemoryProbe = () => {
+    try {
+        return memoryLimitOf(fs.readFileSync("/proc/meminfo", "utf8"), fs.readFileSync("/proc/sys/vm/overcommit_memory", "utf8"));
+    } catch {
+        return undefined;
+    }
+};
+
+/**
+ * Local-site guests larger than this machine can map: QEMU would fail to start them ("cannot set
+ * up guest memory 'pc.ram': Cannot allocate memory") after the lab is half built. Each QEMU maps
+ * its guest's memory at once (the destination's too, during a leg), so the bound is per guest.
+ */
+export function guestMemoryProblems(cfg: LabConfig, probe: MemoryProbe = probeMemory): string[] {
+    if (cfg.site !== "local") { return []; }
+    const limit = probe();
+    if (!limit) { return []; }
+    return cfg.guests.flatMap((g, i) => g.memoryMiB <= limit.limitMiB ? [] : [
+        `guests[${i}].memoryMiB: ${g.memoryMiB} MiB is more than this machine lets one process map (${limit.why}), ` +
+        `so QEMU could not set up the guest's memory; use at most ${limit.limitMiB} MiB (or add swap)`]);
 }

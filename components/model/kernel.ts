@@ -4,6 +4,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import type { LabConfig } from "./config";
+import { dirtyingMiB } from "./workload";
 
 export type KernelFeature = "netem" | "tbf" | "iptables-statistic";
 
@@ -51,45 +52,65 @@ export function kernelFeatureProblems(cfg: LabConfig, probe: FeatureProbe = prob
 }
 
 /**
- * The most memory this machine's kernel lets one process map for writing (MiB), and how that
- * limit comes about; undefined when it sets none (vm.overcommit_memory 1) or cannot be read.
+ * This machine's memory (MiB): RAM and swap, and the most its kernel lets one process map for
+ * writing with how that limit comes about (none under vm.overcommit_memory 1).
  */
-export type MemoryProbe = () => { limitMiB: number; why: string } | undefined;
+export interface MachineMemory { ramMiB: number; swapMiB: number; map?: { limitMiB: number; why: string } }
+export type MemoryProbe = () => MachineMemory | undefined;
 
-/** The limit from /proc/meminfo and vm.overcommit_memory, as the kernel applies it to one new mapping. */
-export function memoryLimitOf(meminfo: string, overcommit: string): { limitMiB: number; why: string } | undefined {
-    const kb = (key: string) => { const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(meminfo); return m ? Number(m[1]) : NaN; };
+/** The memory from /proc/meminfo and vm.overcommit_memory, with the limit the kernel applies to one new mapping. */
+export function machineMemoryOf(meminfo: string, overcommit: string): MachineMemory | undefined {
+    const mib = (key: string) => { const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(meminfo); return m ? Math.floor(Number(m[1]) / 1024) : NaN; };
+    const ramMiB = mib("MemTotal"), swapMiB = mib("SwapTotal");
+    if (!Number.isFinite(ramMiB + swapMiB)) { return undefined; }
     const mode = overcommit.trim();
     // 0 (heuristic): a mapping larger than RAM and swap together is refused outright; 2 (strict): more than the commit limit.
-    if (mode === "0") {
-        const ram = Math.floor(kb("MemTotal") / 1024), swap = Math.floor(kb("SwapTotal") / 1024);
-        return Number.isFinite(ram + swap) ? { limitMiB: ram + swap, why: `RAM ${ram} MiB + swap ${swap} MiB, vm.overcommit_memory 0` } : undefined;
-    }
-    if (mode === "2") {
-        const limit = Math.floor(kb("CommitLimit") / 1024);
-        return Number.isFinite(limit) ? { limitMiB: limit, why: `its commit limit ${limit} MiB, vm.overcommit_memory 2` } : undefined;
-    }
-    return undefined;
+    const commit = mib("CommitLimit");
+    const map = mode === "0" ? { limitMiB: ramMiB + swapMiB, why: `RAM ${ramMiB} MiB + swap ${swapMiB} MiB, vm.overcommit_memory 0` }
+        : mode === "2" && Number.isFinite(commit) ? { limitMiB: commit, why: `its commit limit ${commit} MiB, vm.overcommit_memory 2` } : undefined;
+    return { ramMiB, swapMiB, ...(map ? { map } : {}) };
 }
 
 export const probeMemory: MemoryProbe = () => {
     try {
-        return memoryLimitOf(fs.readFileSync("/proc/meminfo", "utf8"), fs.readFileSync("/proc/sys/vm/overcommit_memory", "utf8"));
+        return machineMemoryOf(fs.readFileSync("/proc/meminfo", "utf8"), fs.readFileSync("/proc/sys/vm/overcommit_memory", "utf8"));
     } catch {
         return undefined;
     }
 };
 
 /**
- * Local-site guests larger than this machine can map: QEMU would fail to start them ("cannot set
- * up guest memory 'pc.ram': Cannot allocate memory") after the lab is half built. Each QEMU maps
- * its guest's memory at once (the destination's too, during a leg), so the bound is per guest.
+ * Local-site guests this machine cannot hold. A guest larger than one process may map: QEMU
+ * fails to start it ("cannot set up guest memory 'pc.ram': Cannot allocate memory") after the
+ * lab is half built (each QEMU maps its guest's memory at once, the destination's too during a
+ * leg, so that bound is per guest). Memory the guests fill and dirty is really used, and during
+ * a leg the destination holds a second copy of the moving guest's: more than RAM and swap
+ * together, and the machine's OOM killer ends QEMU or anything else running here.
  */
 export function guestMemoryProblems(cfg: LabConfig, probe: MemoryProbe = probeMemory): string[] {
     if (cfg.site !== "local") { return []; }
-    const limit = probe();
-    if (!limit) { return []; }
-    return cfg.guests.flatMap((g, i) => g.memoryMiB <= limit.limitMiB ? [] : [
-        `guests[${i}].memoryMiB: ${g.memoryMiB} MiB is more than this machine lets one process map (${limit.why}), ` +
-        `so QEMU could not set up the guest's memory; use at most ${limit.limitMiB} MiB (or add swap)`]);
+    const m = probe();
+    if (!m) { return []; }
+    const out: string[] = [];
+    const map = m.map;
+    if (map) {
+        cfg.guests.forEach((g, i) => {
+            if (g.memoryMiB > map.limitMiB) {
+                out.push(`guests[${i}].memoryMiB: ${g.memoryMiB} MiB is more than this machine lets one process map (${map.why}), ` +
+                    `so QEMU could not set up the guest's memory; use at most ${map.limitMiB} MiB (or add swap)`);
+            }
+        });
+    }
+    if (out.length > 0) { return out; }
+    const used = cfg.guests.map((g) => ({ g, mib: (g.workload.fillMiB ?? 0) + dirtyingMiB(g.workload) }));
+    const moving = new Set(cfg.migrations.map((x) => x.guest));
+    const copy = used.filter((u) => moving.has(u.g.name)).sort((a, b) => b.mib - a.mib)[0];
+    const total = used.reduce((a, u) => a + u.mib, 0) + (copy?.mib ?? 0);
+    if (total > m.ramMiB + m.swapMiB) {
+        const each = used.filter((u) => u.mib > 0).map((u) => `${u.g.name} ${u.mib}`).join(", ");
+        out.push(`guests[*].workload: the guests fill and dirty ${total - (copy?.mib ?? 0)} MiB (${each}), and ${copy?.mib ?? 0} MiB more for ` +
+            `${copy ? `'${copy.g.name}'` : "a guest"}'s copy on the destination during its legs: ${total} MiB, more than this machine's RAM and swap ` +
+            `(${m.ramMiB} + ${m.swapMiB} MiB); it would run out of memory and its OOM killer end QEMU or another process: lower workload.fillMiB or the number of guests`);
+    }
+    return out;
 }

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, LabConfig, parseLabConfig } from "../../components/model/config";
-import { KernelFeature, guestMemoryProblems, kernelFeatureProblems, memoryLimitOf, probeKernel, probeMemory } from "../../components/model/kernel";
+import { KernelFeature, guestMemoryProblems, kernelFeatureProblems, machineMemoryOf, probeKernel, probeMemory } from "../../components/model/kernel";
 import { ROOT, sh } from "../support";
 
 /** The same-subnet stack's lab value, read from its stack file, as a starting point for bad variants. */
@@ -419,33 +419,52 @@ describe("cross-field rules: configs a host would take but not do as written", (
 describe("the local site's memory, checked before anything is created", () => {
     const meminfo = "MemTotal:       24683652 kB\nMemFree:        1 kB\nSwapTotal:       2097148 kB\nCommitLimit:    14439972 kB\n";
 
-    it("reads the most one process may map from /proc/meminfo as the kernel's overcommit mode applies it", () => {
-        assert.deepStrictEqual(memoryLimitOf(meminfo, "0\n"), { limitMiB: 24105 + 2047, why: "RAM 24105 MiB + swap 2047 MiB, vm.overcommit_memory 0" });
-        assert.deepStrictEqual(memoryLimitOf(meminfo, "2\n"), { limitMiB: 14101, why: "its commit limit 14101 MiB, vm.overcommit_memory 2" });
-        assert.strictEqual(memoryLimitOf(meminfo, "1\n"), undefined, "mode 1 maps anything");
+    it("reads RAM, swap and the most one process may map from /proc/meminfo as the kernel's overcommit mode applies it", () => {
+        assert.deepStrictEqual(machineMemoryOf(meminfo, "0\n"),
+            { ramMiB: 24105, swapMiB: 2047, map: { limitMiB: 24105 + 2047, why: "RAM 24105 MiB + swap 2047 MiB, vm.overcommit_memory 0" } });
+        assert.deepStrictEqual(machineMemoryOf(meminfo, "2\n")!.map, { limitMiB: 14101, why: "its commit limit 14101 MiB, vm.overcommit_memory 2" });
+        assert.deepStrictEqual(machineMemoryOf(meminfo, "1\n"), { ramMiB: 24105, swapMiB: 2047 }, "mode 1 maps anything");
     });
 
-    it("refuses a guest larger than that (QEMU: cannot set up guest memory 'pc.ram'), naming the guest and the limit; not on site ssh", () => {
-        const limit = () => ({ limitMiB: 24105, why: "RAM 24105 MiB + swap 0 MiB, vm.overcommit_memory 0" });
+    const machine = () => ({ ramMiB: 24105, swapMiB: 0, map: { limitMiB: 24105, why: "RAM 24105 MiB + swap 0 MiB, vm.overcommit_memory 0" } });
+
+    it("refuses a guest larger than one process may map (QEMU: cannot set up guest memory 'pc.ram'), naming the guest and the limit; not on site ssh", () => {
         const big = (c: any) => { c.guests[0].memoryMiB = 32768; c.migration.timeoutSeconds = 3000; };
         const c = sampleLab(); big(c);
-        assert.throws(() => parseLabConfig(c, () => ({ ok: true }), limit), (e: any) => e instanceof ConfigError && e.problems.length === 1 &&
+        assert.throws(() => parseLabConfig(c, () => ({ ok: true }), machine), (e: any) => e instanceof ConfigError && e.problems.length === 1 &&
             e.problems[0] === "guests[0].memoryMiB: 32768 MiB is more than this machine lets one process map (RAM 24105 MiB + swap 0 MiB, vm.overcommit_memory 0), " +
             "so QEMU could not set up the guest's memory; use at most 24105 MiB (or add swap)");
         const fits = sampleLab(); fits.guests[0].memoryMiB = 24105; fits.migration.timeoutSeconds = 3000;
-        assert.strictEqual(parseLabConfig(fits, () => ({ ok: true }), limit).guests[0].memoryMiB, 24105);
+        assert.strictEqual(parseLabConfig(fits, () => ({ ok: true }), machine).guests[0].memoryMiB, 24105);
         const ssh = sampleLab(); big(ssh); ssh.site = "ssh"; delete ssh.link;
         for (const n of [...ssh.hosts, ssh.nfs.host]) { n.ssh = { privateKey: KEY }; }
-        assert.deepStrictEqual(guestMemoryProblems(parseLabConfig(ssh, () => ({ ok: true }), () => { throw new Error("asked"); }), limit), []);
+        assert.deepStrictEqual(guestMemoryProblems(parseLabConfig(ssh, () => ({ ok: true }), () => { throw new Error("asked"); }), machine), []);
+    });
+
+    it("refuses guests whose filled memory, with the moving guest's second copy during a leg, is more than RAM and swap", () => {
+        // Two 16 GiB guests, each filled with 15000 MiB: 30000 MiB, and 15000 more while vm1 is on both ends of a leg.
+        const two = (fill: number) => (c: any) => {
+            c.migration.timeoutSeconds = 3000;
+            c.guests[0] = { ...c.guests[0], memoryMiB: 16384, workload: { fillMiB: fill } };
+            c.guests.push({ name: "vm2", home: "pc2", address: "10.10.10.11", memoryMiB: 16384, workload: { fillMiB: fill } });
+        };
+        const c = sampleLab(); two(15000)(c);
+        assert.throws(() => parseLabConfig(c, () => ({ ok: true }), machine), (e: any) => e instanceof ConfigError && e.problems.length === 1 &&
+            e.problems[0] === "guests[*].workload: the guests fill and dirty 30000 MiB (vm1 15000, vm2 15000), and 15000 MiB more for 'vm1''s copy on the destination " +
+            "during its legs: 45000 MiB, more than this machine's RAM and swap (24105 + 0 MiB); it would run out of memory and its OOM killer end QEMU or another process: " +
+            "lower workload.fillMiB or the number of guests");
+        // 8000 each: 24000 MiB at most, which fits.
+        const fits = sampleLab(); two(8000)(fits);
+        assert.strictEqual(parseLabConfig(fits, () => ({ ok: true }), machine).guests.length, 2);
     });
 
     it("reads this machine's own limit", () => {
         const mode = fs.readFileSync("/proc/sys/vm/overcommit_memory", "utf8").trim();
         const real = probeMemory();
-        if (mode === "1") { assert.strictEqual(real, undefined); return; }
-        // No machine that runs a lab has less than 1 GiB, and none maps more than its RAM and swap (mode 0) or commit limit (2).
-        const total = Number(/^MemTotal:\s+(\d+)/m.exec(fs.readFileSync("/proc/meminfo", "utf8"))![1]) / 1024;
-        assert.ok(real && real.limitMiB >= 1024, JSON.stringify(real));
-        assert.ok(mode === "2" || real!.limitMiB >= Math.floor(total), JSON.stringify(real));
+        const total = Math.floor(Number(/^MemTotal:\s+(\d+)/m.exec(fs.readFileSync("/proc/meminfo", "utf8"))![1]) / 1024);
+        assert.ok(real && real.ramMiB === total, JSON.stringify(real));
+        if (mode === "1") { assert.strictEqual(real!.map, undefined); return; }
+        // Under mode 0 one process maps up to RAM and swap; under mode 2 the commit limit, which is positive.
+        assert.ok(mode === "2" ? real!.map!.limitMiB > 0 : real!.map!.limitMiB === total + real!.swapMiB, JSON.stringify(real));
     });
 });

@@ -333,19 +333,6 @@ export function labRules(cfg: LabConfig): string[] {
         }
     });
 
-    // The guests' own pings: set once, on the guest's kernel command line when it boots (planLab takes its first migration's).
-    if (routed) {
-        const first = new Map<string, { ms: number; at: string }>();
-        for (const { m, at } of migrationEntries(cfg)) {
-            const f = first.get(m.guest);
-            if (!f) { first.set(m.guest, { ms: m.guestPingIntervalMs, at }); continue; }
-            if (f.ms !== m.guestPingIntervalMs) {
-                p.push(`${at}.guestPingIntervalMs: ${m.guestPingIntervalMs} ms, but guest '${m.guest}' pings every ${f.ms} ms all along ` +
-                    `(${f.at}.guestPingIntervalMs, set when it boots), so its legs here would be measured at ${f.ms} ms; give every migration of '${m.guest}' the same guestPingIntervalMs`);
-            }
-        }
-    }
-
     // Site ssh: every host a machine of its own. Two hosts behind one sshd are one machine: each
     // one's setup overwrites the other's, and libvirt refuses to migrate a guest to the host it runs on.
     if (cfg.site === "ssh") {
@@ -388,6 +375,19 @@ export function givenFieldRules(cfg: LabConfig, raw: Record<string, any>): strin
     }
     const given = raw?.migration !== undefined ? [{ m: raw.migration, at: "migration" }]
         : Array.isArray(raw?.migrations) ? raw.migrations.map((m: any, i: number) => ({ m, at: `migrations[${i}]` })) : [];
+    // The guests' own pings: set once, on the guest's kernel command line when it boots, from its
+    // first migration (planLab): another interval given for a later one would not be what its legs measure.
+    if (cfg.topology !== "same-subnet") {
+        const first = new Map<string, { ms: number; at: string }>();
+        migrationEntries(cfg).forEach(({ m, at }, k) => {
+            const f = first.get(m.guest);
+            if (!f) { first.set(m.guest, { ms: m.guestPingIntervalMs, at }); return; }
+            if (given[k]?.m?.guestPingIntervalMs !== undefined && m.guestPingIntervalMs !== f.ms) {
+                p.push(`${at}.guestPingIntervalMs: ${m.guestPingIntervalMs} ms, but guest '${m.guest}' pings every ${f.ms} ms all along ` +
+                    `(${f.at}.guestPingIntervalMs, set when it boots), so its legs here would be measured at ${f.ms} ms; give every migration of '${m.guest}' the same guestPingIntervalMs`);
+            }
+        });
+    }
     for (const { m, at } of given as { m: any; at: string }[]) {
         if (m?.guestPingIntervalMs !== undefined && cfg.topology === "same-subnet") {
             p.push(`${at}.guestPingIntervalMs: guests ping the outside in topologies 'nat' and 'bridged' only (a same-subnet lab has no outside); remove it`);

@@ -378,6 +378,8 @@ describe("cross-field rules: configs a host would take but not do as written", (
             "guests[0].workload: only the built-in image runs a workload; guest 'vm1' boots its own mine.qcow2, which would migrate idle while the legs report it as dirtying or filled: remove workload or use image: { builtin: tiny }"],
         ["a disk size for a qcow2 of the user's", sampleLab, (c) => { c.guests[0].image = { qcow2: "mine.qcow2", diskMiB: 4096 }; },
             "guests[0].image.diskMiB: sizes the built-in image's disk only; mine.qcow2 keeps its own size: remove it"],
+        ["an ssh host that ssh-keyscan would read as an option", sampleLab, (c) => { onSsh(c); c.hosts[1].ssh.host = "-4"; },
+            "hosts[1].ssh.host: must be a host name or address: letters, digits, '.', ':', '_' and '-', not starting with '-' or '.' (ssh and ssh-keyscan would read a leading '-' as an option)"],
         ["a loss too small for the drop rule", sampleLab, (c) => { c.link.lossPercent = 0.004; },
             "link.lossPercent: 0.004 % is below 0.01 %, the smallest share the lab's drop rule takes (it would drop nothing); use 0 or 0.01 and more"],
         // Fields of another topology or mode, which the lab would ignore.

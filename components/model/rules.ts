@@ -369,7 +369,10 @@ export function givenFieldRules(cfg: LabConfig, raw: Record<string, any>): strin
         ["nat", ["nat"], "topology: nat"], ["overlay", ["bridged"], "topology: bridged"], ["outside", ["nat", "bridged"], "topology: nat or bridged"],
     ];
     for (const [field, topologies, fix] of blocks) {
-        if (raw?.[field] !== undefined && !topologies.includes(cfg.topology)) {
+        const block = raw?.[field];
+        // An empty block sets nothing: harmless wherever it is.
+        const empty = block !== null && typeof block === "object" && Object.keys(block).length === 0;
+        if (block !== undefined && !empty && !topologies.includes(cfg.topology)) {
             p.push(`${field}: applies to topology ${topologies.map((t) => `'${t}'`).join(" and ")} only, and this lab is '${cfg.topology}' (the block would be ignored); remove it or set ${fix}`);
         }
     }

@@ -416,6 +416,7 @@ describe("cross-field rules: configs a host would take but not do as written", (
         // A later migration that leaves the interval out takes the guest's own.
         assert.deepStrictEqual(problemsOf(nat(), (c) => { c.migration.guestPingIntervalMs = 200; twice(c, {}); delete c.migrations[1].guestPingIntervalMs; }), []);
         assert.deepStrictEqual(problemsOf(sampleLab(), (c) => { c.guests[0].image = { qcow2: "mine.qcow2" }; c.link.lossPercent = 0.01; }), []);
+        assert.deepStrictEqual(problemsOf(sampleLab(), (c) => { c.nat = {}; c.overlay = {}; }), [], "an empty block sets nothing");
         assert.deepStrictEqual(problemsOf(bridged(), (c) => { c.migration.mode = "postcopy"; c.migration.postcopySwitch = "after-seconds"; c.migration.postcopyAfterSeconds = 2; }), []);
     });
 });

@@ -319,10 +319,10 @@ export function labRules(cfg: LabConfig): string[] {
         const bits = rateBits(cfg.link.rate);
         if (bits < 64e3 || bits > 100e9) { p.push(`link.rate: ${cfg.link.rate} is outside what tc shapes well here (64kbit to 100gbit)`); }
     }
-    // local-site.sh writes the drop probability with 4 decimals: less than 0.005 % would drop nothing.
+    // local-site.sh writes the drop probability with 4 decimals: below 0.005 % it drops nothing, below 0.01 % more than asked.
     const loss = cfg.link?.lossPercent ?? 0;
     if (loss > 0 && loss < 0.01) {
-        p.push(`link.lossPercent: ${loss} % is below 0.01 %, the smallest share the lab's drop rule takes (it would drop nothing); use 0 or 0.01 and more`);
+        p.push(`link.lossPercent: ${loss} % is finer than the lab's drop rule takes (its probability has 4 decimals: steps of 0.01 %), so it would drop ${loss < 0.005 ? "nothing" : "0.01 %"}; use 0 or 0.01 and more`);
     }
 
     // Workloads: only the built-in guest runs one (its kernel command line says what to dirty and fill).

@@ -381,7 +381,7 @@ describe("cross-field rules: configs a host would take but not do as written", (
         ["an ssh host that ssh-keyscan would read as an option", sampleLab, (c) => { onSsh(c); c.hosts[1].ssh.host = "-4"; },
             "hosts[1].ssh.host: must be a host name or address: letters, digits, '.', ':', '_' and '-', not starting with '-' or '.' (ssh and ssh-keyscan would read a leading '-' as an option)"],
         ["a loss too small for the drop rule", sampleLab, (c) => { c.link.lossPercent = 0.004; },
-            "link.lossPercent: 0.004 % is below 0.01 %, the smallest share the lab's drop rule takes (it would drop nothing); use 0 or 0.01 and more"],
+            "link.lossPercent: 0.004 % is finer than the lab's drop rule takes (its probability has 4 decimals: steps of 0.01 %), so it would drop nothing; use 0 or 0.01 and more"],
         // Fields of another topology or mode, which the lab would ignore.
         ["a nat block in a bridged lab", bridged, (c) => { c.nat = { subnet: "192.168.150.0/24" }; },
             "nat: applies to topology 'nat' only, and this lab is 'bridged' (the block would be ignored); remove it or set topology: nat"],

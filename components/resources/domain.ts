@@ -87,6 +87,9 @@ export class Domain extends pulumi.ComponentResource {
             `dirtyMiBs must be 0..4096 and the working set at most half of memoryMiB (${args.memoryMiB / 2} MiB)`);
         const fill = w ? fillProblem(args.memoryMiB, w) : undefined;
         v.check(!fill, "workload.fillMiB", fill ?? "");
+        // The workload is the built-in guest's (its kernel command line); a guest booting its own qcow2 would run idle.
+        v.check(!(args.image instanceof GuestImage) || !!args.image.kernel || !w || (w.dirtyMiBs === 0 && !(w.fillMiB ?? 0)), "workload",
+            "only the built-in image runs a workload; this guest boots its own qcow2, which would migrate idle: remove workload or use a GuestImage with builtin: 'tiny'");
         v.done(this);
         this.guestName = guestName;
         this.address = args.address;

@@ -143,12 +143,12 @@ describe("components on their own args (mocks)", function () {
     });
 
     describe("guests and migration", () => {
-        let pc1: Host; let pc2: Host; let probe: Host; let vm: Domain;
+        let pc1: Host; let pc2: Host; let probe: Host; let vm: Domain; let gnfs: NfsServer;
         before(() => {
             pc1 = new Host("g-pc1", { connection: conn(2231), address: "10.4.0.1", hostname: "pc1", peerKeyPath: "/k/id" });
             pc2 = new Host("g-pc2", { connection: conn(2232), address: "10.4.0.2", hostname: "pc2", peerKeyPath: "/k/id" });
             probe = new Host("g-probe", { connection: conn(2233), address: "10.4.0.3", hostname: "probe", role: "nfs" });
-            const nfs = new NfsServer("g-nfs", { host: probe, export: "/srv/g", allowedNetworks: ["10.4.0.0/24"] });
+            const nfs = gnfs = new NfsServer("g-nfs", { host: probe, export: "/srv/g", allowedNetworks: ["10.4.0.0/24"] });
             const image = new GuestImage("g-img", { nfs, name: "vm" });
             vm = new Domain("g-vm", {
                 host: pc1, hosts: [pc1, pc2], guestName: "vm", memoryMiB: 256, vcpus: 2, image,
@@ -215,6 +215,13 @@ describe("components on their own args (mocks)", function () {
                 /to: 'probe' is not one of the domain's hosts \(pc1, pc2\); add it to the Domain's hosts/);
             assert.throws(() => new Migration("g-bad4", { domain: vm, from: pc1, to: pc2, mode: "postcopy", parallelConnections: 4 }),
                 /parallelConnections: QEMU cannot combine multifd with post-copy/);
+            assert.throws(() => new Migration("g-bad6", { domain: vm, from: pc1, to: pc2, postcopyAfterSeconds: 5 }),
+                /Migration 'g-bad6' has a bad argument:\n {2}- postcopyAfterSeconds: applies to mode 'postcopy' with postcopySwitch 'after-seconds' only \(it would be ignored\); remove it or set both/);
+            const own = new GuestImage("g-own", { nfs: gnfs, image: { qcow2: "debian.qcow2" } });
+            assert.throws(() => new Domain("g-bad-own", {
+                host: pc1, hosts: [pc1, pc2], memoryMiB: 256, image: own, network: { kind: "bridge", bridge: "br-lab" }, address: "10.4.0.13", prefix: 24,
+                workload: { dirtyMiBs: 20 },
+            }), /Domain 'g-bad-own' has a bad argument:\n {2}- workload: only the built-in image runs a workload; this guest boots its own qcow2, which would migrate idle/);
             assert.throws(() => new Migration("g-bad5", { domain: vm, from: pc1, to: pc2, mode: "fast" as any, timeoutSeconds: 1 }),
                 (e: Error) => /mode: must be one of 'precopy', 'postcopy'/.test(e.message) && /timeoutSeconds: must be >= 5/.test(e.message));
         });

@@ -271,9 +271,6 @@ export function checkMigrationOptions(raw: Record<string, unknown>): { options: 
         if (m.mode !== "postcopy" && m.postcopySwitch !== "after-first-pass") { problems.push("postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"); }
         if (m.mode === "postcopy" && m.parallelConnections > 1) { problems.push("parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy"); }
         if (m.parallelConnections > 1 && m.compression === "xbzrle") { problems.push("compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1"); }
-        if (raw.postcopyAfterSeconds !== undefined && !(m.mode === "postcopy" && m.postcopySwitch === "after-seconds")) {
-            problems.push("postcopyAfterSeconds: applies to mode 'postcopy' with postcopySwitch 'after-seconds' only (it would be ignored); remove it or set both");
-        }
     }
     return { options: m, problems };
 }

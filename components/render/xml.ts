@@ -33,6 +33,8 @@ export function domainXml(d: DomainSpec, accel: Accel): string {
     const cpu = accel === "kvm"
         ? "  <cpu mode='host-passthrough'/>\n"
         : "  <cpu mode='custom' match='exact'>\n    <model fallback='allow'>qemu64</model>\n  </cpu>\n";
+    // The serial console is also kept in a file on each host the guest runs on: a leg whose guest
+    // stops answering after a migration prints its end (migrate-leg.sh).
     return `<domain type='${accel === "kvm" ? "kvm" : "qemu"}'>
   <name>${e(d.name)}</name>
   <uuid>${e(d.uuid)}</uuid>
@@ -61,6 +63,7 @@ ${cpu}  <clock offset='utc'/>
     </disk>
 ${guestInterface(d)}
     <serial type='pty'>
+      <log file='/var/log/libvirt/qemu/${e(d.name)}-console.log' append='on'/>
       <target port='0'/>
     </serial>
     <console type='pty'>

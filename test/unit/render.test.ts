@@ -95,6 +95,8 @@ describe("libvirt XML", () => {
             assert.match(xml, /<source protocol='nfs' name='\/var\/lib\/miglab\/exports\/same-subnet\/vm1.qcow2'>/);
             assert.match(xml, /<driver name='qemu' type='qcow2' cache='none'\/>/);
             assert.ok(xml.includes(`<uuid>${guest.uuid}</uuid>`));
+            // The console kept on each host, which a leg with a silent guest prints the end of.
+            assert.ok(xml.includes(`<log file='/var/log/libvirt/qemu/${domainSpec.name}-console.log' append='on'/>`), xml);
         });
     }
 

@@ -244,7 +244,8 @@ EOF
     while [ $SECONDS -lt $deadline ]; do
       if in_node "$name" timeout 10 virsh -c qemu:///system version >/dev/null 2>&1; then
         log "node $name: libvirtd answered after $((SECONDS + 60 - deadline)) s"
-        taskset -a -p -c "$cpus" "$(pidof_file "$d/root/run/libvirtd.pid")" >/dev/null
+        # (taskset fails when one of the daemon's threads ends meanwhile; the daemon runs either way)
+        taskset -a -p -c "$cpus" "$(pidof_file "$d/root/run/libvirtd.pid")" >/dev/null 2>&1 || true
         keep_caps "$caps"; return 0
       fi
       sleep 0.2

@@ -67,6 +67,21 @@ daemon_logs() {
   out=$($SSH -o ConnectTimeout=10 "root@$DST_ADDR" "$(log_excerpt)" 2>/dev/null) && [ -n "$out" ] && printf '%s\n' "$out" | while IFS= read -r l; do say "$DST_NAME $l"; done
   return 0
 }
+# Why a migrated guest is silent: what its NIC did over 2 s on the destination (a guest that still
+# sends has a live kernel: the fault is on the path to it; one that sends nothing has stopped) and,
+# above the failure, the end of its console there. Prints the NIC's line.
+silent_guest() {
+  local out
+  # shellcheck disable=SC2016 # expanded on the destination
+  out=$($SSH -o ConnectTimeout=10 "root@$DST_ADDR" 'g='"$GUEST"'; v="virsh -c qemu:///system"
+    nic=$($v domiflist $g | awk "NR > 2 && NF { print \$1; exit }")
+    stat() { $v domifstat $g $nic | awk "/ (rx|tx)_packets / { printf \"%s \", \$3 }"; }
+    a=$(stat); sleep 2; b=$(stat)
+    echo "$a $b" | awk "NF == 4 { printf \"its NIC %s sent %d and received %d packets in 2 s\\n\", \"$nic\", \$4 - \$2, \$3 - \$1 }"
+    tail -n 12 /var/log/libvirt/qemu/$g-console.log 2>/dev/null | tr -d "\r" | sed "s/^/console: /"' 2>/dev/null)
+  printf '%s\n' "$out" | grep '^console: ' | while IFS= read -r l; do say "$DST_NAME $l"; done
+  printf '%s\n' "$out" | grep -m1 '^its NIC '
+}
 fail() {
   # One line, whatever the tools it quotes printed.
   local line; line=$(printf '%s' "$*" | tr '\n\r' '  ' | tr -s ' ')
@@ -322,7 +337,10 @@ echo "=== dest-state"; echo "$dst_state"
 # measured only when the guest answers on the destination (counter asks up to three times).
 answer=$(counter dst)
 echo "=== counter-after"; echo "$answer"
-[ -n "$answer" ] || fail "migration of $GUEST from $SRC_NAME to $DST_NAME completed, but the guest does not answer on $DST_NAME (its counter service at $GUEST_ADDR:$GUEST_PORT, asked 3 times) though libvirt says it is '$dst_state' there; its console (virsh console $GUEST on $DST_NAME) shows why"
+if [ -z "$answer" ]; then
+  nic=$(silent_guest)
+  fail "migration of $GUEST from $SRC_NAME to $DST_NAME completed, but the guest does not answer on $DST_NAME (its counter service at $GUEST_ADDR:$GUEST_PORT, asked 3 times) though libvirt says it is '$dst_state' there${nic:+; $nic}; its console ends as shown above (/var/log/libvirt/qemu/$GUEST-console.log on $DST_NAME)"
+fi
 [ -n "$TUNNEL_PORT" ] && { echo "=== tunnel"; echo "$TUNNEL_TX_BEFORE $(tunnel_tx)"; }
 echo "=== at"; date +%s.%N
 say "done"

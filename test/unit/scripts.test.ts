@@ -163,3 +163,38 @@ describe("the local site's script, as one lab id's owner", () => {
         }
     });
 });
+
+describe("the migration leg's account of a guest that is silent after its migration", () => {
+    it("says what the guest's NIC did on the destination over 2 s and prints the end of its console there", function () {
+        this.timeout(20000); // (it waits 2 s between the NIC's two readings)
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-silent-"));
+        try {
+            // The destination's virsh, faked: each domifstat reads more packets (the guest's view: it sent 40, got 7 per ask).
+            fs.writeFileSync(path.join(dir, "virsh"), `#!/bin/bash
+case "$*" in
+  *domiflist*) printf ' Interface   Type     Source   Model    MAC\\n----\\n vnet3   bridge   br-int   virtio   52:54:00:aa:bb:cc\\n\\n' ;;
+  *"domifstat vm1 vnet3"*) n=$(cat ${dir}/n 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/n
+    printf 'vnet3 rx_bytes 1\\nvnet3 rx_packets %d\\nvnet3 tx_bytes 2\\nvnet3 tx_packets %d\\n' $((10 + n * 7)) $((100 + n * 40)) ;;
+  *) exit 1 ;;
+esac
+`, { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "vm1-console.log"), "[    1.0] miglab-guest ready\r\n[   99.1] NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out\r\n");
+            // ssh to the destination, faked: runs the command here, with the console log in the temp dir.
+            fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/bash
+for a; do last=$a; done
+PATH=${dir}:$PATH bash -c "\${last//\\/var\\/log\\/libvirt\\/qemu/${dir}}"
+`, { mode: 0o755 });
+            const fn = /^silent_guest\(\) \{[\s\S]*?^\}$/m.exec(rendered["migrate-leg"]);
+            assert.ok(fn, "migrate-leg.sh has no silent_guest function");
+            const res = spawnSync("bash", ["-c", `SSH=${dir}/ssh GUEST=vm1 DST_ADDR=10.10.10.9 DST_NAME=pc2 LEG=out
+say() { echo "$LEG: $*" >&2; }
+${fn![0]}
+silent_guest`], { encoding: "utf8" });
+            assert.strictEqual(res.stdout, "its NIC vnet3 sent 40 and received 7 packets in 2 s\n", res.stderr);
+            assert.strictEqual(res.stderr, "out: pc2 console: [    1.0] miglab-guest ready\n" +
+                "out: pc2 console: [   99.1] NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out\n");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});

@@ -79,6 +79,11 @@ ensure_links() {
         # The guest shares the host's segment through a Linux bridge holding the uplink.
         bridge)
           ip -n "$ns" link show br-lab >/dev/null 2>&1 || ip -n "$ns" link add br-lab type bridge
+          # The bridge keeps its uplink's MAC. Left to itself it takes its lowest port's MAC, which
+          # is a guest tap's (fe:54:00:...) whenever the veth's random MAC is higher: the destination
+          # of a migration, holding a tap of that same MAC, then took the source's frames as its own
+          # and every leg from that host stalled ("keepalive timeout", nothing sent).
+          ip -n "$ns" link set br-lab address "$(ip netns exec "$ns" cat "/sys/class/net/$dev/address")"
           ip -n "$ns" link set "$dev" master br-lab
           ip -n "$ns" link set br-lab up
           on=br-lab ;;

@@ -220,10 +220,11 @@ export function labRules(cfg: LabConfig): string[] {
         p.push(...cidrProblems(g.cidr, g.at, true));
         const gn = parseCidr(g.cidr, g.at, g.at);
         // The NAT network's DHCP range is the subnet's upper half (natNetworkXml), and libvirt refuses
-        // a range whose first two octets differ ("range ... is too large (> 65535)") when it defines it.
-        if (gn && cfg.topology === "nat" && gn.prefix < 16) {
-            p.push(`nat.subnet: a /${gn.prefix} is larger than a libvirt NAT network can serve (its DHCP range must stay inside one /16; ` +
-                `libvirt refuses the network as 'too large (> 65535)' on every host); use a prefix of 16 or more (e.g. 192.168.150.0/24)`);
+        // a range whose first two octets differ ("range ... is too large (> 65535)") when it defines it:
+        // the upper half of a /15 is one /16, that of a /14 two.
+        if (gn && cfg.topology === "nat" && gn.prefix < 15) {
+            p.push(`nat.subnet: a /${gn.prefix} is larger than a libvirt NAT network can serve (its DHCP range, the upper half, must stay inside one /16; ` +
+                `libvirt refuses the network as 'too large (> 65535)' on every host); use a prefix of 15 or more (e.g. 192.168.150.0/24)`);
         }
         if (gn) {
             const hits = [...underlay, outside].filter((o) => overlaps(gn, o));

@@ -365,7 +365,7 @@ describe("cross-field rules: configs a host would take but not do as written", (
     const cases: [string, () => any, (c: any) => void, string][] = [
         // libvirt: the NAT network's DHCP range (the subnet's upper half) must stay inside one /16.
         ["a NAT subnet wider than a /16", nat, (c) => { c.nat = { subnet: "10.64.0.0/10", gateway: "10.64.0.1", mac: "52:54:00:4d:4c:01" }; c.guests[0].address = "10.64.0.10"; },
-            "nat.subnet: a /10 is larger than a libvirt NAT network can serve (its DHCP range must stay inside one /16; libvirt refuses the network as 'too large (> 65535)' on every host); use a prefix of 16 or more (e.g. 192.168.150.0/24)"],
+            "nat.subnet: a /10 is larger than a libvirt NAT network can serve (its DHCP range, the upper half, must stay inside one /16; libvirt refuses the network as 'too large (> 65535)' on every host); use a prefix of 15 or more (e.g. 192.168.150.0/24)"],
         // Site ssh: two hosts behind one sshd are one machine.
         ["two hosts reached at one ssh host and port", sampleLab, (c) => { onSsh(c); c.hosts[0].ssh.host = "lab.example.org"; c.hosts[1].ssh.host = "LAB.example.org"; },
             "hosts[1].ssh: reaches the same sshd as hosts[0] 'pc1' (lab.example.org:22), so 'pc2' would be that machine again and a migration between them a migration to the host the guest runs on, which libvirt refuses; give hosts[1] the ssh.host or ssh.port of a machine of its own"],
@@ -402,8 +402,8 @@ describe("cross-field rules: configs a host would take but not do as written", (
         });
     }
 
-    it("accepts their neighbours that work: a /16 NAT subnet, hosts behind one ssh host on their own ports, one interval per guest, the NFS server on a host's machine", () => {
-        assert.deepStrictEqual(problemsOf(nat(), (c) => { c.nat = { subnet: "192.168.0.0/16", gateway: "192.168.0.1", mac: "52:54:00:4d:4c:01" }; c.guests[0].address = "192.168.5.5"; }), []);
+    it("accepts their neighbours that work: a /15 NAT subnet, hosts behind one ssh host on their own ports, one interval per guest, the NFS server on a host's machine", () => {
+        assert.deepStrictEqual(problemsOf(nat(), (c) => { c.nat = { subnet: "192.168.0.0/15", gateway: "192.168.0.1", mac: "52:54:00:4d:4c:01" }; c.guests[0].address = "192.168.5.5"; }), []);
         assert.deepStrictEqual(problemsOf(sampleLab(), (c) => {
             onSsh(c); c.hosts[0].ssh.host = "127.0.0.1"; c.hosts[0].ssh.port = 2201; c.hosts[1].ssh.host = "localhost"; c.hosts[1].ssh.port = 2202;
             c.nfs.host.ssh.host = "10.10.10.1";

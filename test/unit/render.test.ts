@@ -107,6 +107,25 @@ describe("libvirt XML", () => {
         assert.match(xml, /<dir path='\/var\/lib\/miglab\/exports\/same-subnet'\/>/);
     });
 
+    it("renders NAT networks libvirt itself defines up to a /15, and refuses from a /14, as the nat.subnet rule says", () => {
+        // libvirt's own parser, in process (the test driver: no daemon, nothing made on the machine).
+        const define = (subnet: string, gateway: string) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-net-"));
+            const file = path.join(dir, "net.xml");
+            fs.writeFileSync(file, r.natNetworkXml({ network: "miglab-nat", bridge: "virbr-mlnat", subnet, gateway, mac: "52:54:00:4d:4c:01" }));
+            const res = spawnSync("virsh", ["-c", "test:///default", "net-define", file], { encoding: "utf8" });
+            fs.rmSync(dir, { recursive: true });
+            return res;
+        };
+        for (const [subnet, gateway] of [["192.168.150.0/30", "192.168.150.1"], ["192.168.0.0/16", "192.168.0.1"], ["10.0.0.0/15", "10.0.0.1"]]) {
+            const res = define(subnet, gateway);
+            assert.strictEqual(res.status, 0, `${subnet}: ${res.stderr}`);
+        }
+        const wide = define("10.0.0.0/14", "10.0.0.1");
+        assert.notStrictEqual(wide.status, 0);
+        assert.match(wide.stderr, /range 10\.2\.0\.0 - 10\.3\.255\.254 is too large \(> 65535\)/);
+    });
+
     it("escapes what it puts in XML", () => {
         assert.strictEqual(r.xmlEscape(`a<b>&"c'`), "a&lt;b&gt;&amp;&quot;c&apos;");
     });

@@ -15,7 +15,7 @@ import { textTable } from "../components/reports/table";
 import { groupedBarChart, panelledCharts } from "../components/reports/chart";
 import { downtimeRows, downtimeTable, downtimeChartSpecs, DowntimeCase } from "../components/reports/downtime";
 import { LabStack } from "./lab-stack";
-import { ROOT } from "./pulumi-cli";
+import { ROOT, benchStack } from "./pulumi-cli";
 
 interface Case { mode: "precopy" | "postcopy"; dirtyMiBs: number; bandwidthMiBs: number }
 interface Result extends Case {
@@ -67,8 +67,7 @@ function main(): void {
         process.exit(2);
     }
     const started = Date.now();
-    // MIGLAB_TEST_PREFIX: several checkouts on one machine each bench a lab of their own.
-    const lab = new LabStack(process.env.MIGLAB_TEST_PREFIX ? `${process.env.MIGLAB_TEST_PREFIX}-bench` : "bench");
+    const lab = new LabStack(benchStack("bench"));
     const results: Result[] = [];
     const downtime: DowntimeCase[] = [];
     let buildSeconds = 0, noopSeconds = 0;

@@ -15,7 +15,14 @@ export function testPrefix(): string {
     return process.env.MIGLAB_TEST_PREFIX ?? `ci-${fnv1a(ROOT).toString(36).slice(0, 4)}`;
 }
 
-/** The env scripts/setup prints (PATH to the engine, PULUMI_HOME, passphrase), as an object. */
+/**
+ * A benchmark's stack name: as the README gives it (`bench`, `repro-same-subnet`) unless
+ * MIGLAB_TEST_PREFIX is set, which gives each checkout on one machine labs of its own.
+ */
+export function benchStack(name: string): string {
+    return process.env.MIGLAB_TEST_PREFIX ? `${process.env.MIGLAB_TEST_PREFIX}-${name}` : name;
+}
+
 /**
  * The URL of a file backend in `dir`. `metadata=skip`: the file backend rewrites each file's
  * `.attrs` sidecar in place (truncate, then write), so a read during a write (the program's own
@@ -24,6 +31,7 @@ export function testPrefix(): string {
  */
 export function fileBackend(dir: string): string { return `file://${dir}?metadata=skip`; }
 
+/** The env scripts/setup prints (PATH to the engine, PULUMI_HOME, passphrase), as an object. */
 export function pulumiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     const printed = execFileSync("bash", [path.join(ROOT, "scripts", "setup-pulumi")], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_CONFIG_PASSPHRASE: "miglab-local", ...extra };

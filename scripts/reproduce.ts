@@ -12,7 +12,7 @@ import { comparisonRows, comparisonTable } from "../components/reports/compare";
 import { MeasuredCase, Topology, sideBySideCharts, sideBySideRow, sideBySideTable } from "../components/reports/reproduce";
 import { KERNEL_SHARE_MIB } from "../components/model/workload";
 import { LabStack } from "./lab-stack";
-import { ROOT } from "./pulumi-cli";
+import { ROOT, benchStack } from "./pulumi-cli";
 
 const list = (v: string | undefined, dflt: string) => (v ?? dflt).split(",").map((x) => x.trim()).filter(Boolean);
 const TOPOLOGIES = list(process.env.MIGLAB_REPRODUCE_TOPOLOGIES, "same-subnet,nat,bridged") as Topology[];
@@ -31,9 +31,7 @@ function main(): void {
     const started = Date.now();
     const cases: (MeasuredCase & { upSeconds: number; outcome: string })[] = [];
     for (const topology of TOPOLOGIES) {
-        // MIGLAB_TEST_PREFIX: several checkouts on one machine each build labs of their own.
-        const prefix = process.env.MIGLAB_TEST_PREFIX ? `${process.env.MIGLAB_TEST_PREFIX}-` : "";
-        const lab = new LabStack(`${prefix}repro-${topology}`, topology);
+        const lab = new LabStack(benchStack(`repro-${topology}`), topology);
         try {
             lab.configure();
             lab.init();

@@ -29,6 +29,9 @@ if [ "$ACTION" = up ]; then
     echo "guest $GUEST runs on $where, not here; it was left there (migrate it back, or pulumi refresh)" >&2
     exit 0
   fi
+  # The guest's console log goes there, and libvirt opens it before it would make the directory
+  # (its package makes it; a local-site node or a cleaned-up host lacks it). A leg's destination too.
+  mkdir -p /var/log/libvirt/qemu
   was=$($V dumpxml --inactive "$GUEST" 2>/dev/null | md5sum)
   f=$(mktemp); printf '%s' "$XML" > "$f"; $V define "$f" >/dev/null; rm -f "$f"
   if $V domstate "$GUEST" | grep -qx running && [ "$was" != "$($V dumpxml --inactive "$GUEST" | md5sum)" ]; then

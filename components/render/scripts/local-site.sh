@@ -124,8 +124,6 @@ ensure_anchor() {
   local name=$1 ns d; ns=$(node_ns "$name"); d="$STATE/nodes/$name"
   alive "$(pidof_file "$d/anchor.pid")" && return 0
   for sub in $NODE_DIRS; do mkdir -p "$d/root/$sub"; done
-  # As libvirt's package ships it: a guest's console log is made there before libvirt would make the directory.
-  mkdir -p "$d/root/var/log/libvirt/qemu"
   # Per-node copies of libvirt's configuration, edited below; the machine's own stays untouched.
   [ -f "$d/root/etc/libvirt/libvirtd.conf" ] || cp -a /etc/libvirt/. "$d/root/etc/libvirt/"
   rm -f "$d/root/etc/libvirt/qemu/networks/autostart/"*.xml

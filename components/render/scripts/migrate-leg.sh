@@ -156,7 +156,9 @@ tunnel_tx() { # packets the source has sent into the tunnel towards the destinat
 state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1) ||
   fail "guest $GUEST is not defined on $SRC_NAME ($state)"
 [ "$state" = running ] || fail "guest $GUEST is '$state' on $SRC_NAME, not running: start it there first"
-$SSH "root@$DST_ADDR" true 2>"$WORK/ssh.err" ||
+# (libvirt opens the guest's console log there before it would make the directory, which a
+# host whose package made it may have lost)
+$SSH "root@$DST_ADDR" "mkdir -p /var/log/libvirt/qemu || true" 2>"$WORK/ssh.err" ||
   fail "$SRC_NAME cannot reach $DST_NAME ($DST_ADDR) over SSH: $(cat "$WORK/ssh.err")"
 
 # The downtime target is QEMU's (downtime-limit), set on the source's QEMU and read back: a

@@ -80,7 +80,10 @@ describe("faults on a real lab (same-subnet)", function () {
     /** After a fault: the next up (with --refresh, which restarts what died) measures both legs. */
     function recovers(why: string): LegOutcome[] {
         const r = lab.up("--refresh");
-        assert.strictEqual(r.code, 0, `${why}: the next pulumi up --refresh failed:\n${r.stdout.slice(-5000)}${r.stderr}`);
+        // The guest's console lines (a leg or a restart prints them when the guest is silent) come
+        // long before the output's end: kept in the message.
+        const consoles = r.stdout.split("\n").filter((l) => /console: /.test(l)).slice(-30).join("\n");
+        assert.strictEqual(r.code, 0, `${why}: the next pulumi up --refresh failed:\n${consoles}\n...\n${r.stdout.slice(-5000)}${r.stderr}`);
         const legs: LegOutcome[] = lab.outputs().legs;
         assert.deepStrictEqual(legs.map((l) => [l.from, l.to, isFailed(l) ? l.failed : "measured"]),
             [["pc1", "pc2", "measured"], ["pc2", "pc1", "measured"]], why);

@@ -47,7 +47,9 @@ if [ "$ACTION" = up ]; then
     fi
     sleep 1
   done
-  echo "guest $GUEST started but its counter service at $GUEST_ADDR:$GUEST_PORT did not answer in 120 s; see /var/log/libvirt/qemu/$GUEST.log" >&2
+  # Its console says how far it got (a guest stuck before its counter service, e.g. on its disk).
+  tail -n 12 "/var/log/libvirt/qemu/$GUEST-console.log" 2>/dev/null | tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2
+  echo "guest $GUEST started but its counter service at $GUEST_ADDR:$GUEST_PORT did not answer in 120 s; see its console above and /var/log/libvirt/qemu/$GUEST.log" >&2
   exit 1
 else
   for p in $PEERS; do

@@ -4,6 +4,7 @@
 // path(s) it is about and what to change. Pure: the config in, messages out.
 import { LabConfig, NodeConfig, migrationEntries } from "./config";
 import { intToIp, ipToInt, networkOf } from "./net";
+import { runsWorkload } from "./workload";
 
 interface Net { net: number; prefix: number; at: string; what: string }
 
@@ -328,7 +329,7 @@ export function labRules(cfg: LabConfig): string[] {
 
     // Workloads: only the built-in guest runs one (its kernel command line says what to dirty and fill).
     cfg.guests.forEach((g, i) => {
-        if (g.image.qcow2 !== undefined && (g.workload.dirtyMiBs > 0 || (g.workload.fillMiB ?? 0) > 0)) {
+        if (g.image.qcow2 !== undefined && runsWorkload(g.workload)) {
             p.push(`guests[${i}].workload: only the built-in image runs a workload; guest '${g.name}' boots its own ${g.image.qcow2}, ` +
                 "which would migrate idle while the legs report it as dirtying or filled: remove workload or use image: { builtin: tiny }");
         }

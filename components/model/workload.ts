@@ -11,6 +11,11 @@ export interface Workload { dirtyMiBs: number; workingSetMiB?: number; fillMiB?:
  */
 export const KERNEL_SHARE_MIB = 128;
 
+/** Whether the workload gives the guest anything to do (dirty or fill memory): only the built-in image runs it. */
+export function runsWorkload(w: Workload): boolean {
+    return w.dirtyMiBs > 0 || (w.fillMiB ?? 0) > 0;
+}
+
 /** The memory the dirtying loop holds: its working set and the seed it copies from (guest-init.sh's tmpfs size). */
 export function dirtyingMiB(w: Workload): number {
     return w.dirtyMiBs > 0 ? (w.workingSetMiB ?? w.dirtyMiBs) + Math.floor(w.dirtyMiBs / 20) + 3 : 0;

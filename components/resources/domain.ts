@@ -7,7 +7,7 @@ import { NatNetwork } from "./natNetwork";
 import { OvsBridge } from "./ovsBridge";
 import { ArgChecks, ipMsg, isCount, isIpv4, isMac, isName, nameMsg } from "./validate";
 import { macFor, uuidFor } from "../model/net";
-import { fillProblem } from "../model/workload";
+import { fillProblem, runsWorkload } from "../model/workload";
 import { Accel, GuestAttachment, bashCommand, domainScript, domainXml, tinyGuestCmdline } from "../render";
 import { guestRunningProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
@@ -88,7 +88,7 @@ export class Domain extends pulumi.ComponentResource {
         const fill = w ? fillProblem(args.memoryMiB, w) : undefined;
         v.check(!fill, "workload.fillMiB", fill ?? "");
         // The workload is the built-in guest's (its kernel command line); a guest booting its own qcow2 would run idle.
-        v.check(!(args.image instanceof GuestImage) || !!args.image.kernel || !w || (w.dirtyMiBs === 0 && !(w.fillMiB ?? 0)), "workload",
+        v.check(!(args.image instanceof GuestImage) || !!args.image.kernel || !w || !runsWorkload(w), "workload",
             "only the built-in image runs a workload; this guest boots its own qcow2, which would migrate idle: remove workload or use a GuestImage with builtin: 'tiny'");
         v.done(this);
         this.guestName = guestName;

@@ -16,6 +16,7 @@ export * from "./resources/localSite";
 export * from "./resources/migration";
 export * from "./resources/natNetwork";
 export * from "./resources/nfsServer";
+export * from "./resources/sshSite";
 export * from "./resources/ovsBridge";
 export * from "./resources/storagePool";
 export * from "./reports/metrics";

@@ -8,7 +8,7 @@ import type { MigrationConfig } from "../model/config";
 import type { Role } from "../model/plan";
 import { fnv1a } from "../model/net";
 import { shellQuote } from "./text";
-import { NatNetworkSpec, PoolSpec, natNetworkXml, ovsNetworkXml, poolXml } from "./xml";
+import { NatNetworkSpec, PoolSpec, consoleLogPath, natNetworkXml, ovsNetworkXml, poolXml } from "./xml";
 
 export type Action = "up" | "down";
 
@@ -189,7 +189,7 @@ export interface DomainScriptSpec {
 export function domainScript(d: DomainScriptSpec, action: Action): string {
     return script("domain.sh", {
         ACTION: action, GUEST: d.name, XML: d.xml, GUEST_ADDR: d.address, GUEST_PORT: d.counterPort,
-        KEY: d.keyPath, KNOWN_HOSTS: d.knownHosts ?? "", PEERS: d.peers.join(" "),
+        KEY: d.keyPath, KNOWN_HOSTS: d.knownHosts ?? "", PEERS: d.peers.join(" "), CONSOLE_LOG: consoleLogPath(d.name),
     });
 }
 
@@ -295,7 +295,7 @@ export function migrateLegScript(s: LegSpec): string {
         SRC_ADDR: s.from.address, DST_ADDR: s.to.address,
         PROBE_ADDR: s.probe ?? "", COUNTER_FROM: s.probe ? "probe" : "hosts",
         TUNNEL_PORT: s.tunnelPort ?? "",
-        GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, KEY: s.keyPath, KNOWN_HOSTS: s.knownHosts ?? "",
+        GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, CONSOLE_LOG: consoleLogPath(s.guest.name), KEY: s.keyPath, KNOWN_HOSTS: s.knownHosts ?? "",
         MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
         PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), TIMELINE_INTERVAL_S: m.timelineIntervalMs ? (m.timelineIntervalMs / 1000).toFixed(3) : "0", PLAIN_BYTES: s.guest.memoryMiB * 1024 * 1024,
         BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),

@@ -25,6 +25,14 @@ export interface DomainSpec {
     network: GuestAttachment;
 }
 
+/**
+ * Where a guest's serial console is kept on each host it runs on: beside libvirt's own log of the
+ * guest (<name>.log). The scripts that make its directory and print its end get it from here.
+ */
+export function consoleLogPath(guest: string): string {
+    return `/var/log/libvirt/qemu/${guest}-console.log`;
+}
+
 export function domainXml(d: DomainSpec, accel: Accel): string {
     const boot = d.boot
         ? `    <kernel>${e(d.boot.kernel)}</kernel>\n    <initrd>${e(d.boot.initrd)}</initrd>\n    <cmdline>${e(d.boot.cmdline)}</cmdline>\n`
@@ -63,7 +71,7 @@ ${cpu}  <clock offset='utc'/>
     </disk>
 ${guestInterface(d)}
     <serial type='pty'>
-      <log file='/var/log/libvirt/qemu/${e(d.name)}-console.log' append='on'/>
+      <log file='${e(consoleLogPath(d.name))}' append='on'/>
       <target port='0'/>
     </serial>
     <console type='pty'>

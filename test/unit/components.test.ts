@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    Domain, GuestImage, Host, LocalSite, Migration, NatNetwork, NfsServer, OvsBridge, StoragePool,
+    Domain, GuestImage, Host, LocalSite, Migration, NatNetwork, NfsServer, OvsBridge, SshSite, StoragePool,
 } from "../../components";
 import { declared, find, outputOf, varOf } from "./mocks";
 
@@ -222,6 +222,49 @@ describe("components on their own args (mocks)", function () {
             }), /Domain 'g-bad-own' has a bad argument:\n {2}- workload: only the built-in image runs a workload; this guest boots its own qcow2, which would migrate idle/);
             assert.throws(() => new Migration("g-bad5", { domain: vm, from: pc1, to: pc2, mode: "fast" as any, timeoutSeconds: 1 }),
                 (e: Error) => /mode: must be one of 'precopy', 'postcopy'/.test(e.message) && /timeoutSeconds: must be >= 5/.test(e.message));
+        });
+    });
+
+    describe("SshSite", () => {
+        it("records or takes each machine's host key, hands it to the connections, and scans nothing under mocks", async () => {
+            // The addresses are documentation ones that lead nowhere; spawnSync is watched so that
+            // a scan that ran anyway is caught here instead of leaving the machine (and finds the keys,
+            // so that the assertion below says so rather than a timeout).
+            const scanned = "x ssh-ed25519 AAAAgiven\nx ssh-ed25519 AAAAscanned\n";
+            const cp = require("child_process");
+            const real = cp.spawnSync;
+            const spawned: string[] = [];
+            cp.spawnSync = (cmd: string, a: string[], o: any) => { spawned.push(`${cmd} ${(a ?? []).join(" ")}`); return cmd === "ssh-keyscan" ? { stdout: scanned } : real(cmd, a, o); };
+            try {
+                const site = new SshSite("s-site", {
+                    id: "lab1",
+                    nodes: [
+                        { name: "pc1", address: "192.0.2.1", privateKey: "KEY1", hostKey: "ssh-ed25519 AAAAgiven root@pc1" },
+                        { name: "pc2", address: "192.0.2.2", port: 2222, user: "admin", privateKey: pulumi.secret("KEY2") },
+                    ],
+                });
+                assert.deepStrictEqual(await outputOf(site.hostKeys), { pc1: "ssh-ed25519 AAAAgiven", pc2: "ssh-ed25519 AAAAscanned" });
+                assert.strictEqual(await outputOf(pulumi.output(site.connections.pc2.hostKey)), "ssh-ed25519 AAAAscanned");
+                assert.strictEqual(await outputOf(site.labPublicKey), "ssh-ed25519 AAAAlabpub miglab");
+                assert.strictEqual(site.peerKeyPath, "/root/.ssh/miglab-lab1");
+                const trust = await find("s-site-pc2-trust");
+                await find("s-site-pc1-trust");
+                assert.deepStrictEqual(children("s-site-").sort(), [
+                    "command:local:Command s-site-lab-key", "command:local:Command s-site-pc2-hostkey",
+                    "command:remote:Command s-site-pc1-trust", "command:remote:Command s-site-pc2-trust",
+                ]);
+                const { host, port, user, hostKey } = trust.inputs.connection;
+                assert.deepStrictEqual({ host, port, user, hostKey }, { host: "192.0.2.2", port: 2222, user: "admin", hostKey: "ssh-ed25519 AAAAscanned" });
+                assert.deepStrictEqual(spawned.filter((c) => c.startsWith("ssh-keyscan")), []);
+            } finally {
+                cp.spawnSync = real;
+            }
+        });
+
+        it("names each bad machine field", () => {
+            assert.throws(() => new SshSite("s-bad", { id: "Lab 1", nodes: [{ name: "pc1", address: "192.0.2.300", privateKey: "K", hostKey: "not a key" }] }),
+                (e: Error) => /id: must be 1 to 20 lower-case letters/.test(e.message) && /nodes\[0\]\.address: '192\.0\.2\.300'/.test(e.message) &&
+                    /nodes\[0\]\.hostKey: must be a public key line/.test(e.message));
         });
     });
 

@@ -24,12 +24,17 @@ function plain(v: any): any {
 /** A real leg's output, captured: what a migration leg command "prints" under the mocks. */
 export const legOutput = fs.readFileSync(path.join(ROOT, "test", "fixtures", "leg-out.txt"), "utf8");
 
+/** What ssh-keyscan "prints" for a machine whose host key is recorded at the first up, and what ssh-keygen makes for the lab. */
+export const SCANNED_HOST_KEY = "192.0.2.2 ssh-rsa AAAArsa\n192.0.2.2 ssh-ed25519 AAAAscanned\n";
+const LAB_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAlab\n-----END OPENSSH PRIVATE KEY-----\nssh-ed25519 AAAAlabpub miglab\n";
+
 pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs) {
         declared.push({ type: args.type, name: args.name, inputs: plain(args.inputs) });
         const state: any = { ...args.inputs };
         if (args.type === "command:remote:Command" || args.type === "command:local:Command") {
-            state.stdout = /-migration-|-(out|back)(-\d+)?$/.test(args.name) ? legOutput : /-check$/.test(args.name) ? "accel=tcg" : "";
+            state.stdout = /-migration-|-(out|back)(-\d+)?$/.test(args.name) ? legOutput : /-check$/.test(args.name) ? "accel=tcg"
+                : /-hostkey$/.test(args.name) ? SCANNED_HOST_KEY : /-lab-key$/.test(args.name) ? LAB_KEY : "";
             state.stderr = "";
         }
         return { id: `${args.name}-id`, state };

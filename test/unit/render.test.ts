@@ -96,7 +96,8 @@ describe("libvirt XML", () => {
             assert.match(xml, /<driver name='qemu' type='qcow2' cache='none'\/>/);
             assert.ok(xml.includes(`<uuid>${guest.uuid}</uuid>`));
             // The console kept on each host, which a leg with a silent guest prints the end of.
-            assert.ok(xml.includes(`<log file='/var/log/libvirt/qemu/${domainSpec.name}-console.log' append='on'/>`), xml);
+            assert.strictEqual(r.consoleLogPath(domainSpec.name), `/var/log/libvirt/qemu/${domainSpec.name}-console.log`);
+            assert.ok(xml.includes(`<log file='${r.consoleLogPath(domainSpec.name)}' append='on'/>`), xml);
         });
     }
 

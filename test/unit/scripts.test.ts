@@ -179,14 +179,14 @@ case "$*" in
 esac
 `, { mode: 0o755 });
             fs.writeFileSync(path.join(dir, "vm1-console.log"), "[    1.0] miglab-guest ready\r\n[   99.1] NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out\r\n");
-            // ssh to the destination, faked: runs the command here, with the console log in the temp dir.
+            // ssh to the destination, faked: runs the command here.
             fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/bash
 for a; do last=$a; done
-PATH=${dir}:$PATH bash -c "\${last//\\/var\\/log\\/libvirt\\/qemu/${dir}}"
+PATH=${dir}:$PATH bash -c "$last"
 `, { mode: 0o755 });
             const fn = /^silent_guest\(\) \{[\s\S]*?^\}$/m.exec(rendered["migrate-leg"]);
             assert.ok(fn, "migrate-leg.sh has no silent_guest function");
-            const res = spawnSync("bash", ["-c", `SSH=${dir}/ssh GUEST=vm1 DST_ADDR=10.10.10.9 DST_NAME=pc2 LEG=out
+            const res = spawnSync("bash", ["-c", `SSH=${dir}/ssh GUEST=vm1 CONSOLE_LOG=${dir}/vm1-console.log DST_ADDR=10.10.10.9 DST_NAME=pc2 LEG=out
 say() { echo "$LEG: $*" >&2; }
 ${fn![0]}
 silent_guest`], { encoding: "utf8" });

@@ -31,7 +31,7 @@ if [ "$ACTION" = up ]; then
   fi
   # The guest's console log goes there, and libvirt opens it before it would make the directory
   # (its package makes it; a local-site node or a cleaned-up host lacks it). A leg's destination too.
-  mkdir -p /var/log/libvirt/qemu
+  mkdir -p "${CONSOLE_LOG%/*}"
   was=$($V dumpxml --inactive "$GUEST" 2>/dev/null | md5sum)
   f=$(mktemp); printf '%s' "$XML" > "$f"; $V define "$f" >/dev/null; rm -f "$f"
   if $V domstate "$GUEST" | grep -qx running && [ "$was" != "$($V dumpxml --inactive "$GUEST" | md5sum)" ]; then
@@ -48,8 +48,8 @@ if [ "$ACTION" = up ]; then
     sleep 1
   done
   # Its console says how far it got (a guest stuck before its counter service, e.g. on its disk).
-  tail -n 12 "/var/log/libvirt/qemu/$GUEST-console.log" 2>/dev/null | tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2
-  echo "guest $GUEST started but its counter service at $GUEST_ADDR:$GUEST_PORT did not answer in 120 s; see its console above and /var/log/libvirt/qemu/$GUEST.log" >&2
+  tail -n 12 "$CONSOLE_LOG" 2>/dev/null | tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2
+  echo "guest $GUEST started but its counter service at $GUEST_ADDR:$GUEST_PORT did not answer in 120 s; see its console above and ${CONSOLE_LOG%/*}/$GUEST.log" >&2
   exit 1
 else
   for p in $PEERS; do

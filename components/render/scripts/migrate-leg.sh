@@ -78,7 +78,7 @@ silent_guest() {
     stat() { $v domifstat $g $nic | awk "/ (rx|tx)_packets / { printf \"%s \", \$3 }"; }
     a=$(stat); sleep 2; b=$(stat)
     echo "$a $b" | awk "NF == 4 { printf \"its NIC %s sent %d and received %d packets in 2 s\\n\", \"$nic\", \$4 - \$2, \$3 - \$1 }"
-    tail -n 12 /var/log/libvirt/qemu/$g-console.log 2>/dev/null | tr -d "\r" | sed "s/^/console: /"' 2>/dev/null)
+    tail -n 12 '"$CONSOLE_LOG"' 2>/dev/null | tr -d "\r" | sed "s/^/console: /"' 2>/dev/null)
   printf '%s\n' "$out" | grep '^console: ' | while IFS= read -r l; do say "$DST_NAME $l"; done
   printf '%s\n' "$out" | grep -m1 '^its NIC '
 }
@@ -158,7 +158,7 @@ state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1) ||
 [ "$state" = running ] || fail "guest $GUEST is '$state' on $SRC_NAME, not running: start it there first"
 # (libvirt opens the guest's console log there before it would make the directory, which a
 # host whose package made it may have lost)
-$SSH "root@$DST_ADDR" "mkdir -p /var/log/libvirt/qemu || true" 2>"$WORK/ssh.err" ||
+$SSH "root@$DST_ADDR" "mkdir -p ${CONSOLE_LOG%/*} || true" 2>"$WORK/ssh.err" ||
   fail "$SRC_NAME cannot reach $DST_NAME ($DST_ADDR) over SSH: $(cat "$WORK/ssh.err")"
 
 # The downtime target is QEMU's (downtime-limit), set on the source's QEMU and read back: a
@@ -341,7 +341,7 @@ answer=$(counter dst)
 echo "=== counter-after"; echo "$answer"
 if [ -z "$answer" ]; then
   nic=$(silent_guest)
-  fail "migration of $GUEST from $SRC_NAME to $DST_NAME completed, but the guest does not answer on $DST_NAME (its counter service at $GUEST_ADDR:$GUEST_PORT, asked 3 times) though libvirt says it is '$dst_state' there${nic:+; $nic}; its console ends as shown above (/var/log/libvirt/qemu/$GUEST-console.log on $DST_NAME)"
+  fail "migration of $GUEST from $SRC_NAME to $DST_NAME completed, but the guest does not answer on $DST_NAME (its counter service at $GUEST_ADDR:$GUEST_PORT, asked 3 times) though libvirt says it is '$dst_state' there${nic:+; $nic}; its console ends as shown above ($CONSOLE_LOG on $DST_NAME)"
 fi
 [ -n "$TUNNEL_PORT" ] && { echo "=== tunnel"; echo "$TUNNEL_TX_BEFORE $(tunnel_tx)"; }
 echo "=== at"; date +%s.%N

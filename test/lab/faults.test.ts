@@ -175,7 +175,7 @@ describe("faults on a real lab (same-subnet)", function () {
         if (run.code !== 0) { recovers("NFS stopped"); }
     });
 
-    it("the source's sshd gone before a leg: the up fails naming the connection, the next up --refresh measures", () => {
+    it("the source's sshd gone before a leg: pulumi up fails naming the connection, npm run lab names pc1, and its refresh restarts sshd and measures", () => {
         const pid = fs.readFileSync(path.join(lab.plan.stateDir, "nodes", "pc1", "sshd.pid"), "utf8").trim();
         process.kill(Number(pid), "SIGTERM");
         const r = lab.pulumi(["up", "--yes", ...legUrns().flatMap((u) => ["--replace", u])]);
@@ -184,7 +184,25 @@ describe("faults on a real lab (same-subnet)", function () {
         assert.match(r.stdout, new RegExp(`lab-migration-out[\\s\\S]*127\\.0\\.0\\.1:${port}[\\s\\S]*(refused|reach)`, "i"));
         // The guest was never touched.
         assert.deepStrictEqual(qemuHosts(), ["pc1"]);
-        recovers("sshd gone");
+        // What npm run lab says under that error (scripts/lab), from the stack's config and this output.
+        const log = path.join(os.tmpdir(), `miglab-faults-up-${process.pid}.log`);
+        fs.writeFileSync(log, r.stdout + r.stderr);
+        try {
+            const named = spawnSync("bash", ["-c", `pulumi config get miglab:lab --stack ${lab.name} | node bin/scripts/unreached-nodes.js ${lab.name} ${log}`],
+                { cwd: ROOT, env: lab.env, encoding: "utf8" });
+            assert.match(named.stderr, new RegExp(`could not reach pc1 \\(sshd at 127\\.0\\.0\\.1:${port}\\): connection refused`), named.stderr);
+            assert.doesNotMatch(named.stderr, /could not reach (pc2|nfs)/, named.stderr);
+        } finally {
+            fs.rmSync(log, { force: true });
+        }
+        // npm run lab -- --remeasure, as a user would run it next: its up refreshes first, which finds
+        // pc1's sshd dead and starts it again, and then measures both legs.
+        const again = spawnSync("bash", [path.join(ROOT, "scripts", "lab"), lab.name, "--remeasure"], { cwd: ROOT, env: lab.env, encoding: "utf8", maxBuffer: 64 << 20 });
+        assert.strictEqual(again.status, 0, `npm run lab after sshd died:\n${(again.stdout + again.stderr).slice(-5000)}`);
+        const legs: LegOutcome[] = lab.outputs().legs;
+        assert.deepStrictEqual(legs.map((l) => [l.from, l.to, isFailed(l) ? l.failed : "measured"]), [["pc1", "pc2", "measured"], ["pc2", "pc1", "measured"]]);
+        assert.match(again.stdout, /pc1 -> pc2 +\d+/, "npm run lab prints the legs it measured");
+        guestIntact("sshd gone, after npm run lab");
     });
 
     it("with its Pulumi state gone, npm run lab -- --clean removes the lab by its id (like mn -c)", () => {

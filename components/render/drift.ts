@@ -1,10 +1,19 @@
 // What "as declared" means for the parts of a lab a drift watch looks at: shell probes that
 // exit 0 while the thing is there and print what they found otherwise. Pure text.
 
-/** On one hypervisor host: exit 0 when the guest runs there. */
-export function guestRunningProbe(guest: { name: string }): string {
+/**
+ * On one hypervisor host: exit 0 when the guest runs there and its counter service answers,
+ * asked from there (the one place every topology reaches it from). A guest libvirt calls
+ * running can be dead to the network: under TCG its virtio NIC's receive ring breaks now and
+ * then across a migration ("input.0:id N is not a head!"), and only a restart mends it.
+ */
+export function guestAnsweringProbe(guest: { name: string; address: string; counterPort: number }): string {
     return `state=$(virsh -c qemu:///system domstate ${guest.name} 2>&1 | head -n1); ` +
-        `[ "$state" = running ] || { echo "${guest.name}: \${state:-not defined}"; exit 1; }`;
+        `[ "$state" = running ] || { echo "${guest.name}: \${state:-not defined}"; exit 1; }; ` +
+        `for _ in 1 2 3; do ` +
+        `out=$(timeout 5 bash -c 'exec 3<>/dev/tcp/${guest.address}/${guest.counterPort}; head -n1 <&3' 2>/dev/null) && [ -n "$out" ] && exit 0; ` +
+        `sleep 1; done; ` +
+        `echo "${guest.name}: running, but its counter service at ${guest.address}:${guest.counterPort} does not answer"; exit 1`;
 }
 
 /**

@@ -9,7 +9,7 @@ import { ArgChecks, ipMsg, isCount, isIpv4, isMac, isName, nameMsg } from "./val
 import { macFor, uuidFor } from "../model/net";
 import { fillProblem, runsWorkload } from "../model/workload";
 import { Accel, GuestAttachment, bashCommand, domainScript, domainXml, tinyGuestCmdline } from "../render";
-import { guestRunningProbe } from "../render/drift";
+import { guestAnsweringProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
 
 export interface DomainArgs {
@@ -114,7 +114,8 @@ export class Domain extends pulumi.ComponentResource {
             description: args.description, memoryMiB: args.memoryMiB, vcpus, disk, boot, network: network!,
         }, a));
         const watch = new DriftWatch(`${name}-drift`, {
-            what: `guest ${guestName} running on one of the hosts`, probe: guestRunningProbe({ name: guestName }),
+            what: `guest ${guestName} running on one of the hosts and answering`,
+            probe: guestAnsweringProbe({ name: guestName, address: args.address, counterPort }),
             targets: hosts.map((h) => ({ name: h.hostname, connection: h.connection })), want: "any",
         }, { parent: this });
         this.instance = watch.token;

@@ -1,20 +1,20 @@
 // The drift probes, run by bash against a state folder of the test's own: what they call
 // "as declared" and what they name when it is not.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
-import { guestRunningProbe, localSiteProbe } from "../../components/render/drift";
+import { guestAnsweringProbe, localSiteProbe } from "../../components/render/drift";
 import { sampleLab } from "./config.test";
 
 describe("drift probes", () => {
     const plan = planLab(parseLabConfig(sampleLab()), "unit-drift");
 
     it("are valid bash", () => {
-        for (const script of [localSiteProbe(plan), guestRunningProbe(plan.guests[0])]) {
+        for (const script of [localSiteProbe(plan), guestAnsweringProbe(plan.guests[0])]) {
             const r = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
             assert.strictEqual(r.status, 0, r.stderr);
         }
@@ -44,12 +44,27 @@ describe("drift probes", () => {
         }
     });
 
-    it("call a guest running only when virsh says running", () => {
-        const probe = guestRunningProbe(plan.guests[0]);
-        const withVirsh = (state: string) => spawnSync("bash", ["-c", `virsh() { echo '${state}'; }; ${probe}`], { encoding: "utf8" });
-        assert.strictEqual(withVirsh("running").status, 0);
-        const off = withVirsh("shut off");
-        assert.strictEqual(off.status, 1);
-        assert.strictEqual(off.stdout.trim(), `${plan.guests[0].name}: shut off`);
+    it("call a guest as declared only when virsh says running and its counter answers", async function () {
+        this.timeout(30000);
+        // A counter service of the test's own on loopback, in its own process (spawnSync below blocks this one).
+        const server = spawn(process.execPath, ["-e",
+            "const s = require('net').createServer((c) => c.end('42\\n')).listen(0, '127.0.0.1', () => console.log(s.address().port))"]);
+        try {
+            const port = await new Promise<number>((resolve) => server.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
+            const probe = (p: number) => guestAnsweringProbe({ name: "vm1", address: "127.0.0.1", counterPort: p });
+            const withVirsh = (state: string, p: number) => spawnSync("bash", ["-c", `virsh() { echo '${state}'; }; ${probe(p)}`], { encoding: "utf8" });
+            assert.strictEqual(withVirsh("running", port).status, 0);
+            const off = withVirsh("shut off", port);
+            assert.strictEqual(off.status, 1);
+            assert.strictEqual(off.stdout.trim(), "vm1: shut off");
+            // Running, and silent: nothing listens on that port any more.
+            server.kill();
+            await new Promise((resolve) => server.once("exit", resolve));
+            const silent = withVirsh("running", port);
+            assert.strictEqual(silent.status, 1);
+            assert.strictEqual(silent.stdout.trim(), `vm1: running, but its counter service at 127.0.0.1:${port} does not answer`);
+        } finally {
+            server.kill();
+        }
     });
 });

@@ -197,4 +197,33 @@ silent_guest`], { encoding: "utf8" });
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    it("names a virtio ring the guest's driver found corrupt since it last booted, and not one from before", function () {
+        this.timeout(20000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-silent-"));
+        try {
+            fs.writeFileSync(path.join(dir, "virsh"), "#!/bin/bash\nexit 1\n", { mode: 0o755 });
+            fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/bash
+for a; do last=$a; done
+PATH=${dir}:$PATH bash -c "$last"
+`, { mode: 0o755 });
+            const fn = /^silent_guest\(\) \{[\s\S]*?^\}$/m.exec(rendered["migrate-leg"])![0];
+            const run = (consoleText: string) => {
+                fs.writeFileSync(path.join(dir, "vm1-console.log"), consoleText);
+                return spawnSync("bash", ["-c", `SSH=${dir}/ssh GUEST=vm1 CONSOLE_LOG=${dir}/vm1-console.log DST_ADDR=10.10.10.9 DST_NAME=pc2 LEG=out
+say() { :; }
+${fn}
+silent_guest`], { encoding: "utf8" });
+            };
+            // As seen on this machine: the ring broke after the guest's last boot.
+            const broken = run("miglab-guest ready ip=10.10.10.10\r\n[  367.669932] virtio_net virtio0: input.0:id 221 is not a head!\r\n");
+            assert.strictEqual(broken.stdout, "its virtio driver found the NIC's ring corrupt (console: [  367.669932] virtio_net virtio0: input.0:id 221 is not a head!), " +
+                "a fault of QEMU under TCG seen here now and then across a migration\n", broken.stderr);
+            // The same complaint before a restart of the guest belongs to the copy that was restarted.
+            const old = run("[  367.669932] virtio_net virtio0: input.0:id 221 is not a head!\r\nmiglab: counter resumes from disk value 41\r\nmiglab-guest ready ip=10.10.10.10\r\n");
+            assert.strictEqual(old.stdout, "\n", old.stderr);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });

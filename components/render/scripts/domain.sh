@@ -10,6 +10,9 @@ running_on() { # the peer address where the guest runs, if any
   done
   return 0
 }
+answers_on() { # 0: the guest's counter answers, asked on the host at $1; 1: it does not; 255: no SSH there
+  $SSH "root@$1" "for _ in 1 2 3; do out=\$(timeout 5 bash -c 'exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; head -n1 <&3' 2>/dev/null) && [ -n \"\$out\" ] && exit 0; sleep 1; done; exit 1" 2>/dev/null
+}
 if [ "$ACTION" = up ]; then
   # A domain this run defines and cannot bring up is removed again: Pulumi keeps no
   # state of a failed create, so no destroy would remove it. (Its disk is GuestImage's.)
@@ -24,6 +27,20 @@ if [ "$ACTION" = up ]; then
   }
   trap undo EXIT
   where=$(running_on)
+  # Running is not enough: under TCG a guest's virtio NIC sometimes breaks across a migration
+  # (its driver finds its receive ring corrupt, "input.0:id N is not a head!") and the guest is
+  # dead to the network until restarted. Asked where it runs; a silent one is restarted here.
+  if [ -n "$where" ]; then
+    heard=0; answers_on "$where" || heard=$?
+    if [ "$heard" = 1 ]; then
+      echo "guest $GUEST runs on $where, but its counter service at $GUEST_ADDR:$GUEST_PORT does not answer there: restarting it here" >&2
+      $SSH "root@$where" "tail -n 12 '$CONSOLE_LOG' 2>/dev/null" 2>/dev/null | tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2 || true
+      $SSH "root@$where" "virsh -c qemu:///system destroy $GUEST" >/dev/null 2>&1 || true
+      # Never a second copy on the same disk: it must be gone there before it starts here.
+      [ -z "$(running_on)" ] || { echo "guest $GUEST: could not stop the silent copy on $where; stop it there (virsh destroy $GUEST) and run pulumi up again" >&2; exit 1; }
+      where=""
+    fi
+  fi
   if [ -n "$where" ] && ! $V domstate "$GUEST" 2>/dev/null | grep -qx running; then
     # Never start a second copy on the same disk: a guest still away stays where it is.
     echo "guest $GUEST runs on $where, not here; it was left there (migrate it back, or pulumi refresh)" >&2

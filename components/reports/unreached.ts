@@ -11,7 +11,9 @@ const CAUSES: [RegExp, string][] = [
     [/timed? ?out|timeout/i, "no answer before the timeout"],
     [/permission denied|unable to authenticate|no supported methods remain/i, "the key was refused (permission denied)"],
     [/host key/i, "its SSH host key is not the recorded one"],
-    [/connection (reset|closed)|broken pipe/i, "the connection was dropped"],
+    // What a port forwarder (the local site's) or a loaded sshd does: accept, then close.
+    [/kex_exchange_identification|connection closed by/i, "the connection was closed before SSH began: no sshd answered behind that port"],
+    [/connection reset|broken pipe/i, "the connection was reset"],
     [/could not resolve|name or service not known|no such host/i, "its name does not resolve"],
 ];
 const FAILURE = /cannot reach|could not connect|failed to dial|dial tcp|connect to host|unable to (connect|authenticate)|handshake failed/i;

@@ -26,6 +26,12 @@ describe("naming the node whose sshd a failed up could not reach", () => {
         ]);
     });
 
+    it("tells a forwarder that accepts and closes (the local site's, with the node's sshd dead) from a refusal", () => {
+        const out = "  error: cannot reach root@127.0.0.1:23002 over SSH: kex_exchange_identification: Connection closed by remote host " +
+            "Connection closed by 127.0.0.1 port 23002 (11 attempts). Check the host's address";
+        assert.deepStrictEqual(unreachedNodes(out, local), ["nfs (sshd at 127.0.0.1:23002): the connection was closed before SSH began: no sshd answered behind that port"]);
+    });
+
     it("tells a timeout, a missing route and a refused key apart, once per node", () => {
         const nodes = [{ name: "alpha", host: "lab-a.example", port: 22 }, { name: "beta", host: "192.0.2.7", port: 2222 },
             { name: "gamma", host: "192.0.2.8", port: 22 }];

@@ -26,6 +26,12 @@ export interface SshSiteArgs {
     nodes: SshSiteNode[];
 }
 
+/** Whether the program runs under pulumi.runtime.setMocks, whose monitor holds the mocks. */
+function underMocks(): boolean {
+    const monitor: unknown = pulumi.runtime.getMonitor();
+    return typeof monitor === "object" && monitor !== null && "mocks" in monitor;
+}
+
 /** A connection that also names the host key the provider must find (`connection.hostKey`). */
 export type VerifiedConnection = NodeConnection & { hostKey: pulumi.Input<string> };
 
@@ -37,12 +43,6 @@ export type VerifiedConnection = NodeConnection & { hostKey: pulumi.Input<string
  * between the machines and installs it, with every machine's host key, on each of
  * them; destroy removes both. Give the hosts `peerKeyPath` and `peerKnownHosts`.
  */
-/** Whether the program runs under pulumi.runtime.setMocks, whose monitor holds the mocks. */
-function underMocks(): boolean {
-    const monitor: unknown = pulumi.runtime.getMonitor();
-    return typeof monitor === "object" && monitor !== null && "mocks" in monitor;
-}
-
 export class SshSite extends pulumi.ComponentResource {
     readonly connections: Record<string, VerifiedConnection> = {};
     /** Each machine's verified host key ("type base64"). */

@@ -29,9 +29,15 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     it("Ctrl-C during a migration leg aborts it, the guest runs on its source, and the next up works", async () => {
         // A 1 MiB/s cap makes the leg last long enough to interrupt (the config change re-runs the legs).
         lab.configure((l) => { l.migration.bandwidthMiBs = 1; });
+        const legDirs = () => fs.readdirSync("/tmp").filter((f) => f.startsWith("miglab-leg."));
+        const earlier = new Set(legDirs());
+        let interrupted: string[] = [];
         try {
             const { run, seen } = await lab.upWhile([], () => lab.migrating("pc1", "vm1"), (up) => up.kill("SIGINT"));
+            // The interrupted leg's working folder (and any other lab's leg that began meanwhile).
+            interrupted = legDirs().filter((d) => !earlier.has(d));
             assert.ok(seen, `no migration was seen running; pulumi up said:\n${run.stdout.slice(-3000)}${run.stderr}`);
+            assert.ok(interrupted.length > 0, "the interrupted leg made no working folder in /tmp");
             assert.notStrictEqual(run.code, 0, "an interrupted up reports failure");
             // The leg script saw its session end and aborted the job: the guest never left pc1.
             let job = "";
@@ -54,6 +60,14 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
+        // The interrupted leg ended and removed its files: it once hung for good in a bare `wait`
+        // on its timeline's recorders. (A leg of another lab ends within its own timeout.)
+        let left = interrupted;
+        for (let i = 0; i < 90 && left.length > 0; i++) {
+            spawnSync("sleep", ["1"]);
+            left = left.filter((d) => fs.existsSync(path.join("/tmp", d)));
+        }
+        assert.deepStrictEqual(left, [], "the interrupted leg's working folder is still in /tmp");
     });
 
     it("a guest undefined by hand: pulumi up --refresh defines it again and measures again", () => {

@@ -38,8 +38,9 @@ stop_timeline() { # what is still recording when the leg stops early
   SAMPLER_PID=""; EVENTS_PID=""; DST_EVENTS_PID=""; PROGRESS_PID=""
 }
 cleanup() {
-  [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID" 2>/dev/null
-  [ -n "$BYSTANDER_PIDS" ] && $SSH "root@$PROBE_ADDR" "kill $BYSTANDER_PIDS" 2>/dev/null
+  # (Cleared once their output is read: set here, the leg ended early, and their files go too.)
+  [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID; rm -f /tmp/miglab-probe-$LEG-$RUN_TAG.txt" 2>/dev/null
+  [ -n "$BYSTANDER_PIDS" ] && $SSH "root@$PROBE_ADDR" "kill $BYSTANDER_PIDS; rm -f /tmp/miglab-probe-$LEG-*-$RUN_TAG.txt" 2>/dev/null
   stop_timeline
   rm -rf "$WORK"
 }
@@ -49,7 +50,10 @@ trap cleanup EXIT
 hangup() {
   trap '' PIPE HUP INT TERM; exec >/dev/null 2>&1
   [ -n "${mig:-}" ] && kill -0 "$mig" 2>/dev/null && virsh -c qemu:///system domjobabort "$GUEST"
-  wait; exit 130
+  # Only the migration is waited for: the timeline's recorders run until cleanup ends them, and a
+  # bare `wait` hung here for good, leaving the leg's files in /tmp after every Ctrl-C.
+  [ -n "${mig:-}" ] && wait "$mig" 2>/dev/null
+  exit 130
 }
 trap hangup PIPE HUP INT TERM
 say() { echo "$LEG: $*" >&2; }

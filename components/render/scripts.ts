@@ -7,6 +7,7 @@ import * as path from "path";
 import type { MigrationConfig } from "../model/config";
 import type { Role } from "../model/plan";
 import { fnv1a } from "../model/net";
+import { counterAnswers } from "./drift";
 import { shellQuote } from "./text";
 import { NatNetworkSpec, PoolSpec, consoleLogPath, natNetworkXml, ovsNetworkXml, poolXml } from "./xml";
 
@@ -190,6 +191,7 @@ export function domainScript(d: DomainScriptSpec, action: Action): string {
     return script("domain.sh", {
         ACTION: action, GUEST: d.name, XML: d.xml, GUEST_ADDR: d.address, GUEST_PORT: d.counterPort,
         KEY: d.keyPath, KNOWN_HOSTS: d.knownHosts ?? "", PEERS: d.peers.join(" "), CONSOLE_LOG: consoleLogPath(d.name),
+        ASK_COUNTER: `${counterAnswers(d.address, d.counterPort)}; exit 1`,
     });
 }
 

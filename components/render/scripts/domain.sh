@@ -1,7 +1,7 @@
 # Ensures (up) the guest is defined here and running somewhere in the lab, or
 # removes it (down) from whichever host holds it. Rendered with ACTION, GUEST,
-# XML, GUEST_ADDR, GUEST_PORT, KEY, KNOWN_HOSTS (see prelude.sh) and PEERS (the hosts'
-# lab addresses).
+# XML, GUEST_ADDR, GUEST_PORT, KEY, KNOWN_HOSTS (see prelude.sh), PEERS (the hosts'
+# lab addresses), CONSOLE_LOG and ASK_COUNTER (the drift probe's ask, exiting 1 unanswered).
 set -eu
 SSH="ssh -n $SSH_OPTS -i $KEY"
 running_on() { # the peer address where the guest runs, if any
@@ -11,7 +11,7 @@ running_on() { # the peer address where the guest runs, if any
   return 0
 }
 answers_on() { # 0: the guest's counter answers, asked on the host at $1; 1: it does not; 255: no SSH there
-  $SSH "root@$1" "for _ in 1 2 3; do out=\$(timeout 5 bash -c 'exec 3<>/dev/tcp/$GUEST_ADDR/$GUEST_PORT; head -n1 <&3' 2>/dev/null) && [ -n \"\$out\" ] && exit 0; sleep 1; done; exit 1" 2>/dev/null
+  $SSH "root@$1" "$ASK_COUNTER" 2>/dev/null
 }
 if [ "$ACTION" = up ]; then
   # A domain this run defines and cannot bring up is removed again: Pulumi keeps no

@@ -105,6 +105,8 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         const g = lab.plan.guests[0];
         assert.ok(r.stdout.includes(`guest vm1 runs on ${lab.plan.hosts[0].address}, but its counter service at ${g.address}:${g.counterPort} ` +
             "does not answer there: restarting it here"), r.stdout.slice(-6000));
+        // The silent copy's console, read where it ran before it was stopped (it booted, so it has lines).
+        assert.match(r.stdout, /guest vm1 console: \S/, r.stdout.slice(-6000));
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
         const c = lab.counting();
         assert.ok(c.ok, c.said);

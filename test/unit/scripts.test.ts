@@ -164,6 +164,17 @@ describe("the local site's script, as one lab id's owner", () => {
     });
 });
 
+describe("the domain script's account of a guest it could not hear", () => {
+    it("prints the end of the guest's console, one line each, without the console's carriage returns", () => {
+        const fn = /^show_console\(\) \{[\s\S]*?^\}$/m.exec(rendered["domain up"]);
+        assert.ok(fn, "domain.sh has no show_console function");
+        const res = spawnSync("bash", ["-c", `GUEST=vm1\n${fn![0]}\nprintf '[    1.0] miglab-guest ready\\r\\n[   99.1] eth0: link down\\r\\n' | show_console`], { encoding: "utf8" });
+        assert.strictEqual(res.status, 0, res.stderr);
+        assert.strictEqual(res.stdout, "");
+        assert.strictEqual(res.stderr, "guest vm1 console: [    1.0] miglab-guest ready\nguest vm1 console: [   99.1] eth0: link down\n");
+    });
+});
+
 describe("the migration leg's account of a guest that is silent after its migration", () => {
     it("says what the guest's NIC did on the destination over 2 s and prints the end of its console there", function () {
         this.timeout(20000); // (it waits 2 s between the NIC's two readings)

@@ -13,6 +13,9 @@ running_on() { # the peer address where the guest runs, if any
 answers_on() { # 0: the guest's counter answers, asked on the host at $1; 1: it does not; 255: no SSH there
   $SSH "root@$1" "$ASK_COUNTER" 2>/dev/null
 }
+show_console() { # the end of the guest's console, read on stdin, printed above what went wrong
+  tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2
+}
 if [ "$ACTION" = up ]; then
   # A domain this run defines and cannot bring up is removed again: Pulumi keeps no
   # state of a failed create, so no destroy would remove it. (Its disk is GuestImage's.)
@@ -34,7 +37,7 @@ if [ "$ACTION" = up ]; then
     heard=0; answers_on "$where" || heard=$?
     if [ "$heard" = 1 ]; then
       echo "guest $GUEST runs on $where, but its counter service at $GUEST_ADDR:$GUEST_PORT does not answer there: restarting it here" >&2
-      $SSH "root@$where" "tail -n 12 '$CONSOLE_LOG' 2>/dev/null" 2>/dev/null | tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2 || true
+      { $SSH "root@$where" "tail -n 12 '$CONSOLE_LOG' 2>/dev/null" 2>/dev/null || true; } | show_console
       $SSH "root@$where" "virsh -c qemu:///system destroy $GUEST" >/dev/null 2>&1 || true
       # Never a second copy on the same disk: it must be gone there before it starts here.
       [ -z "$(running_on)" ] || { echo "guest $GUEST: could not stop the silent copy on $where; stop it there (virsh destroy $GUEST) and run pulumi up again" >&2; exit 1; }
@@ -65,7 +68,7 @@ if [ "$ACTION" = up ]; then
     sleep 1
   done
   # Its console says how far it got (a guest stuck before its counter service, e.g. on its disk).
-  tail -n 12 "$CONSOLE_LOG" 2>/dev/null | tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2
+  tail -n 12 "$CONSOLE_LOG" 2>/dev/null | show_console
   echo "guest $GUEST started but its counter service at $GUEST_ADDR:$GUEST_PORT did not answer in 120 s; see its console above and ${CONSOLE_LOG%/*}/$GUEST.log" >&2
   exit 1
 else

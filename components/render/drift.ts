@@ -31,7 +31,8 @@ export function counterAnswers(address: string, port: number): string {
 export function localSiteProbe(site: { labId: string; stateDir: string; nodes: { name: string; role: string }[] }): string {
     const lines = [
         `S=${site.stateDir}/nodes; missing=""`,
-        `alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }`,
+        // (A zombie, dead and not yet reaped, is not alive, though kill -0 succeeds on it.)
+        `alive() { [ -s "$1" ] && p=$(cat "$1") && kill -0 "$p" 2>/dev/null && [ "$(sed -n 's/.*) \\(.\\).*/\\1/p' "/proc/$p/stat" 2>/dev/null)" != Z ]; }`,
     ];
     for (const n of site.nodes) {
         lines.push(`[ -e /run/netns/${site.labId}-${n.name} ] && alive "$S/${n.name}/anchor.pid" || missing="$missing ${n.name}:namespace"`);

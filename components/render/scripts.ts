@@ -132,7 +132,8 @@ export function exportIdOf(n: { export: string; id?: string }): string {
     return n.id ?? `e${fnv1a(n.export).toString(36)}`;
 }
 
-export function nfsScript(n: NfsSpec, action: Action): string {
+/** "check": the drift watch's probe, exit 0 while the export is served as "up" left it. */
+export function nfsScript(n: NfsSpec, action: Action | "check"): string {
     const id = exportIdOf(n);
     return script("nfs-server.sh", {
         ACTION: action, EXPORT: n.export, CLIENTS: n.clients.join(" "), IMPL: n.implementation, STATE: n.stateDir,

@@ -14,7 +14,7 @@ export interface DriftWatchArgs {
     /** What is watched, for people reading `pulumi refresh`. */
     what: string;
     /** A shell probe: exit 0 while the thing is as declared, else print what was found. */
-    probe: string;
+    probe: pulumi.Input<string>;
     targets: WatchTarget[];
     /** "any": as declared when one target says so (a guest runs on one host); "all": on every target. */
     want: "any" | "all";

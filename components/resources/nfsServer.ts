@@ -1,9 +1,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
+import { DriftWatch, watched } from "./drift";
 import { Host } from "./host";
 import { ArgChecks, cidrMsg, ipMsg, isAbsPath, isCidr, isIpv4, pathMsg } from "./validate";
-import { NfsImplementation, exportIdOf, nfsScript } from "../render";
+import { NfsImplementation, bashCommand, exportIdOf, nfsScript } from "../render";
 
 export interface NfsServerArgs {
     /** The node that serves the export (its check runs first). */
@@ -58,8 +59,15 @@ export class NfsServer extends pulumi.ComponentResource {
         this.export = args.export;
         this.marker = exportIdOf({ export: args.export, id: args.id });
         const clients = pulumi.output(args.allowedNetworks);
+        const render = (a: "up" | "down" | "check") =>
+            clients.apply((c) => nfsScript({ export: args.export, clients: c, implementation: impl, stateDir, id: args.id }, a));
+        // A server stopped by hand (its daemon killed, its export removed): refresh sees it, the next up serves it again.
+        const watch = new DriftWatch(`${name}-drift`, {
+            what: `the NFS export ${args.export} served by ${impl}`, probe: render("check").apply(bashCommand),
+            targets: [{ name: args.host.hostname, connection: args.host.connection }], want: "all",
+        }, { parent: this });
         this.server = ensureOnHost(`${name}-export`, args.host.connection,
-            (a) => clients.apply((c) => nfsScript({ export: args.export, clients: c, implementation: impl, stateDir, id: args.id }, a)),
+            (a) => (a === "up" ? watched(watch.token, render(a)) : render(a)),
             childOpts(this, { dependsOn: [args.host, ...givenDependsOn(opts)] }));
         this.registerOutputs({ address: this.address, export: this.export });
     }

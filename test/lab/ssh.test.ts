@@ -145,6 +145,20 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
         for (const m of bed.machines) { assert.ok(state.includes(bed.hostKey(m.name).split(" ")[1]), `${m.name}'s host key is not in the state`); }
     });
 
+    it("pulumi refresh reads every drift watch back as declared over SSH: the guest answering, the export in nfs-ganesha", () => {
+        assert.ok(legs, "no lab");
+        const r = record(root.pulumi(["refresh", "--yes", "--skip-preview"]));
+        assert.strictEqual(r.code, 0, r.stdout.slice(-4000) + r.stderr);
+        const watches = (JSON.parse(root.pulumi(["stack", "export"]).stdout).deployment.resources ?? [])
+            .filter((x: any) => /DriftWatch/.test(x.type));
+        assert.deepStrictEqual(watches.map((w: any) => w.urn.split("::").pop()).sort(), ["lab-nfs-drift", "lab-vm1-drift"]);
+        for (const w of watches) {
+            assert.strictEqual(w.outputs.drifted, false, `${w.urn}: ${w.outputs.found}`);
+            assert.match(w.outputs.found, /as declared/, w.urn);
+            assert.doesNotMatch(w.outputs.found, /unreachable|not running|not registered|missing|no marker/, w.urn);
+        }
+    });
+
     it("a host whose key changed stops the next pulumi up, named, with nothing changed", () => {
         assert.ok(legs, "no lab");
         // The host keys change on purpose, and the running guest keeps writing its counter to its disk.

@@ -128,6 +128,46 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
     });
 
+    it("the NFS server's rpcbind, then its ganesha, killed by hand: pulumi up --refresh serves the export again each time, and the legs measure", () => {
+        const nfs = lab.plan.nfs.name;
+        const dir = path.join(lab.plan.stateDir, "nodes", nfs, "ganesha");
+        const pidIn = (f: string) => Number(fs.readFileSync(path.join(dir, f), "utf8").trim());
+        const killed = (pid: number) => {
+            process.kill(pid, "SIGKILL");
+            for (let i = 0; i < 50 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["0.1"]); }
+            assert.notStrictEqual(sh(`kill -0 ${pid}`).code, 0, `process ${pid} outlived SIGKILL`);
+        };
+        // What a destination's QEMU needs to open the guest's disk: ganesha's MOUNT service, found through rpcbind.
+        const mountd = () => /\bmountd\b/.test(lab.onNode(nfs, "rpcinfo -p 127.0.0.1").stdout);
+        // What the up said of the NFS server and its errors (its last lines are the outputs' diff).
+        const said = (x: { stdout: string; stderr: string }) => (x.stdout + x.stderr).split("\n").filter((l) => /nfs|error|failed/i.test(l)).slice(-60).join("\n");
+        assert.ok(mountd(), "ganesha's MOUNT service is not registered before the test");
+        // rpcbind gone: ganesha runs on, but its registration went with it.
+        const ganesha = pidIn("ganesha.pid");
+        killed(pidIn("rpcbind.pid"));
+        let r = lab.up("--refresh");
+        assert.strictEqual(r.code, 0, said(r));
+        assert.match(r.stdout, /lab-nfs-drift/);
+        assert.ok(mountd(), `MOUNT is not registered after the up:\n${r.stdout.slice(-3000)}`);
+        assert.notStrictEqual(pidIn("ganesha.pid"), ganesha, "ganesha was not started again to register with the new rpcbind");
+        // ganesha itself gone.
+        killed(pidIn("ganesha.pid"));
+        r = lab.up("--refresh");
+        assert.strictEqual(r.code, 0, said(r));
+        assert.match(r.stdout, /lab-nfs-drift/);
+        assert.ok(mountd(), `MOUNT is not registered after the up:\n${r.stdout.slice(-3000)}`);
+        const c = lab.counting();
+        assert.ok(c.ok, c.said);
+        // Each leg's destination opens the disk anew, through the restarted server.
+        const urns = (JSON.parse(lab.pulumi(["stack", "export"]).stdout).deployment.resources ?? [])
+            .map((x: any) => x.urn).filter((u: string) => /-migration-(out|back)$/.test(u));
+        assert.strictEqual(urns.length, 2, "the stack has no two legs to measure again");
+        r = lab.pulumi(["up", "--yes", ...urns.flatMap((u: string) => ["--replace", u])]);
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        const after = lab.outputs().legs as LegMetrics[];
+        assert.deepStrictEqual(after.map((l) => [l.from, l.to, l.destinationState]), [["pc1", "pc2", "running"], ["pc2", "pc1", "running"]]);
+    });
+
     it("pulumi destroy leaves nothing", () => {
         const r = lab.pulumi(["destroy", "--yes"]);
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));

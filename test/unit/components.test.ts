@@ -59,6 +59,13 @@ describe("components on their own args (mocks)", function () {
             assert.strictEqual(varOf(c.inputs.delete, "ACTION"), "down");
             assert.strictEqual(c.inputs.connection.port, 2210);
             assert.strictEqual(await outputOf(nfs.address), "10.2.0.3");
+            // Watched on its host by the same script's check; the watch's token is in what up runs.
+            const w = await find("s-export-drift");
+            assert.strictEqual(w.inputs.targets[0].port, 2210);
+            assert.strictEqual(varOf(w.inputs.probe, "ACTION"), "check");
+            assert.strictEqual(varOf(w.inputs.probe, "EXPORT"), "/srv/guests");
+            assert.match(c.inputs.create, /\n# drift watch /);
+            assert.doesNotMatch(c.inputs.delete, /# drift watch/);
         });
 
         it("StoragePool mounts the export as a netfs pool when given the server, else a dir pool", async () => {

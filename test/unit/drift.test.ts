@@ -8,6 +8,7 @@ import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
 import { guestAnsweringProbe, localSiteProbe } from "../../components/render/drift";
+import { nfsScript } from "../../components/render/scripts";
 import { sampleLab } from "./config.test";
 
 describe("drift probes", () => {
@@ -39,6 +40,24 @@ describe("drift probes", () => {
             assert.doesNotMatch(r.stdout, / pc1:libvirtd| nfs:libvirtd| pc1:sshd/);
             // No namespace of this made-up lab exists in /run/netns: each node is named for it.
             for (const n of plan.nodes) { assert.match(r.stdout, new RegExp(` ${n.name}:namespace`)); }
+        } finally {
+            fs.rmSync(state, { recursive: true, force: true });
+        }
+    });
+
+    it("name the local site's NFS daemon that is gone: ganesha, then rpcbind", () => {
+        const state = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-drift-test-"));
+        try {
+            const check = () => spawnSync("bash", ["-c", nfsScript({ export: path.join(state, "export"), clients: ["10.10.10.0/24"], implementation: "ganesha", stateDir: state }, "check")],
+                { encoding: "utf8" });
+            let r = check();
+            assert.strictEqual(r.status, 1, r.stderr);
+            assert.strictEqual(r.stdout, "nfs: ganesha is not running\n");
+            // ganesha "alive" (this test's own PID), rpcbind not.
+            fs.writeFileSync(path.join(state, "ganesha.pid"), String(process.pid));
+            r = check();
+            assert.strictEqual(r.status, 1, r.stderr);
+            assert.strictEqual(r.stdout, "nfs: rpcbind is not running\n");
         } finally {
             fs.rmSync(state, { recursive: true, force: true });
         }

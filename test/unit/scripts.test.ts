@@ -41,6 +41,9 @@ for (const action of ["up", "down"] as const) {
             peers: [{ name: "pc2", address: "10.10.10.9" }], vni: 5001, tunnel: "vxlan", bridge: "br-int", network: "miglab-ovs", overlayGateway: "10.10.30.1/24" }, action),
     });
 }
+for (const implementation of ["ganesha", "ganesha-service", "kernel"] as const) {
+    rendered[`nfs-server ${implementation} check`] = r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation, stateDir: "/var/lib/x" }, "check");
+}
 rendered["host-check"] = r.hostCheckScript(plan.hosts[0]);
 rendered["host-check with addresses to reach"] = r.hostCheckScript({ ...plan.hosts[0], reach: [{ address: "10.10.20.2", why: "outside.address: the guests ping it" }] });
 rendered["reach"] = r.reachScript({ name: "nfs", reach: [{ address: "10.10.30.1", why: "overlay.subnet: route it" }] });

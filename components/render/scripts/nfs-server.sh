@@ -1,5 +1,6 @@
 # Ensures (ACTION=up) or removes (ACTION=down) the NFS export that holds the
-# guest disks. Rendered with a header setting ACTION, EXPORT, CLIENTS (space
+# guest disks, or checks (ACTION=check: the drift watch's probe) that it is served:
+# exit 0 if so, else a line naming what is not. Rendered with a header setting ACTION, EXPORT, CLIENTS (space
 # separated CIDRs allowed to mount), IMPL (ganesha | ganesha-service | kernel),
 # STATE, LAB_ID (names the lab's marker and ganesha file) and EXPORT_ID.
 #
@@ -46,16 +47,30 @@ $(export_block 1)
 LOG { Default_Log_Level = EVENT; }
 EOF
   # libnfs (QEMU's NFS client) finds the export through the MOUNT protocol, which needs rpcbind.
+  local pid; pid=$(pidof_file "$STATE/ganesha.pid")
   if ! alive "$(pidof_file "$STATE/rpcbind.pid")"; then
     mkdir -p /run/rpcbind
     setsid rpcbind -f -w </dev/null >/dev/null 2>&1 &
     echo $! > "$STATE/rpcbind.pid"
+    # ganesha registers with rpcbind once, as it starts: one that started before rpcbind
+    # listened ("Cannot register NFS V3 on UDP", seen on a busy machine), or that outlived the
+    # rpcbind it registered with, serves no MOUNT. It starts after rpcbind answers.
+    for _ in $(seq 100); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.2; done
+    rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || {
+      echo "nfs: rpcbind did not answer on 127.0.0.1:111 in 20 s (pid $(pidof_file "$STATE/rpcbind.pid"))" >&2
+      ganesha_down >/dev/null 2>&1 || true; return 1; }
+    stop_pid "$pid"
   fi
-  local pid; pid=$(pidof_file "$STATE/ganesha.pid")
   if alive "$pid"; then
     kill -HUP "$pid"   # re-read exports after a config change
   else
-    ganesha.nfsd -f "$STATE/ganesha.conf" -L "$STATE/ganesha.log" -p "$STATE/ganesha.pid" -N NIV_EVENT
+    # A ganesha that was killed left its registrations: dropped, so the wait below sees the new one's.
+    for v in 1 3; do rpcinfo -d 100005 $v >/dev/null 2>&1 || true; done
+    for v in 3 4; do rpcinfo -d 100003 $v >/dev/null 2>&1 || true; done
+    # In the foreground under a PID file of this script's own: ganesha's own (-p) is unlinked
+    # when a ganesha exits, which must not take a newer one's record with it.
+    setsid ganesha.nfsd -F -f "$STATE/ganesha.conf" -L "$STATE/ganesha.log" -p "$STATE/ganesha.self.pid" -N NIV_EVENT </dev/null >/dev/null 2>&1 &
+    echo $! > "$STATE/ganesha.pid"
   fi
   for _ in $(seq 100); do
     rpcinfo -p 127.0.0.1 2>/dev/null | grep -q mountd && alive "$(pidof_file "$STATE/ganesha.pid")" && {
@@ -69,16 +84,35 @@ EOF
   return 1
 }
 
+# Ends a daemon of the lab's: TERM, and KILL if it has not ended in 20 s (a busy machine).
+stop_pid() {
+  alive "$1" || return 0
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 200); do alive "$1" || return 0; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  for _ in $(seq 50); do alive "$1" || return 0; sleep 0.1; done
+}
+
 ganesha_down() {
   for f in "$STATE/ganesha.pid" "$STATE/rpcbind.pid"; do
-    local pid; pid=$(pidof_file "$f")
-    if alive "$pid"; then kill "$pid"; for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done; fi
+    stop_pid "$(pidof_file "$f")"
     rm -f "$f"
   done
+  rm -f "$STATE/ganesha.self.pid"
   # The export goes too when the guests' files are gone (GuestImage removes them first).
   unmark; rmdir "$EXPORT" 2>/dev/null || true
   echo "nfs: ganesha stopped" >&2
 }
+
+ganesha_check() {
+  alive "$(pidof_file "$STATE/ganesha.pid")" || { echo "nfs: ganesha is not running"; return 1; }
+  alive "$(pidof_file "$STATE/rpcbind.pid")" || { echo "nfs: rpcbind is not running"; return 1; }
+  rpcinfo -p 127.0.0.1 2>/dev/null | grep -qw mountd || { echo "nfs: ganesha's MOUNT service is not registered with rpcbind"; return 1; }
+  marked
+}
+
+# The export's marker: hosts prove they mount this export by it.
+marked() { [ -f "$EXPORT/.miglab-export" ] || { echo "nfs: $EXPORT has no marker (.miglab-export)"; return 1; }; }
 
 kernel_up() {
   mkdir -p "$EXPORT"
@@ -101,6 +135,11 @@ kernel_down() {
   grep -vF "$EXPORT " /etc/exports > /etc/exports.miglab || true
   mv /etc/exports.miglab /etc/exports
   exportfs -ra 2>/dev/null || true
+}
+
+kernel_check() {
+  exportfs -v 2>/dev/null | awk -v e="$EXPORT" '$1 == e { f = 1 } END { exit !f }' || { echo "nfs: $EXPORT is not exported (exportfs -v)"; return 1; }
+  marked
 }
 
 GANESHA_CONF=/etc/ganesha/ganesha.conf
@@ -141,6 +180,13 @@ service_down() {
   echo "nfs: export $EXPORT removed from nfs-ganesha" >&2
 }
 
+service_check() {
+  [ -f "$LAB_CONF" ] && grep -qxF "$INCLUDE" "$GANESHA_CONF" 2>/dev/null || { echo "nfs: $LAB_CONF is missing or not included from $GANESHA_CONF"; return 1; }
+  if [ -d /run/systemd/system ]; then systemctl is-active --quiet nfs-ganesha; else alive "$(pidof_file /run/ganesha/ganesha.pid)"; fi ||
+    { echo "nfs: nfs-ganesha is not running"; return 1; }
+  marked
+}
+
 case "$IMPL-$ACTION" in
   ganesha-up) ganesha_up ;;
   ganesha-down) ganesha_down ;;
@@ -148,5 +194,8 @@ case "$IMPL-$ACTION" in
   ganesha-service-down) service_down ;;
   kernel-up) kernel_up ;;
   kernel-down) kernel_down ;;
+  ganesha-check) ganesha_check ;;
+  ganesha-service-check) service_check ;;
+  kernel-check) kernel_check ;;
   *) echo "nfs-server: unknown IMPL/ACTION $IMPL/$ACTION" >&2; exit 2 ;;
 esac

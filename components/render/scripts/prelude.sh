@@ -18,7 +18,8 @@ else
   SSH_OPTS="-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10"
   PEER_URI_PARAMS="&no_verify=1"
 fi
-# alive PID: the process runs; pidof_file FILE: the PID a daemon wrote there, or nothing.
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# alive PID: the process runs (a zombie, dead and not yet reaped, does not: kill -0 succeeds on
+# one); pidof_file FILE: the PID a daemon wrote there, or nothing.
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && [ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 pidof_file() { if [ -s "$1" ]; then cat "$1"; fi; }
 # --- end of prelude

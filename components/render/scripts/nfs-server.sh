@@ -1,8 +1,9 @@
 # Ensures (ACTION=up) or removes (ACTION=down) the NFS export that holds the
-# guest disks, or checks (ACTION=check: the drift watch's probe) that it is served:
-# exit 0 if so, else a line naming what is not. Rendered with a header setting ACTION, EXPORT, CLIENTS (space
-# separated CIDRs allowed to mount), IMPL (ganesha | ganesha-service | kernel),
-# STATE, LAB_ID (names the lab's marker and ganesha file) and EXPORT_ID.
+# guest disks, or checks (ACTION=check: the drift watch's probe) that it is
+# served: exit 0 if so, else a line naming what is not. Rendered with a header
+# setting ACTION, EXPORT, CLIENTS (space separated CIDRs allowed to mount), IMPL
+# (ganesha | ganesha-service | kernel), STATE, LAB_ID (names the lab's marker and
+# ganesha file) and EXPORT_ID.
 #
 # ganesha: the userspace server run by this script, for the local site (its
 # kernel has no NFS server), inside the NFS node's namespaces.

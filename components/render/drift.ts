@@ -1,5 +1,7 @@
 // What "as declared" means for the parts of a lab a drift watch looks at: shell probes that
-// exit 0 while the thing is there and print what they found otherwise. Pure text.
+// exit 0 while the thing is there and print what they found otherwise. Text only (the
+// local site's probe includes the host scripts' prelude, for its alive and pidof_file).
+import { scriptText } from "./files";
 
 /**
  * On one hypervisor host: exit 0 when the guest runs there and its counter service answers,
@@ -29,16 +31,13 @@ export function counterAnswers(address: string, port: number): string {
  * (hypervisor hosts) libvirtd, each alive by the PID file the site script keeps.
  */
 export function localSiteProbe(site: { labId: string; stateDir: string; nodes: { name: string; role: string }[] }): string {
-    const lines = [
-        `S=${site.stateDir}/nodes; missing=""`,
-        // (A zombie, dead and not yet reaped, is not alive, though kill -0 succeeds on it.)
-        `alive() { [ -s "$1" ] && p=$(cat "$1") && kill -0 "$p" 2>/dev/null && [ "$(sed -n 's/.*) \\(.\\).*/\\1/p' "/proc/$p/stat" 2>/dev/null)" != Z ]; }`,
-    ];
+    // The host scripts' prelude gives alive and pidof_file (a zombie is not alive).
+    const lines = [scriptText("prelude.sh"), `S=${site.stateDir}/nodes; missing=""`, `alive_in() { alive "$(pidof_file "$1")"; }`];
     for (const n of site.nodes) {
-        lines.push(`[ -e /run/netns/${site.labId}-${n.name} ] && alive "$S/${n.name}/anchor.pid" || missing="$missing ${n.name}:namespace"`);
-        lines.push(`alive "$S/${n.name}/sshd.pid" || missing="$missing ${n.name}:sshd"`);
-        lines.push(`alive "$S/${n.name}/forward.pid" || missing="$missing ${n.name}:ssh-port"`);
-        if (n.role === "host") { lines.push(`alive "$S/${n.name}/root/run/libvirtd.pid" || missing="$missing ${n.name}:libvirtd"`); }
+        lines.push(`[ -e /run/netns/${site.labId}-${n.name} ] && alive_in "$S/${n.name}/anchor.pid" || missing="$missing ${n.name}:namespace"`);
+        lines.push(`alive_in "$S/${n.name}/sshd.pid" || missing="$missing ${n.name}:sshd"`);
+        lines.push(`alive_in "$S/${n.name}/forward.pid" || missing="$missing ${n.name}:ssh-port"`);
+        if (n.role === "host") { lines.push(`alive_in "$S/${n.name}/root/run/libvirtd.pid" || missing="$missing ${n.name}:libvirtd"`); }
     }
     lines.push(`[ -z "$missing" ] || { echo "gone:$missing"; exit 1; }`);
     return lines.join("\n");

@@ -2,28 +2,17 @@
 // as a header of shell-quoted variables, the shared prelude (prelude.sh), and the
 // script's body. Every renderer takes a narrow spec of plain values, so a component
 // resource, the Lab and a test render the same text from the same facts.
-import * as fs from "fs";
-import * as path from "path";
 import type { MigrationConfig } from "../model/config";
 import type { Role } from "../model/plan";
 import { fnv1a } from "../model/net";
 import { counterAnswers } from "./drift";
+import { scriptText } from "./files";
 import { shellQuote } from "./text";
 import { NatNetworkSpec, PoolSpec, consoleLogPath, natNetworkXml, ovsNetworkXml, poolXml } from "./xml";
 
+export { scriptDir, scriptText } from "./files";
+
 export type Action = "up" | "down";
-
-/** Where the .sh files are: beside this module from source, under the package root when compiled to bin/. */
-export function scriptDir(): string {
-    const candidates = [path.join(__dirname, "scripts"), path.resolve(__dirname, "..", "..", "..", "components", "render", "scripts")];
-    const found = candidates.find((d) => fs.existsSync(path.join(d, "prelude.sh")));
-    if (!found) { throw new Error(`miglab: cannot find components/render/scripts (looked in ${candidates.join(", ")})`); }
-    return found;
-}
-
-export function scriptText(name: string): string {
-    return fs.readFileSync(path.join(scriptDir(), name), "utf8");
-}
 
 /** The variables' header (values shell-quoted, so no value can inject shell). */
 export function scriptHeader(vars: Record<string, string | number>): string {

@@ -66,6 +66,12 @@ export class LabStack {
     /** `pulumi up --yes` as a user types it: the preview runs first. */
     up(...extra: string[]): Run { return this.pulumi(["up", "--yes", ...extra]); }
 
+    /** The URNs of the stack's migration legs, for `pulumi up --replace` (what `npm run lab -- --remeasure` replaces). */
+    legUrns(): string[] {
+        const s = JSON.parse(this.pulumi(["stack", "export"]).stdout);
+        return (s.deployment.resources ?? []).map((r: any) => r.urn).filter((u: string) => /-migration-(out|back)$/.test(u));
+    }
+
     /**
      * `pulumi up` in the background while `watch` is asked every 300 ms (at most `tries` times)
      * until it says true; then `during` runs once (an up that never gets there is interrupted). The wait never blocks: pulumi's output must

@@ -66,14 +66,9 @@ describe("faults on a real lab (same-subnet)", function () {
         assert.deepStrictEqual(diskPrint(), baseline, `${why}: the disk changed outside the guest's counter sector`);
     }
 
-    function legUrns(): string[] {
-        const s = JSON.parse(lab.pulumi(["stack", "export"]).stdout);
-        return (s.deployment.resources ?? []).map((r: any) => r.urn).filter((u: string) => /-migration-(out|back)$/.test(u));
-    }
-
     /** `pulumi up` re-measuring both legs (as `npm run lab -- --remeasure`), with `during` run once the out leg migrates. */
     async function remeasureWith(during: () => void): Promise<{ run: Run; injected: boolean }> {
-        const { run, seen } = await lab.upWhile(legUrns().flatMap((u) => ["--replace", u]), () => lab.migrating("pc1", "vm1"), during);
+        const { run, seen } = await lab.upWhile(lab.legUrns().flatMap((u) => ["--replace", u]), () => lab.migrating("pc1", "vm1"), during);
         return { run, injected: seen };
     }
 
@@ -178,7 +173,7 @@ describe("faults on a real lab (same-subnet)", function () {
     it("the source's sshd gone before a leg: pulumi up fails naming the connection, npm run lab names pc1, and its refresh restarts sshd and measures", () => {
         const pid = fs.readFileSync(path.join(lab.plan.stateDir, "nodes", "pc1", "sshd.pid"), "utf8").trim();
         process.kill(Number(pid), "SIGTERM");
-        const r = lab.pulumi(["up", "--yes", ...legUrns().flatMap((u) => ["--replace", u])]);
+        const r = lab.pulumi(["up", "--yes", ...lab.legUrns().flatMap((u) => ["--replace", u])]);
         assert.notStrictEqual(r.code, 0);
         const port = lab.plan.hosts[0].connect.port;
         assert.match(r.stdout, new RegExp(`lab-migration-out[\\s\\S]*127\\.0\\.0\\.1:${port}[\\s\\S]*(refused|reach)`, "i"));

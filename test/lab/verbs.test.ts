@@ -14,6 +14,12 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     const lab = new LabStack("ci-verbs");
     const virsh = (node: string, args: string) => lab.onNode(node, `virsh -c qemu:///system ${args}`);
     let legs: LegMetrics[];
+    /** Sends a lab daemon `signal`, as by hand, and waits up to 10 s for it to be gone: whether it is. */
+    const ended = (pid: number, signal: NodeJS.Signals): boolean => {
+        process.kill(pid, signal);
+        for (let i = 0; i < 50 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["0.2"]); }
+        return sh(`kill -0 ${pid}`).code !== 0;
+    };
 
     before(() => { lab.configure(); lab.init(); });
     after(() => lab.remove());
@@ -118,8 +124,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     it("a host's libvirtd stopped by hand: pulumi up --refresh starts it again", () => {
         const pidFile = path.join(lab.plan.stateDir, "nodes", "pc2", "root", "run", "libvirtd.pid");
         const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
-        process.kill(pid, "SIGTERM");
-        for (let i = 0; i < 50 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["0.2"]); }
+        ended(pid, "SIGTERM");
         assert.notStrictEqual(virsh("pc2", "version").code, 0, "libvirtd still answers");
         const r = lab.up("--refresh");
         assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
@@ -132,11 +137,6 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         const nfs = lab.plan.nfs.name;
         const dir = path.join(lab.plan.stateDir, "nodes", nfs, "ganesha");
         const pidIn = (f: string) => Number(fs.readFileSync(path.join(dir, f), "utf8").trim());
-        const killed = (pid: number) => {
-            process.kill(pid, "SIGKILL");
-            for (let i = 0; i < 50 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["0.1"]); }
-            assert.notStrictEqual(sh(`kill -0 ${pid}`).code, 0, `process ${pid} outlived SIGKILL`);
-        };
         // What a destination's QEMU needs to open the guest's disk: ganesha's MOUNT service, found through rpcbind.
         const mountd = () => /\bmountd\b/.test(lab.onNode(nfs, "rpcinfo -p 127.0.0.1").stdout);
         // What the up said of the NFS server and its errors (its last lines are the outputs' diff).
@@ -144,14 +144,16 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         assert.ok(mountd(), "ganesha's MOUNT service is not registered before the test");
         // rpcbind gone: ganesha runs on, but its registration went with it.
         const ganesha = pidIn("ganesha.pid");
-        killed(pidIn("rpcbind.pid"));
+        const rpcbindPid = pidIn("rpcbind.pid");
+        assert.ok(ended(rpcbindPid, "SIGKILL"), `rpcbind (pid ${rpcbindPid}) outlived SIGKILL`);
         let r = lab.up("--refresh");
         assert.strictEqual(r.code, 0, said(r));
         assert.match(r.stdout, /lab-nfs-drift/);
         assert.ok(mountd(), `MOUNT is not registered after the up:\n${r.stdout.slice(-3000)}`);
         assert.notStrictEqual(pidIn("ganesha.pid"), ganesha, "ganesha was not started again to register with the new rpcbind");
         // ganesha itself gone.
-        killed(pidIn("ganesha.pid"));
+        const ganeshaPid = pidIn("ganesha.pid");
+        assert.ok(ended(ganeshaPid, "SIGKILL"), `ganesha (pid ${ganeshaPid}) outlived SIGKILL`);
         r = lab.up("--refresh");
         assert.strictEqual(r.code, 0, said(r));
         assert.match(r.stdout, /lab-nfs-drift/);
@@ -159,10 +161,9 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         const c = lab.counting();
         assert.ok(c.ok, c.said);
         // Each leg's destination opens the disk anew, through the restarted server.
-        const urns = (JSON.parse(lab.pulumi(["stack", "export"]).stdout).deployment.resources ?? [])
-            .map((x: any) => x.urn).filter((u: string) => /-migration-(out|back)$/.test(u));
+        const urns = lab.legUrns();
         assert.strictEqual(urns.length, 2, "the stack has no two legs to measure again");
-        r = lab.pulumi(["up", "--yes", ...urns.flatMap((u: string) => ["--replace", u])]);
+        r = lab.pulumi(["up", "--yes", ...urns.flatMap((u) => ["--replace", u])]);
         assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
         const after = lab.outputs().legs as LegMetrics[];
         assert.deepStrictEqual(after.map((l) => [l.from, l.to, l.destinationState]), [["pc1", "pc2", "running"], ["pc2", "pc1", "running"]]);

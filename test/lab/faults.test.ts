@@ -32,8 +32,8 @@ describe("faults on a real lab (same-subnet)", function () {
         assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
     });
 
-    /** The guest's disk as the guest sees it, beyond sector 0 (where it keeps its counter), and the boot files. */
-    function diskPrint(): { rest: string; kernel: string } {
+    /** `read` of the guest's disk as the guest sees it, a raw copy taken beside the running QEMU. */
+    function diskRead<T>(read: (bytes: Buffer) => T): T {
         const g = lab.plan.guests[0];
         const raw = path.join(os.tmpdir(), `miglab-faults-${process.pid}.raw`);
         try {
@@ -41,13 +41,27 @@ describe("faults on a real lab (same-subnet)", function () {
             assert.strictEqual(check.code, 0, `qemu-img check: ${check.stdout}${check.stderr}`);
             const conv = sh(`qemu-img convert -U -O raw ${g.disk} ${raw}`);
             assert.strictEqual(conv.code, 0, conv.stderr);
-            const bytes = fs.readFileSync(raw);
-            assert.match(bytes.subarray(0, 512).toString("latin1").replace(/\0+$/, ""), /^\d+\n$/, "sector 0 holds the counter");
-            const sha = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
-            return { rest: sha(bytes.subarray(512)), kernel: sha(Buffer.concat([fs.readFileSync(g.kernel!), fs.readFileSync(g.initrd!)])) };
+            return read(fs.readFileSync(raw));
         } finally {
             fs.rmSync(raw, { force: true });
         }
+    }
+
+    /** The counter the guest keeps in sector 0 of its disk ("<n>\n", written once a second with fsync). */
+    const diskCounter = (bytes: Buffer): number => {
+        const sector = bytes.subarray(0, 512).toString("latin1").replace(/\0+$/, "");
+        assert.match(sector, /^\d+\n$/, "sector 0 holds the counter");
+        return Number(sector);
+    };
+
+    /** The guest's disk beyond sector 0 (where it keeps its counter), and the boot files. */
+    function diskPrint(): { rest: string; kernel: string } {
+        const g = lab.plan.guests[0];
+        const sha = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
+        return diskRead((bytes) => {
+            diskCounter(bytes);
+            return { rest: sha(bytes.subarray(512)), kernel: sha(Buffer.concat([fs.readFileSync(g.kernel!), fs.readFileSync(g.initrd!)])) };
+        });
     }
 
     /** The hosts whose namespace holds a QEMU of the guest (by its uuid), whether libvirtd answers there or not. */
@@ -57,13 +71,29 @@ describe("faults on a real lab (same-subnet)", function () {
             sh(`for p in $(ip netns pids ${lab.plan.labId}-${h}); do tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null; echo; done | grep -F -- '-uuid ${uuid}'`).stdout.trim() !== "");
     }
 
-    /** The guest runs on exactly one host (pc1, where it was), counts, and its disk is as it was. */
-    function guestIntact(why: string): void {
+    /**
+     * The guest runs on exactly one host (pc1, where it was), counts, and its disk is as it was.
+     * Returns false when it counts but cannot be reached because its NIC broke: under TCG, QEMU 7.2
+     * now and then leaves the guest's virtio receive ring corrupt across a migration, whatever the
+     * fault ("input.0:id N is not a head!" on its console), and only a restart mends it. The guest
+     * is not lost then: its counter still rises on its disk, and the caller's next `pulumi up
+     * --refresh` must restart it (the drift watch) and measure. Any other silence fails here.
+     */
+    function guestIntact(why: string): boolean {
         assert.deepStrictEqual(qemuHosts(), ["pc1"], `${why}: QEMU of vm1 should run on pc1 only`);
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running", why);
         const c = lab.counting();
-        assert.ok(c.ok, `${why}: ${c.said}`);
+        if (!c.ok) {
+            assert.ok(c.ringFault, `${why}: ${c.said}`);
+            // The guest writes its counter to disk once a second: two reads 3 s apart must differ.
+            const first = diskRead(diskCounter);
+            sleep(3);
+            const then = diskRead(diskCounter);
+            assert.ok(then > first, `${why}: vm1's NIC broke (${c.ringFault}) and its counter on disk stands still (${first}, then ${then})`);
+            console.log(`      ${why}: vm1's NIC ring broke (console: ${c.ringFault.trim()}); it counts on disk (${first} -> ${then}); the next up --refresh restarts it`);
+        }
         assert.deepStrictEqual(diskPrint(), baseline, `${why}: the disk changed outside the guest's counter sector`);
+        return c.ok;
     }
 
     /** `pulumi up` re-measuring both legs (as `npm run lab -- --remeasure`), with `during` run once the out leg migrates. */
@@ -72,8 +102,11 @@ describe("faults on a real lab (same-subnet)", function () {
         return { run, injected: seen };
     }
 
-    /** After a fault: the next up (with --refresh, which restarts what died) measures both legs. */
-    function recovers(why: string): LegOutcome[] {
+    /**
+     * After a fault: the next up (with --refresh, which restarts what died) measures both legs. Its
+     * own legs can break the guest's NIC again (see guestIntact): then the up after it must mend that.
+     */
+    function recovers(why: string, again = 1): LegOutcome[] {
         const r = lab.up("--refresh");
         // The guest's console lines (a leg or a restart prints them when the guest is silent) come
         // long before the output's end: kept in the message.
@@ -82,7 +115,7 @@ describe("faults on a real lab (same-subnet)", function () {
         const legs: LegOutcome[] = lab.outputs().legs;
         assert.deepStrictEqual(legs.map((l) => [l.from, l.to, isFailed(l) ? l.failed : "measured"]),
             [["pc1", "pc2", "measured"], ["pc2", "pc1", "measured"]], why);
-        guestIntact(`${why}, after the next up`);
+        if (!guestIntact(`${why}, after the next up`) && again > 0) { return recovers(`${why}, its NIC broken by the next up's legs`, again - 1); }
         return legs;
     }
 
@@ -127,7 +160,7 @@ describe("faults on a real lab (same-subnet)", function () {
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
         baseline = diskPrint();
-        guestIntact("after the first up");
+        if (!guestIntact("after the first up")) { recovers("NIC broken by the first up's legs"); }
     });
 
     it("the destination's libvirtd killed during a leg: the error names pc2's daemon, no orphan QEMU, the next up measures", async () => {
@@ -152,8 +185,8 @@ describe("faults on a real lab (same-subnet)", function () {
         });
         assert.ok(injected, `no migration was seen running:\n${run.stdout.slice(-3000)}`);
         clearOutcome(run, "pc2", /./, "30 % loss");
-        guestIntact("30 % loss");
-        if (run.code !== 0) { recovers("30 % loss"); }
+        const answering = guestIntact("30 % loss");
+        if (run.code !== 0 || !answering) { recovers("30 % loss"); }
     });
 
     it("the NFS server stopped for a few seconds during a leg", async () => {
@@ -166,8 +199,8 @@ describe("faults on a real lab (same-subnet)", function () {
         });
         assert.ok(injected, `no migration was seen running:\n${run.stdout.slice(-3000)}`);
         clearOutcome(run, "nfs|pc1|pc2", /./, "NFS stopped");
-        guestIntact("NFS stopped");
-        if (run.code !== 0) { recovers("NFS stopped"); }
+        const answering = guestIntact("NFS stopped");
+        if (run.code !== 0 || !answering) { recovers("NFS stopped"); }
     });
 
     it("the source's sshd gone before a leg: pulumi up fails naming the connection, npm run lab names pc1, and its refresh restarts sshd and measures", () => {
@@ -198,7 +231,7 @@ describe("faults on a real lab (same-subnet)", function () {
         const legs: LegOutcome[] = lab.outputs().legs;
         assert.deepStrictEqual(legs.map((l) => [l.from, l.to, isFailed(l) ? l.failed : "measured"]), [["pc1", "pc2", "measured"], ["pc2", "pc1", "measured"]]);
         assert.match(again.stdout, /pc1 -> pc2 +\d+/, "npm run lab prints the legs it measured");
-        guestIntact("sshd gone, after npm run lab");
+        if (!guestIntact("sshd gone, after npm run lab")) { recovers("NIC broken by npm run lab's legs"); }
     });
 
     it("with its Pulumi state gone, npm run lab -- --clean removes the lab by its id (like mn -c)", () => {

@@ -175,10 +175,27 @@ export class LabStack {
         }
         const running = this.plan.hosts.map((h) => h.name)
             .filter((h) => this.onNode(h, `virsh -c qemu:///system domstate ${guest.name}`).stdout.trim() === "running");
-        const consoles = running.map((h) => ({ h, ...this.guestConsole(h, guest) }));
+        const consoles = running.map((h) => ({ h, ...this.guestConsole(h, guest), nic: this.nicState(h, guest) }));
         const ringFault = consoles.find((c) => c.ringFault)?.ringFault;
         return { ok: false, ringFault, said: `${guest.name}'s counter did not rise within ${withinS} s (reads: ${reads.join(", ")}); ` +
-            `running on ${running.join(", ") || "no host"}${consoles.map((c) => `\n${guest.name}'s console on ${c.h}:\n${c.tail}`).join("")}` };
+            `running on ${running.join(", ") || "no host"}` +
+            consoles.map((c) => `\n${guest.name}'s NIC on ${c.h}: ${c.nic}\n${guest.name}'s console on ${c.h}:\n${c.tail}`).join("") };
+    }
+
+    /**
+     * What `guest`'s NIC on `node` did over 2 s (packets in and out of its tap, as libvirt counts
+     * them) and its receive queue as QEMU keeps it: a guest that stopped taking packets without
+     * a word on its console shows a queue with no buffers left (used = avail).
+     */
+    nicState(node: string, guest = this.plan.guests[0]): string {
+        const virsh = `virsh -c qemu:///system`;
+        const r = this.onNode(node, `nic=$(${virsh} domiflist ${guest.name} | awk 'NR > 2 && $1 { print $1; exit }'); ` +
+            `a=$(${virsh} domifstat ${guest.name} "$nic" | awk '/rx_packets|tx_packets/ { printf "%s ", $3 }'); sleep 2; ` +
+            `b=$(${virsh} domifstat ${guest.name} "$nic" | awk '/rx_packets|tx_packets/ { printf "%s ", $3 }'); ` +
+            `echo "$nic rx/tx packets $a-> $b"; ${virsh} qemu-monitor-command ${guest.name} ` +
+            `'{"execute":"x-query-virtio-queue-status","arguments":{"path":"/machine/peripheral/net0/virtio-backend","queue":0}}' 2>&1 | ` +
+            `grep -o '"\\(inuse\\|last-avail-idx\\|used-idx\\|shadow-avail-idx\\|signalled-used\\|signalled-used-valid\\|broken\\)":[a-z0-9]*' | tr '\\n' ' '`);
+        return (r.stdout + r.stderr).replace(/\s+/g, " ").trim();
     }
 
     /**

@@ -44,6 +44,15 @@ export function pulumiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
 
 export interface Run { code: number; stdout: string; stderr: string }
 
+/**
+ * What a failed `pulumi up` said about why: its Diagnostics section (the errors, which come before
+ * the outputs' diff that ends a long output), or its end when it has none, and its stderr.
+ */
+export function whyFailed(r: Run): string {
+    const diag = /^Diagnostics:\n[\s\S]*?(?=^(Outputs|Resources):)/m.exec(r.stdout)?.[0];
+    return `${diag ? diag.slice(-8000) : r.stdout.slice(-6000)}${r.stderr}`;
+}
+
 export function pulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 20 * 60 * 1000): Run {
     const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd, env, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 });
     return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };

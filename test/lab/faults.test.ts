@@ -84,7 +84,8 @@ describe("faults on a real lab (same-subnet)", function () {
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running", why);
         const c = lab.counting();
         if (!c.ok) {
-            assert.ok(c.ringFault, `${why}: ${c.said}`);
+            const legs = (lab.outputs().legs as LegOutcome[]).map((l) => `${l.from}->${l.to}: ${isFailed(l) ? l.failed : "measured"}`);
+            assert.ok(c.ringFault, `${why}: ${c.said}\nthe last legs:\n${legs.join("\n")}`);
             // The guest writes its counter to disk once a second: two reads 3 s apart must differ.
             const first = diskRead(diskCounter);
             sleep(3);

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LegMetrics } from "../../components/reports/metrics";
 import { LabStack } from "../../scripts/lab-stack";
+import { whyFailed } from "../../scripts/pulumi-cli";
 import { sh } from "../support";
 
 describe("pulumi verbs on a real lab (same-subnet)", function () {
@@ -26,7 +27,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
 
     it("pulumi up --yes (preview first, no --skip-preview) builds the lab and measures it", () => {
         const r = lab.up();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.strictEqual(r.code, 0, whyFailed(r));
         assert.match(r.stdout, /Previewing update/);
         legs = lab.outputs().legs;
         assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
@@ -64,7 +65,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         }
         // No `pulumi cancel`, no state edits: the next up just works.
         const r = lab.up();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.strictEqual(r.code, 0, whyFailed(r));
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
         // The interrupted leg ended and removed its files: it once hung for good in a bare `wait`
         // on its timeline's recorders. (A leg of another lab ends within its own timeout.)
@@ -82,7 +83,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         virsh("pc1", "undefine vm1");
         assert.doesNotMatch(virsh("pc1", "list --all --name").stdout, /vm1/);
         const r = lab.up("--refresh");
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.strictEqual(r.code, 0, whyFailed(r));
         assert.match(r.stdout, /lab-vm1-drift/);
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
         const after = lab.outputs().legs as LegMetrics[];
@@ -106,7 +107,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         assert.ok(!silent.ok, `vm1 still answers with its link down: ${silent.said}`);
         const before = JSON.stringify(lab.outputs().legs);
         const r = lab.up("--refresh");
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.strictEqual(r.code, 0, whyFailed(r));
         assert.match(r.stdout, /lab-vm1-drift/);
         const g = lab.plan.guests[0];
         assert.ok(r.stdout.includes(`guest vm1 runs on ${lab.plan.hosts[0].address}, but its counter service at ${g.address}:${g.counterPort} ` +
@@ -127,7 +128,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         ended(pid, "SIGTERM");
         assert.notStrictEqual(virsh("pc2", "version").code, 0, "libvirtd still answers");
         const r = lab.up("--refresh");
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.strictEqual(r.code, 0, whyFailed(r));
         assert.match(r.stdout, /lab-site-drift/);
         assert.strictEqual(virsh("pc2", "version").code, 0, "libvirtd on pc2 does not answer");
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
@@ -164,7 +165,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         const urns = lab.legUrns();
         assert.strictEqual(urns.length, 2, "the stack has no two legs to measure again");
         r = lab.pulumi(["up", "--yes", ...urns.flatMap((u) => ["--replace", u])]);
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+        assert.strictEqual(r.code, 0, whyFailed(r));
         const after = lab.outputs().legs as LegMetrics[];
         assert.deepStrictEqual(after.map((l) => [l.from, l.to, l.destinationState]), [["pc1", "pc2", "running"], ["pc2", "pc1", "running"]]);
     });

@@ -184,8 +184,8 @@ export class LabStack {
 
     /**
      * What `guest`'s NIC on `node` did over 2 s (packets in and out of its tap, as libvirt counts
-     * them) and its receive queue as QEMU keeps it: a guest that stopped taking packets without
-     * a word on its console shows a queue with no buffers left (used = avail).
+     * them) and its receive queue as QEMU keeps it: a used-idx that has caught up with
+     * shadow-avail-idx means the guest left QEMU no buffer to receive into.
      */
     nicState(node: string, guest = this.plan.guests[0]): string {
         const virsh = `virsh -c qemu:///system`;

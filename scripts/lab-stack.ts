@@ -184,7 +184,7 @@ export class LabStack {
 
     /**
      * What `guest`'s NIC on `node` did over 2 s (packets in and out of its tap, as libvirt counts
-     * them) and its receive queue as QEMU keeps it: a used-idx that has caught up with
+     * them; the tap's bridge and state) and its receive queue as QEMU keeps it: a used-idx that has caught up with
      * shadow-avail-idx means the guest left QEMU no buffer to receive into.
      */
     nicState(node: string, guest = this.plan.guests[0]): string {
@@ -192,7 +192,8 @@ export class LabStack {
         const r = this.onNode(node, `nic=$(${virsh} domiflist ${guest.name} | awk 'NR > 2 && $1 { print $1; exit }'); ` +
             `a=$(${virsh} domifstat ${guest.name} "$nic" | awk '/rx_packets|tx_packets/ { printf "%s ", $3 }'); sleep 2; ` +
             `b=$(${virsh} domifstat ${guest.name} "$nic" | awk '/rx_packets|tx_packets/ { printf "%s ", $3 }'); ` +
-            `echo "$nic rx/tx packets $a-> $b"; ${virsh} qemu-monitor-command ${guest.name} ` +
+            `echo "$nic ($(ip -o link show "$nic" | grep -o 'master [^ ]*\\|state [A-Z]*' | tr '\\n' ' ')) rx/tx packets $a-> $b"; ` +
+            `${virsh} qemu-monitor-command ${guest.name} ` +
             `'{"execute":"x-query-virtio-queue-status","arguments":{"path":"/machine/peripheral/net0/virtio-backend","queue":0}}' 2>&1 | ` +
             `grep -o '"\\(inuse\\|last-avail-idx\\|used-idx\\|shadow-avail-idx\\|signalled-used\\|signalled-used-valid\\|broken\\)":[a-z0-9]*' | tr '\\n' ' '`);
         return (r.stdout + r.stderr).replace(/\s+/g, " ").trim();

@@ -7,10 +7,9 @@ import * as path from "path";
 import { LabConfig, parseLabConfig } from "../components/model/config";
 import { Plan, planLab } from "../components/model/plan";
 import { siteSpecOf } from "../components/model/specs";
-import { localSiteScript } from "../components/render";
-import { consoleLogPath } from "../components/render/xml";
+import { localSiteScript, nicStateScript } from "../components/render";
 import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh, testPrefix } from "./pulumi-cli";
-import { LegOutcome } from "../components/reports/metrics";
+import { LegOutcome, ringFaultOf } from "../components/reports/metrics";
 
 const yaml = require("js-yaml");
 
@@ -66,6 +65,28 @@ export class LabStack {
 
     /** `pulumi up --yes` as a user types it: the preview runs first. */
     up(...extra: string[]): Run { return this.pulumi(["up", "--yes", ...extra]); }
+
+    /**
+     * `pulumi up --yes` for a test that needs its legs measured. A leg that failed on QEMU's NIC
+     * ring fault (README: under TCG, QEMU 7.2 now and then leaves a guest's virtio ring corrupt
+     * across a migration, and the leg names it from the guest's console) failed on the emulator,
+     * not on the lab: then `pulumi up --refresh` restarts the guest (its drift watch) and tries the
+     * failed legs again, once, and the test's output says so; the run returned holds both ups'
+     * output and the second one's code. Any other failure is returned as is.
+     */
+    upPastRingFault(...extra: string[]): Run {
+        const r = this.up(...extra);
+        if (r.code === 0) { return r; }
+        let legs: LegOutcome[] = [];
+        try { legs = this.outputs().legs ?? []; } catch { return r; }
+        const faulty = legs.find((l) => ringFaultOf(l));
+        if (!faulty) { return r; }
+        console.log(`      ${this.name}: leg ${faulty.leg} (${faulty.from} -> ${faulty.to}) failed on QEMU's NIC ring fault ` +
+            `${ringFaultOf(faulty)}; pulumi up --refresh restarts the guest and tries the failed legs again`);
+        const again = this.up("--refresh");
+        // Both ups' output: what the first one did (a restart, a replacement) stays assertable.
+        return { code: again.code, stdout: `${r.stdout}\n${again.stdout}`, stderr: `${r.stderr}${again.stderr}` };
+    }
 
     /** The URNs of the stack's migration legs, for `pulumi up --replace` (what `npm run lab -- --remeasure` replaces). */
     legUrns(): string[] {
@@ -146,22 +167,23 @@ export class LabStack {
     }
 
     /**
-     * The end of `guest`'s console on `node`, and its virtio driver's complaint since the guest
-     * last booted, if it made one: under TCG, QEMU 7.2 now and then leaves the NIC's receive ring
-     * corrupt across a migration ("input.0:id N is not a head!"), and only a restart mends it.
+     * What `guest` does on `node`, asked as a leg asks a guest silent after its move
+     * (nic-state.sh): `nic` its NIC's traffic over 2 s and QEMU's virtqueues, `console` the end of
+     * its console, `ringFault` its virtio driver's complaint of a corrupt ring since it last booted.
      */
-    guestConsole(node: string, guest = this.plan.guests[0]): { tail: string; ringFault?: string } {
-        const tail = this.onNode(node, `tail -n 40 ${consoleLogPath(guest.name)}`).stdout.replace(/\r/g, "");
-        const sinceBoot = tail.slice(tail.lastIndexOf("miglab-guest ready") + 1);
-        return { tail, ringFault: /^.*virtio.*(is not a head|out of range).*$/m.exec(sinceBoot)?.[0] };
+    guestState(node: string, guest = this.plan.guests[0]): { nic: string; console: string; ringFault?: string } {
+        const r = this.onNode(node, "bash -s", nicStateScript(guest.name));
+        const lines = (r.stdout + r.stderr).split("\n");
+        const tagged = (tag: string) => lines.filter((l) => l.startsWith(`${tag}: `)).map((l) => l.slice(tag.length + 2));
+        return { nic: [...tagged("nic"), ...tagged("queues")].join("; "), console: tagged("console").join("\n"), ringFault: tagged("ring")[0] };
     }
 
     /**
      * Whether the guest runs: its counter (one tick per 100 ms the guest actually runs) rises
      * within `withinS` seconds. A read can fail on a busy machine (the ask has a 5 s timeout),
      * so reads are repeated until the bound, and the message says what was read. When it does not
-     * rise, the message adds the console of each host that runs the guest, and `ringFault` names
-     * a NIC broken by QEMU (see guestConsole): the guest may run and count, unreachable.
+     * rise, the message adds the NIC and console of each host that runs the guest, and `ringFault`
+     * names a NIC ring QEMU broke, with the host whose console says so (see guestState).
      */
     counting(guest = this.plan.guests[0], withinS = 20): { ok: boolean; said: string; ringFault?: string } {
         const reads: number[] = [];
@@ -173,30 +195,17 @@ export class LabStack {
             if (Number.isNaN(first)) { first = n; } else if (n > first) { return { ok: true, said: reads.join(", ") }; }
             spawnSync("sleep", ["0.5"]);
         }
-        const running = this.plan.hosts.map((h) => h.name)
-            .filter((h) => this.onNode(h, `virsh -c qemu:///system domstate ${guest.name}`).stdout.trim() === "running");
-        const consoles = running.map((h) => ({ h, ...this.guestConsole(h, guest), nic: this.nicState(h, guest) }));
-        const ringFault = consoles.find((c) => c.ringFault)?.ringFault;
-        return { ok: false, ringFault, said: `${guest.name}'s counter did not rise within ${withinS} s (reads: ${reads.join(", ")}); ` +
-            `running on ${running.join(", ") || "no host"}` +
-            consoles.map((c) => `\n${guest.name}'s NIC on ${c.h}: ${c.nic}\n${guest.name}'s console on ${c.h}:\n${c.tail}`).join("") };
-    }
-
-    /**
-     * What `guest`'s NIC on `node` did over 2 s (packets in and out of its tap, as libvirt counts
-     * them; the tap's bridge and state) and its receive queue as QEMU keeps it: a used-idx that has caught up with
-     * shadow-avail-idx means the guest left QEMU no buffer to receive into.
-     */
-    nicState(node: string, guest = this.plan.guests[0]): string {
-        const virsh = `virsh -c qemu:///system`;
-        const r = this.onNode(node, `nic=$(${virsh} domiflist ${guest.name} | awk 'NR > 2 && $1 { print $1; exit }'); ` +
-            `a=$(${virsh} domifstat ${guest.name} "$nic" | awk '/rx_packets|tx_packets/ { printf "%s ", $3 }'); sleep 2; ` +
-            `b=$(${virsh} domifstat ${guest.name} "$nic" | awk '/rx_packets|tx_packets/ { printf "%s ", $3 }'); ` +
-            `echo "$nic ($(ip -o link show "$nic" | grep -o 'master [^ ]*\\|state [A-Z]*' | tr '\\n' ' ')) rx/tx packets $a-> $b"; ` +
-            `${virsh} qemu-monitor-command ${guest.name} ` +
-            `'{"execute":"x-query-virtio-queue-status","arguments":{"path":"/machine/peripheral/net0/virtio-backend","queue":0}}' 2>&1 | ` +
-            `grep -o '"\\(inuse\\|last-avail-idx\\|used-idx\\|shadow-avail-idx\\|signalled-used\\|signalled-used-valid\\|broken\\)":[a-z0-9]*' | tr '\\n' ' '`);
-        return (r.stdout + r.stderr).replace(/\s+/g, " ").trim();
+        // Every host's account: a ring's complaint is on the console of the host where it broke,
+        // which need not be where the guest runs now (it may have been moved on dead).
+        const hosts = this.plan.hosts.map((h) => ({ h: h.name, ...this.guestState(h.name, guest),
+            running: this.onNode(h.name, `virsh -c qemu:///system domstate ${guest.name}`).stdout.trim() === "running" }));
+        const broke = hosts.find((x) => x.ringFault);
+        const running = hosts.filter((x) => x.running);
+        return { ok: false, ringFault: broke && `on ${broke.h}: ${broke.ringFault}`,
+            said: `${guest.name}'s counter did not rise within ${withinS} s (reads: ${reads.join(", ")}); ` +
+            `running on ${running.map((x) => x.h).join(", ") || "no host"}` +
+            running.map((c) => `\n${guest.name}'s NIC on ${c.h}: ${c.nic}\n${guest.name}'s console on ${c.h}:\n${c.console}`).join("") +
+            (broke && !broke.running ? `\n${guest.name}'s virtio driver's complaint on ${broke.h}, where it ran before: ${broke.ringFault}` : "") };
     }
 
     /**

@@ -280,6 +280,14 @@ export interface LegSpec {
     bystanders?: { name: string; address: string; counterPort: number; asker: string; host: string }[];
 }
 
+/**
+ * What a guest that does not answer is doing (nic-state.sh), run on the host that runs it: its
+ * NIC's traffic, QEMU's virtqueues, a ring its driver found corrupt, the end of its console.
+ */
+export function nicStateScript(guest: string): string {
+    return `${scriptHeader({ GUEST: guest, CONSOLE_LOG: consoleLogPath(guest) })}\n${scriptText("nic-state.sh")}`;
+}
+
 export function migrateLegScript(s: LegSpec): string {
     const m = s.tuning;
     return script("migrate-leg.sh", {
@@ -287,7 +295,7 @@ export function migrateLegScript(s: LegSpec): string {
         SRC_ADDR: s.from.address, DST_ADDR: s.to.address,
         PROBE_ADDR: s.probe ?? "", COUNTER_FROM: s.probe ? "probe" : "hosts",
         TUNNEL_PORT: s.tunnelPort ?? "",
-        GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, CONSOLE_LOG: consoleLogPath(s.guest.name), KEY: s.keyPath, KNOWN_HOSTS: s.knownHosts ?? "",
+        GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, CONSOLE_LOG: consoleLogPath(s.guest.name), NIC_STATE: nicStateScript(s.guest.name), KEY: s.keyPath, KNOWN_HOSTS: s.knownHosts ?? "",
         MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
         PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), TIMELINE_INTERVAL_S: m.timelineIntervalMs ? (m.timelineIntervalMs / 1000).toFixed(3) : "0", PLAIN_BYTES: s.guest.memoryMiB * 1024 * 1024,
         BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),

@@ -118,6 +118,15 @@ export function isFailed(l: LegOutcome | Partial<LegOutcome>): l is FailedLeg {
     return typeof (l as FailedLeg).failed === "string";
 }
 
+/**
+ * Where and how QEMU broke the guest's NIC ring, when that is why `l` failed (migrate-leg.sh names
+ * it from a host's console: "... on pc2 (console: ...)"): a fault of QEMU under TCG, not of the
+ * lab, which only a restart of the guest mends (README, Downtime target).
+ */
+export function ringFaultOf(l: LegOutcome): string | undefined {
+    return isFailed(l) ? /its virtio driver found the NIC's ring corrupt (on \S+ \(console: .*?\))(, a fault of QEMU| and on )/.exec(l.failed)?.[1] : undefined;
+}
+
 /** The try number of a leg: one more than last time when the last try failed, so its triggers change and it runs again. */
 export function nextAttempt(previous: unknown, leg: string): number {
     const p = Array.isArray(previous) ? previous.find((l) => l && typeof l === "object" && l.leg === leg) : undefined;

@@ -118,6 +118,12 @@ describe("host scripts: variables and shellcheck", function () {
         it(`${name}: shellcheck finds nothing at warning level`, () => shellcheck(["-s", "bash"], text, name));
     }
 
+    it("nic-state.sh (rendered without the prelude: a leg sends it to another host): reads exactly GUEST and CONSOLE_LOG; shellcheck finds nothing", () => {
+        const read = new Set([...r.scriptText("nic-state.sh").matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+        assert.deepStrictEqual([...read].sort(), ["CONSOLE_LOG", "GUEST"]);
+        shellcheck(["-s", "bash"], r.nicStateScript("vm1"), "nic-state");
+    });
+
     it("build-guest.sh (bash) and guest-init.sh (the guest's busybox sh): shellcheck finds nothing", () => {
         shellcheck(["-s", "bash"], r.scriptText("build-guest.sh"), "build-guest.sh");
         shellcheck(["-s", "sh"], r.scriptText("guest-init.sh"), "guest-init.sh");
@@ -178,66 +184,84 @@ describe("the domain script's account of a guest it could not hear", () => {
     });
 });
 
-describe("the migration leg's account of a guest that is silent after its migration", () => {
-    it("says what the guest's NIC did on the destination over 2 s and prints the end of its console there", function () {
-        this.timeout(20000); // (it waits 2 s between the NIC's two readings)
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-silent-"));
-        try {
-            // The destination's virsh, faked: each domifstat reads more packets (the guest's view: it sent 40, got 7 per ask).
-            fs.writeFileSync(path.join(dir, "virsh"), `#!/bin/bash
+describe("the migration leg's account of a guest that is silent where it runs", () => {
+    const fns = ["rings_in", "silent_guest"].map((f) => {
+        const m = new RegExp(`^${f}\\(\\) \\{[\\s\\S]*?^\\}$`, "m").exec(rendered["migrate-leg"]);
+        assert.ok(m, `migrate-leg.sh has no ${f} function`);
+        return m[0];
+    }).join("\n");
+    // A host where the guest is not defined: its virsh knows no such domain.
+    const noGuest = "#!/bin/bash\nexit 1\n";
+    // A host where it runs: each domifstat reads more packets (the guest's view: it sent 40, got 7 per ask).
+    const runsHere = (dir: string) => `#!/bin/bash
 case "$*" in
   *domiflist*) printf ' Interface   Type     Source   Model    MAC\\n----\\n vnet3   bridge   br-int   virtio   52:54:00:aa:bb:cc\\n\\n' ;;
   *"domifstat vm1 vnet3"*) n=$(cat ${dir}/n 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/n
     printf 'vnet3 rx_bytes 1\\nvnet3 rx_packets %d\\nvnet3 tx_bytes 2\\nvnet3 tx_packets %d\\n' $((10 + n * 7)) $((100 + n * 40)) ;;
+  *'"queue":0'*) echo '{"return": {"used-idx": 971, "inuse": 0, "last-avail-idx": 971, "shadow-avail-idx": 1213, "signalled-used": 971}, "id": "libvirt-1"}' ;;
+  *'"queue":1'*) echo '{"return": {"used-idx": 40, "inuse": 0, "last-avail-idx": 40, "shadow-avail-idx": 52}, "id": "libvirt-2"}' ;;
   *) exit 1 ;;
 esac
-`, { mode: 0o755 });
-            fs.writeFileSync(path.join(dir, "vm1-console.log"), "[    1.0] miglab-guest ready\r\n[   99.1] NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out\r\n");
-            // ssh to the destination, faked: runs the command here.
-            fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/bash
-for a; do last=$a; done
-PATH=${dir}:$PATH bash -c "$last"
-`, { mode: 0o755 });
-            const fn = /^silent_guest\(\) \{[\s\S]*?^\}$/m.exec(rendered["migrate-leg"]);
-            assert.ok(fn, "migrate-leg.sh has no silent_guest function");
-            const res = spawnSync("bash", ["-c", `SSH=${dir}/ssh GUEST=vm1 CONSOLE_LOG=${dir}/vm1-console.log DST_ADDR=10.10.10.9 DST_NAME=pc2 LEG=out
-say() { echo "$LEG: $*" >&2; }
-${fn![0]}
-silent_guest`], { encoding: "utf8" });
-            assert.strictEqual(res.stdout, "its NIC vnet3 sent 40 and received 7 packets in 2 s\n", res.stderr);
-            assert.strictEqual(res.stderr, "out: pc2 console: [    1.0] miglab-guest ready\n" +
-                "out: pc2 console: [   99.1] NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out\n");
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
-    });
-
-    it("names a virtio ring the guest's driver found corrupt since it last booted, and not one from before", function () {
-        this.timeout(20000);
+`;
+    /**
+     * The leg's silent_guest ($1: where the guest runs) between two faked hosts: the source pc1 (here)
+     * and the destination pc2 (what the leg's ssh reaches), each a folder with its virsh and the
+     * guest's console log (NIC_STATE names it relative to the folder it runs in).
+     */
+    function silentGuest(where: "src" | "dst", hosts: { src: { virsh: string; console: string }; dst: { virsh: string; console: string } }) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-silent-"));
         try {
-            fs.writeFileSync(path.join(dir, "virsh"), "#!/bin/bash\nexit 1\n", { mode: 0o755 });
-            fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/bash
-for a; do last=$a; done
-PATH=${dir}:$PATH bash -c "$last"
-`, { mode: 0o755 });
-            const fn = /^silent_guest\(\) \{[\s\S]*?^\}$/m.exec(rendered["migrate-leg"])![0];
-            const run = (consoleText: string) => {
-                fs.writeFileSync(path.join(dir, "vm1-console.log"), consoleText);
-                return spawnSync("bash", ["-c", `SSH=${dir}/ssh GUEST=vm1 CONSOLE_LOG=${dir}/vm1-console.log DST_ADDR=10.10.10.9 DST_NAME=pc2 LEG=out
-say() { :; }
-${fn}
-silent_guest`], { encoding: "utf8" });
-            };
-            // As seen on this machine: the ring broke after the guest's last boot.
-            const broken = run("miglab-guest ready ip=10.10.10.10\r\n[  367.669932] virtio_net virtio0: input.0:id 221 is not a head!\r\n");
-            assert.strictEqual(broken.stdout, "its virtio driver found the NIC's ring corrupt (console: [  367.669932] virtio_net virtio0: input.0:id 221 is not a head!), " +
-                "a fault of QEMU under TCG seen here now and then across a migration\n", broken.stderr);
-            // The same complaint before a restart of the guest belongs to the copy that was restarted.
-            const old = run("[  367.669932] virtio_net virtio0: input.0:id 221 is not a head!\r\nmiglab: counter resumes from disk value 41\r\nmiglab-guest ready ip=10.10.10.10\r\n");
-            assert.strictEqual(old.stdout, "\n", old.stderr);
+            for (const h of ["src", "dst"] as const) {
+                fs.mkdirSync(path.join(dir, h));
+                fs.writeFileSync(path.join(dir, h, "virsh"), hosts[h].virsh.replace(/\$\{dir\}/g, path.join(dir, h)), { mode: 0o755 });
+                fs.writeFileSync(path.join(dir, h, "vm1-console.log"), hosts[h].console);
+            }
+            fs.writeFileSync(path.join(dir, "ssh"), `#!/bin/bash\nfor a; do last=$a; done\ncd ${dir}/dst && PATH=${dir}/dst:$PATH bash -c "$last"\n`, { mode: 0o755 });
+            const nicState = `${r.scriptHeader({ GUEST: "vm1", CONSOLE_LOG: "vm1-console.log" })}\n${r.scriptText("nic-state.sh")}`;
+            return spawnSync("bash", ["-c", `SSH=${dir}/ssh GUEST=vm1 SRC_NAME=pc1 DST_ADDR=10.10.10.9 DST_NAME=pc2 LEG=out
+${r.scriptHeader({ NIC_STATE: nicState })}
+say() { echo "$LEG: $*" >&2; }
+${fns}
+silent_guest ${where}`], { encoding: "utf8", cwd: path.join(dir, "src"), env: { ...process.env, PATH: `${dir}/src:${process.env.PATH}` } });
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    }
+    const nicLine = "its NIC vnet3 sent 40 and received 7 packets in 2 s; " +
+        "QEMU's receive queue shadow-avail-idx=1213 last-avail-idx=971 used-idx=971 inuse=0; " +
+        "its transmit queue shadow-avail-idx=52 last-avail-idx=40 used-idx=40 inuse=0\n";
+    const watchdog = "[    1.0] miglab-guest ready\r\n[   99.1] NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out\r\n";
+
+    it("after the move: what the guest's NIC and QEMU's virtqueues did on the destination, and the end of its console there", function () {
+        this.timeout(20000); // (it waits 2 s between the NIC's two readings)
+        const res = silentGuest("dst", { src: { virsh: noGuest, console: "" }, dst: { virsh: runsHere("${dir}"), console: watchdog } });
+        assert.strictEqual(res.stdout, nicLine, res.stderr);
+        assert.strictEqual(res.stderr, "out: pc2 console: [    1.0] miglab-guest ready\n" +
+            "out: pc2 console: [   99.1] NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 0 timed out\n");
+    });
+
+    it("before the move: the same of the source, where the guest still runs", function () {
+        this.timeout(20000);
+        const res = silentGuest("src", { src: { virsh: runsHere("${dir}"), console: watchdog }, dst: { virsh: noGuest, console: "" } });
+        assert.strictEqual(res.stdout, nicLine, res.stderr);
+        assert.match(res.stderr, /^out: pc1 console: \[    1\.0\] miglab-guest ready\n/);
+    });
+
+    it("names a virtio ring the guest's driver found corrupt since it last started, on either host, and not one from before", function () {
+        this.timeout(20000);
+        const ring = "[  367.669932] virtio_net virtio0: input.0:id 221 is not a head!";
+        const ready = "miglab: counter resumes from disk value 41\r\nmiglab-guest ready ip=10.10.10.10\r\n";
+        const said = (src: string, dst: string) => silentGuest("dst", { src: { virsh: noGuest, console: src }, dst: { virsh: noGuest, console: dst } }).stdout;
+        const corrupt = (host: string) => `its virtio driver found the NIC's ring corrupt on ${host} (console: ${ring}), ` +
+            "a fault of QEMU under TCG seen here now and then across a migration\n";
+        // As seen on this machine: the ring broke after the guest's last boot, where it runs.
+        assert.strictEqual(said("", `${ready}${ring}\r\n`), corrupt("pc2"));
+        // The same complaint before a restart of the guest belongs to the copy that was restarted.
+        assert.strictEqual(said("", `${ring}\r\n${ready}`), "\n");
+        // Seen here too: the ring broke on the host the guest then left (its complaint is in that
+        // host's console), and the guest went on to the next host dead.
+        assert.strictEqual(said(`${ready}${ring}\r\n`, "miglab-guest starting: the lines above are from an earlier run\n"), corrupt("pc1"));
+        // On a host the guest did not start on, domain.sh's mark of its last start ends the earlier run.
+        assert.strictEqual(said(`${ring}\r\nmiglab-guest starting: the lines above are from an earlier run\n`, ready), "\n");
     });
 });

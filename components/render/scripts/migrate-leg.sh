@@ -1,6 +1,7 @@
 # One measured leg of a live migration, run on the SOURCE host. Rendered with a
 # header setting: LEG, GUEST, SRC_NAME, DST_NAME, SRC_ADDR, DST_ADDR, PROBE_ADDR,
-# GUEST_ADDR, GUEST_PORT, KEY, KNOWN_HOSTS (see prelude.sh), MODE (precopy|postcopy), POSTCOPY_SWITCH
+# GUEST_ADDR, GUEST_PORT, CONSOLE_LOG, NIC_STATE (nic-state.sh, asked of a guest that is
+# silent after the move), KEY, KNOWN_HOSTS (see prelude.sh), MODE (precopy|postcopy), POSTCOPY_SWITCH
 # (after-first-pass|after-seconds|on-stall), POSTCOPY_AFTER_S,
 # TIMEOUT_S, PROBE_INTERVAL_S, TIMELINE_INTERVAL_S (0 = no timeline), PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
 # MAX_DOWNTIME_MS (0 = QEMU's default, 300 ms), EXTRA_FLAGS, COUNTER_FROM (probe: the
@@ -71,25 +72,23 @@ daemon_logs() {
   out=$($SSH -o ConnectTimeout=10 "root@$DST_ADDR" "$(log_excerpt)" 2>/dev/null) && [ -n "$out" ] && printf '%s\n' "$out" | while IFS= read -r l; do say "$DST_NAME $l"; done
   return 0
 }
-# Why a migrated guest is silent: what its NIC did over 2 s on the destination (a guest that still
-# sends has a live kernel: the fault is on the path to it; one that sends nothing has stopped) and,
-# above the failure, the end of its console there. Prints the NIC's line.
+# Why the guest is silent where it runs ($1: src|dst), from NIC_STATE (nic-state.sh) run on both
+# hosts: its NIC's traffic over 2 s and QEMU's virtqueues there, as one line for the failure, and
+# the end of its console there above that line; and a ring its driver found corrupt since it last
+# started, on either host: the complaint is printed where the guest ran when the ring broke, which
+# may be the host it left.
+rings_in() { # $1: host, $2: what NIC_STATE printed there
+  printf '%s\n' "$2" | awk -v h="$1" 'sub(/^ring: /, "") { print "on " h " (console: " $0 ")" }'
+}
 silent_guest() {
-  local out
-  # shellcheck disable=SC2016 # expanded on the destination
-  out=$($SSH -o ConnectTimeout=10 "root@$DST_ADDR" 'g='"$GUEST"'; v="virsh -c qemu:///system"
-    nic=$($v domiflist $g | awk "NR > 2 && NF { print \$1; exit }")
-    stat() { $v domifstat $g $nic | awk "/ (rx|tx)_packets / { printf \"%s \", \$3 }"; }
-    a=$(stat); sleep 2; b=$(stat)
-    echo "$a $b" | awk "NF == 4 { printf \"its NIC %s sent %d and received %d packets in 2 s\\n\", \"$nic\", \$4 - \$2, \$3 - \$1 }"
-    tail -n 12 '"$CONSOLE_LOG"' 2>/dev/null | tr -d "\r" | sed "s/^/console: /"' 2>/dev/null)
-  printf '%s\n' "$out" | grep '^console: ' | while IFS= read -r l; do say "$DST_NAME $l"; done
-  # The virtio ring's complaint since the guest last booted ("ready"), if it made one: the NIC is
-  # broken for good, and only a restart of the guest mends it.
-  local ring said
-  ring=$(printf '%s\n' "$out" | sed -n 's/^console: //p' | awk '/miglab-guest ready/ { r = "" } /virtio.*(is not a head|out of range)/ { r = $0 } END { print r }')
-  said=$(printf '%s\n' "$out" | grep -m1 '^its NIC ')
-  [ -z "$ring" ] || said="${said:+$said; }its virtio driver found the NIC's ring corrupt (console: $ring), a fault of QEMU under TCG seen here now and then across a migration"
+  local here there on name ring said
+  here=$(bash -c "$NIC_STATE" 2>/dev/null)
+  there=$($SSH -o ConnectTimeout=10 "root@$DST_ADDR" "$NIC_STATE" 2>/dev/null)
+  if [ "$1" = src ]; then on=$here name=$SRC_NAME; else on=$there name=$DST_NAME; fi
+  printf '%s\n' "$on" | grep '^console: ' | while IFS= read -r l; do say "$name $l"; done
+  said=$(printf '%s\n' "$on" | sed -n 's/^nic: //p; s/^queues: //p' | awk '{ printf "%s%s", (NR > 1 ? "; " : ""), $0 }')
+  ring=$( { rings_in "$SRC_NAME" "$here"; rings_in "$DST_NAME" "$there"; } | awk '{ printf "%s%s", (NR > 1 ? " and " : ""), $0 }')
+  [ -z "$ring" ] || said="${said:+$said; }its virtio driver found the NIC's ring corrupt $ring, a fault of QEMU under TCG seen here now and then across a migration"
   printf '%s\n' "$said"
 }
 fail() {
@@ -185,7 +184,14 @@ if [ "${MAX_DOWNTIME_MS:-0}" != 0 ] && [ "$took" != "$MAX_DOWNTIME_MS" ]; then
 fi
 echo "=== maxdowntime"; echo "$took"
 
-echo "=== counter-before"; counter src
+before=$(counter src)
+echo "=== counter-before"; echo "$before"
+# A guest that does not answer here is not moved: it was silent before the leg (a NIC broken in an
+# earlier leg shows only once traffic reaches it), and moving it would blame this leg's destination.
+if [ -z "$before" ]; then
+  nic=$(silent_guest src)
+  fail "guest $GUEST does not answer on $SRC_NAME before the leg (its counter service at $GUEST_ADDR:$GUEST_PORT, asked 3 times) though libvirt says it is running there${nic:+; $nic}; it was not migrated; its console ends as shown above ($CONSOLE_LOG on $SRC_NAME); the next pulumi up --refresh (npm run lab) restarts a guest that does not answer"
+fi
 echo "=== bystanders-before"; bystanders
 
 # The plain transfer on the same path, measured right before the migration.
@@ -350,7 +356,7 @@ echo "=== dest-state"; echo "$dst_state"
 answer=$(counter dst)
 echo "=== counter-after"; echo "$answer"
 if [ -z "$answer" ]; then
-  nic=$(silent_guest)
+  nic=$(silent_guest dst)
   fail "migration of $GUEST from $SRC_NAME to $DST_NAME completed, but the guest does not answer on $DST_NAME (its counter service at $GUEST_ADDR:$GUEST_PORT, asked 3 times) though libvirt says it is '$dst_state' there${nic:+; $nic}; its console ends as shown above ($CONSOLE_LOG on $DST_NAME); the next pulumi up --refresh (npm run lab) restarts a guest that does not answer"
 fi
 [ -n "$TUNNEL_PORT" ] && { echo "=== tunnel"; echo "$TUNNEL_TX_BEFORE $(tunnel_tx)"; }

@@ -9,13 +9,25 @@ import { Plan, planLab } from "../components/model/plan";
 import { siteSpecOf } from "../components/model/specs";
 import { localSiteScript, nicStateScript } from "../components/render";
 import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh, testPrefix } from "./pulumi-cli";
-import { LegOutcome, ringFaultOf } from "../components/reports/metrics";
+import { FailedLeg, LegOutcome, guestFaultOf, isFailed } from "../components/reports/metrics";
 
 const yaml = require("js-yaml");
 
 /** The legs of `legs` (a stack's `legs` output) that finished after `sinceMs`: what one `pulumi up` measured. */
 function freshLegs(legs: unknown, sinceMs: number): LegOutcome[] {
     return (Array.isArray(legs) ? legs : []).filter((l) => l && typeof l === "object" && Date.parse(l.finishedAt ?? "") >= sinceMs);
+}
+
+/**
+ * The counter a lab guest keeps in sector 0 of its disk ("<n>\n"), read from its qcow2 image
+ * beside the QEMU that runs it (qemu-io, shared and read-only): NaN when it cannot be read.
+ */
+export function diskCounterOf(image: string): number {
+    const r = spawnSync("qemu-io", ["-r", "-U", "-f", "qcow2", "-c", "read -v 0 16", image], { encoding: "utf8" });
+    // qemu-io prints "00000000:  36 35 30 0a 00 ...  650....."
+    const hex = /^00000000: +((?:[0-9a-f]{2} ){16})/m.exec(r.stdout ?? "")?.[1];
+    const text = hex ? Buffer.from(hex.trim().split(/ +/).map((b) => parseInt(b, 16))).toString("latin1") : "";
+    return Number(/^(\d+)\n/.exec(text)?.[1] ?? NaN);
 }
 
 export class LabStack {
@@ -67,22 +79,32 @@ export class LabStack {
     up(...extra: string[]): Run { return this.pulumi(["up", "--yes", ...extra]); }
 
     /**
-     * `pulumi up --yes` for a test that needs its legs measured. A leg that failed on QEMU's NIC
-     * ring fault (README: under TCG, QEMU 7.2 now and then leaves a guest's virtio ring corrupt
-     * across a migration, and the leg names it from the guest's console) failed on the emulator,
-     * not on the lab: then `pulumi up --refresh` restarts the guest (its drift watch) and tries the
-     * failed legs again, once, and the test's output says so; the run returned holds both ups'
-     * output and the second one's code. Any other failure is returned as is.
+     * `pulumi up --yes` for a test that needs its legs measured. A leg that failed on a guest
+     * whose kernel reported a fault (README: under TCG, QEMU 7.2 now and then hands a migrated
+     * guest a state its kernel finds corrupt; the leg names it from the guest's console, or the
+     * guest stands still and says so later) failed on the emulator, not on the lab: then `pulumi
+     * up --refresh` restarts the guest (its drift watch) and tries the failed legs again, once,
+     * and the test's output says so; the run returned holds both ups' output and the second one's
+     * code. Any other failure is returned as is.
      */
-    upPastRingFault(...extra: string[]): Run {
+    upPastGuestFault(...extra: string[]): Run {
         const r = this.up(...extra);
         if (r.code === 0) { return r; }
         let legs: LegOutcome[] = [];
         try { legs = this.outputs().legs ?? []; } catch { return r; }
-        const faulty = legs.find((l) => ringFaultOf(l));
-        if (!faulty) { return r; }
-        console.log(`      ${this.name}: leg ${faulty.leg} (${faulty.from} -> ${faulty.to}) failed on QEMU's NIC ring fault ` +
-            `${ringFaultOf(faulty)}; pulumi up --refresh restarts the guest and tries the failed legs again`);
+        let faulty = legs.find((l) => guestFaultOf(l));
+        let fault = faulty && guestFaultOf(faulty);
+        if (!faulty) {
+            // A guest that stands still may not have said why yet when its leg asked: its
+            // kernel's watchdog reports a stuck CPU some 20 s later (counting() waits for it).
+            faulty = legs.find((l) => isFailed(l) && / does not answer on /.test(l.failed));
+            const guest = faulty && this.plan.guests.find((g) => g.name === (faulty as FailedLeg).guest || (faulty as FailedLeg).failed.includes(` ${g.name} `));
+            const c = guest && this.counting(guest, 5);
+            if (!c || c.ok || !c.guestFault) { return r; }
+            fault = `${c.guestFault} (after the leg; ${c.disk})`;
+        }
+        console.log(`      ${this.name}: leg ${faulty!.leg} (${faulty!.from} -> ${faulty!.to}) failed on a fault QEMU left in the guest ` +
+            `${fault}; pulumi up --refresh restarts the guest and tries the failed legs again`);
         const again = this.up("--refresh");
         // Both ups' output: what the first one did (a restart, a replacement) stays assertable.
         return { code: again.code, stdout: `${r.stdout}\n${again.stdout}`, stderr: `${r.stderr}${again.stderr}` };
@@ -169,23 +191,35 @@ export class LabStack {
     /**
      * What `guest` does on `node`, asked as a leg asks a guest silent after its move
      * (nic-state.sh): `nic` its NIC's traffic over 2 s and QEMU's virtqueues, `console` the end of
-     * its console, `ringFault` its virtio driver's complaint of a corrupt ring since it last booted.
+     * its console, `guestFault` the fault its kernel reported since it last started.
      */
-    guestState(node: string, guest = this.plan.guests[0]): { nic: string; console: string; ringFault?: string } {
+    guestState(node: string, guest = this.plan.guests[0]): { nic: string; console: string; guestFault?: string } {
         const r = this.onNode(node, "bash -s", nicStateScript(guest.name));
         const lines = (r.stdout + r.stderr).split("\n");
         const tagged = (tag: string) => lines.filter((l) => l.startsWith(`${tag}: `)).map((l) => l.slice(tag.length + 2));
-        return { nic: [...tagged("nic"), ...tagged("queues")].join("; "), console: tagged("console").join("\n"), ringFault: tagged("ring")[0] };
+        return { nic: [...tagged("nic"), ...tagged("queues")].join("; "), console: tagged("console").join("\n"), guestFault: tagged("fault")[0] };
+    }
+
+    /**
+     * The counter the guest writes to sector 0 of its disk once a second (with fsync), read beside
+     * its running QEMU (qemu-io, shared): it rises while the guest runs, whatever its network
+     * does. NaN when it cannot be read.
+     */
+    diskCounter(guest = this.plan.guests[0]): number {
+        return diskCounterOf(guest.disk);
     }
 
     /**
      * Whether the guest runs: its counter (one tick per 100 ms the guest actually runs) rises
      * within `withinS` seconds. A read can fail on a busy machine (the ask has a 5 s timeout),
      * so reads are repeated until the bound, and the message says what was read. When it does not
-     * rise, the message adds the NIC and console of each host that runs the guest, and `ringFault`
-     * names a NIC ring QEMU broke, with the host whose console says so (see guestState).
+     * rise: `disk` says whether the guest itself stands still (its disk counter, over 4 s) or runs
+     * cut off; the message adds the NIC and console of each host that runs the guest; and
+     * `guestFault` names the fault the guest's kernel reported, with the host whose console says
+     * so (see guestState). A guest that stands still is given 45 s to say why: its kernel's
+     * soft-lockup watchdog reports a stuck CPU after about 20 s.
      */
-    counting(guest = this.plan.guests[0], withinS = 20): { ok: boolean; said: string; ringFault?: string } {
+    counting(guest = this.plan.guests[0], withinS = 20): { ok: boolean; said: string; guestFault?: string; disk?: string } {
         const reads: number[] = [];
         const deadline = Date.now() + withinS * 1000;
         let first = NaN;
@@ -195,17 +229,28 @@ export class LabStack {
             if (Number.isNaN(first)) { first = n; } else if (n > first) { return { ok: true, said: reads.join(", ") }; }
             spawnSync("sleep", ["0.5"]);
         }
-        // Every host's account: a ring's complaint is on the console of the host where it broke,
+        const d0 = this.diskCounter(guest);
+        spawnSync("sleep", ["4"]);
+        const d1 = this.diskCounter(guest);
+        const stands = !Number.isNaN(d0) && d1 === d0;
+        const disk = Number.isNaN(d0) || Number.isNaN(d1) ? "its disk counter could not be read"
+            : stands ? `its disk counter stood at ${d0} over 4 s: the guest stands still` : `its disk counter went ${d0} -> ${d1} in 4 s: the guest runs, cut off`;
+        // Every host's account: a fault is on the console of the host the guest ran on then,
         // which need not be where the guest runs now (it may have been moved on dead).
-        const hosts = this.plan.hosts.map((h) => ({ h: h.name, ...this.guestState(h.name, guest),
+        const accounts = () => this.plan.hosts.map((h) => ({ h: h.name, ...this.guestState(h.name, guest),
             running: this.onNode(h.name, `virsh -c qemu:///system domstate ${guest.name}`).stdout.trim() === "running" }));
-        const broke = hosts.find((x) => x.ringFault);
+        let hosts = accounts();
+        for (const until = Date.now() + 45000; stands && !hosts.some((x) => x.guestFault) && Date.now() < until;) {
+            spawnSync("sleep", ["5"]);
+            hosts = accounts();
+        }
+        const broke = hosts.find((x) => x.guestFault);
         const running = hosts.filter((x) => x.running);
-        return { ok: false, ringFault: broke && `on ${broke.h}: ${broke.ringFault}`,
-            said: `${guest.name}'s counter did not rise within ${withinS} s (reads: ${reads.join(", ")}); ` +
+        return { ok: false, guestFault: broke && `on ${broke.h}: ${broke.guestFault}`, disk,
+            said: `${guest.name}'s counter did not rise within ${withinS} s (reads: ${reads.join(", ")}); ${disk}; ` +
             `running on ${running.map((x) => x.h).join(", ") || "no host"}` +
             running.map((c) => `\n${guest.name}'s NIC on ${c.h}: ${c.nic}\n${guest.name}'s console on ${c.h}:\n${c.console}`).join("") +
-            (broke && !broke.running ? `\n${guest.name}'s virtio driver's complaint on ${broke.h}, where it ran before: ${broke.ringFault}` : "") };
+            (broke && !broke.running ? `\n${guest.name}'s kernel's fault on ${broke.h}, where it ran before: ${broke.guestFault}` : "") };
     }
 
     /**

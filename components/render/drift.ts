@@ -6,8 +6,9 @@ import { scriptText } from "./files";
 /**
  * On one hypervisor host: exit 0 when the guest runs there and its counter service answers,
  * asked from there (the one place every topology reaches it from). A guest libvirt calls
- * running can be dead to the network: under TCG its virtio NIC's receive ring breaks now and
- * then across a migration ("input.0:id N is not a head!"), and only a restart mends it.
+ * running can be dead to the network: under TCG its kernel now and then finds its state corrupt
+ * after a migration (a virtio ring: "input.0:id N is not a head!"; an oops; a panic), and only a
+ * restart mends it.
  */
 export function guestAnsweringProbe(guest: { name: string; address: string; counterPort: number }): string {
     return `state=$(virsh -c qemu:///system domstate ${guest.name} 2>&1 | head -n1); ` +

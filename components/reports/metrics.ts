@@ -119,12 +119,13 @@ export function isFailed(l: LegOutcome | Partial<LegOutcome>): l is FailedLeg {
 }
 
 /**
- * Where and how QEMU broke the guest's NIC ring, when that is why `l` failed (migrate-leg.sh names
- * it from a host's console: "... on pc2 (console: ...)"): a fault of QEMU under TCG, not of the
- * lab, which only a restart of the guest mends (README, Downtime target).
+ * Where and what the guest's kernel reported as a fault, when a silent guest is why `l` failed
+ * (migrate-leg.sh names it from a host's console: "... on pc2 (console: ...)"): a fault of QEMU
+ * under TCG in a guest it migrated, not of the lab, which only a restart of the guest mends
+ * (README, Downtime target).
  */
-export function ringFaultOf(l: LegOutcome): string | undefined {
-    return isFailed(l) ? /its virtio driver found the NIC's ring corrupt (on \S+ \(console: .*?\))(, a fault of QEMU| and on )/.exec(l.failed)?.[1] : undefined;
+export function guestFaultOf(l: LegOutcome): string | undefined {
+    return isFailed(l) ? /its kernel reported a fault (on \S+ \(console: .*?\))(, a fault of QEMU| and on )/.exec(l.failed)?.[1] : undefined;
 }
 
 /** The try number of a leg: one more than last time when the last try failed, so its triggers change and it runs again. */

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { comparisonRow } from "../../components/reports/compare";
-import { LegOutcome, isFailed, nextAttempt, parseLegOutcome, ringFaultOf, summarize } from "../../components/reports/metrics";
+import { LegOutcome, isFailed, nextAttempt, parseLegOutcome, guestFaultOf, summarize } from "../../components/reports/metrics";
 import { legsTable } from "../../scripts/print-legs";
 import { ROOT } from "../support";
 
@@ -68,21 +68,21 @@ describe("a leg whose output cannot be read", () => {
     });
 });
 
-describe("a leg that failed on QEMU's NIC ring fault", () => {
+describe("a leg that failed on a fault QEMU left in the guest", () => {
     const leg = (failed: string) => parseLegOutcome("back", "pc2", "pc1", `=== counter-before\ncounter=812 uptime=90\n=== failed\n${failed}\n=== at\n1764080004.2\n`);
     const ring = "[   12.146308] virtio_net virtio0: output.0:id 1 is not a head!";
     it("names the host whose console showed it and the complaint, from either of the leg's failures", () => {
         // As seen on this machine: the ring broke on pc2, and the dead guest was moved back to pc1.
         const after = leg(`migration of vm1 from pc2 to pc1 completed, but the guest does not answer on pc1 (its counter service at 10.10.30.10:7000, asked 3 times) ` +
-            `though libvirt says it is 'running' there; its NIC vnet1 sent 0 and received 0 packets in 2 s; its virtio driver found the NIC's ring corrupt on pc2 ` +
-            `(console: ${ring}), a fault of QEMU under TCG seen here now and then across a migration; its console ends as shown above`);
-        assert.strictEqual(ringFaultOf(after), `on pc2 (console: ${ring})`);
-        const before = leg(`guest vm1 does not answer on pc2 before the leg (...); its virtio driver found the NIC's ring corrupt on pc2 (console: ${ring}) ` +
-            `and on pc1 (console: [ 3.1] virtio_net virtio0: input.0:id 9 is not a head!), a fault of QEMU under TCG seen here now and then across a migration; it was not migrated`);
-        assert.strictEqual(ringFaultOf(before), `on pc2 (console: ${ring})`);
+            `though libvirt says it is 'running' there; its NIC vnet1 sent 0 and received 0 packets in 2 s; its kernel reported a fault on pc2 ` +
+            `(console: ${ring}), a fault of QEMU under TCG seen here now and then in a guest it migrated; its console ends as shown above`);
+        assert.strictEqual(guestFaultOf(after), `on pc2 (console: ${ring})`);
+        const before = leg(`guest vm1 does not answer on pc2 before the leg (...); its kernel reported a fault on pc2 (console: ${ring}) ` +
+            `and on pc1 (console: [ 3.1] Kernel panic - not syncing: Fatal exception in interrupt), a fault of QEMU under TCG seen here now and then in a guest it migrated; it was not migrated`);
+        assert.strictEqual(guestFaultOf(before), `on pc2 (console: ${ring})`);
     });
     it("is none for any other failure, and for a measured leg", () => {
-        assert.strictEqual(ringFaultOf(leg("migration of vm1 from pc1 to pc2 completed, but the guest does not answer on pc2 (...); its NIC vnet1 sent 0 and received 0 packets in 2 s")), undefined);
-        assert.strictEqual(ringFaultOf(parseLegOutcome("out", "pc1", "pc2", captured)), undefined);
+        assert.strictEqual(guestFaultOf(leg("migration of vm1 from pc1 to pc2 completed, but the guest does not answer on pc2 (...); its NIC vnet1 sent 0 and received 0 packets in 2 s")), undefined);
+        assert.strictEqual(guestFaultOf(parseLegOutcome("out", "pc1", "pc2", captured)), undefined);
     });
 });

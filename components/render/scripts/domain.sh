@@ -30,9 +30,9 @@ if [ "$ACTION" = up ]; then
   }
   trap undo EXIT
   where=$(running_on)
-  # Running is not enough: under TCG a guest's virtio NIC sometimes breaks across a migration
-  # (its driver finds its receive ring corrupt, "input.0:id N is not a head!") and the guest is
-  # dead to the network until restarted. Asked where it runs; a silent one is restarted here.
+  # Running is not enough: under TCG a migrated guest's kernel sometimes finds its state corrupt
+  # (a virtio ring, "input.0:id N is not a head!"; an oops; a panic) and the guest is dead to the
+  # network until restarted. Asked where it runs; a silent one is restarted here.
   if [ -n "$where" ]; then
     heard=0; answers_on "$where" || heard=$?
     if [ "$heard" = 1 ]; then
@@ -61,7 +61,7 @@ if [ "$ACTION" = up ]; then
   fi
   if ! $V domstate "$GUEST" | grep -qx running; then
     # What a host's console says from here on is this run's: a leg or a test that looks for the
-    # guest's virtio complaints reads each host's console back to this line (nic-state.sh).
+    # faults the guest's kernel reported reads each host's console back to this line (nic-state.sh).
     for p in $PEERS; do
       $SSH -o ConnectTimeout=10 "root@$p" "mkdir -p '${CONSOLE_LOG%/*}' && echo 'miglab-guest starting: the lines above are from an earlier run' >> '$CONSOLE_LOG'" 2>/dev/null || true
     done

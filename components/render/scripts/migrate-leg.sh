@@ -74,21 +74,21 @@ daemon_logs() {
 }
 # Why the guest is silent where it runs ($1: src|dst), from NIC_STATE (nic-state.sh) run on both
 # hosts: its NIC's traffic over 2 s and QEMU's virtqueues there, as one line for the failure, and
-# the end of its console there above that line; and a ring its driver found corrupt since it last
-# started, on either host: the complaint is printed where the guest ran when the ring broke, which
-# may be the host it left.
-rings_in() { # $1: host, $2: what NIC_STATE printed there
-  printf '%s\n' "$2" | awk -v h="$1" 'sub(/^ring: /, "") { print "on " h " (console: " $0 ")" }'
+# the end of its console there above that line; and a fault its kernel reported since it last
+# started, on either host: it is printed where the guest ran when it happened, which may be the
+# host it left.
+faults_in() { # $1: host, $2: what NIC_STATE printed there
+  printf '%s\n' "$2" | awk -v h="$1" 'sub(/^fault: /, "") { print "on " h " (console: " $0 ")" }'
 }
 silent_guest() {
-  local here there on name ring said
+  local here there on name fault said
   here=$(bash -c "$NIC_STATE" 2>/dev/null)
   there=$($SSH -o ConnectTimeout=10 "root@$DST_ADDR" "$NIC_STATE" 2>/dev/null)
   if [ "$1" = src ]; then on=$here name=$SRC_NAME; else on=$there name=$DST_NAME; fi
   printf '%s\n' "$on" | grep '^console: ' | while IFS= read -r l; do say "$name $l"; done
   said=$(printf '%s\n' "$on" | sed -n 's/^nic: //p; s/^queues: //p' | awk '{ printf "%s%s", (NR > 1 ? "; " : ""), $0 }')
-  ring=$( { rings_in "$SRC_NAME" "$here"; rings_in "$DST_NAME" "$there"; } | awk '{ printf "%s%s", (NR > 1 ? " and " : ""), $0 }')
-  [ -z "$ring" ] || said="${said:+$said; }its virtio driver found the NIC's ring corrupt $ring, a fault of QEMU under TCG seen here now and then across a migration"
+  fault=$( { faults_in "$SRC_NAME" "$here"; faults_in "$DST_NAME" "$there"; } | awk '{ printf "%s%s", (NR > 1 ? " and " : ""), $0 }')
+  [ -z "$fault" ] || said="${said:+$said; }its kernel reported a fault $fault, a fault of QEMU under TCG seen here now and then in a guest it migrated"
   printf '%s\n' "$said"
 }
 fail() {
@@ -162,8 +162,12 @@ tunnel_tx() { # packets the source has sent into the tunnel towards the destinat
   ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0
 }
 
-state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1) ||
+if ! state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1); then
+  # An earlier leg that failed after the move leaves the guest on its destination.
+  there=$($SSH -o ConnectTimeout=10 "root@$DST_ADDR" "virsh -c qemu:///system domstate $GUEST" 2>/dev/null) &&
+    fail "guest $GUEST is not on $SRC_NAME but '$there' on $DST_NAME, where an earlier leg left it: migrate it back (virsh migrate), or, if it does not answer there, pulumi up --refresh restarts it at home"
   fail "guest $GUEST is not defined on $SRC_NAME ($state)"
+fi
 [ "$state" = running ] || fail "guest $GUEST is '$state' on $SRC_NAME, not running: start it there first"
 # (libvirt opens the guest's console log there before it would make the directory, which a
 # host whose package made it may have lost)

@@ -7,11 +7,13 @@
 #        that has caught up with shadow-avail-idx means the guest gave QEMU no buffer to fill; on
 #        transmit, a last-avail-idx behind shadow-avail-idx that stays there means QEMU is not
 #        taking what the guest sends
-#   ring: the guest's virtio driver's complaint of a corrupt ring since the guest last started
-#        ("miglab-guest ready" where it booted, "miglab-guest starting" that domain.sh writes on
-#        every host as it starts it): under TCG, QEMU 7.2 now and then leaves a ring so across a
-#        migration, and only a restart of the guest mends it. It is printed on the console of the
-#        host the guest ran on when it broke, which is not always where it runs now
+#   fault: the first fault the guest's kernel reported since the guest last started ("miglab-guest
+#        ready" where it booted, "miglab-guest starting" that domain.sh writes on every host as it
+#        starts it), and the last when there were more: a virtio ring its driver found corrupt, an
+#        oops, a panic, a process killed by a fault. Under TCG, QEMU 7.2 now and then hands a
+#        migrated guest a state its kernel finds corrupt, and only a restart mends it. It is
+#        printed on the console of the host the guest ran on then, which is not always where it
+#        runs now
 #   console: the end of its console
 v="virsh -c qemu:///system"
 nic=$($v domiflist "$GUEST" 2>/dev/null | awk 'NR > 2 && NF { print $1; exit }')
@@ -32,8 +34,12 @@ queue() { # one virtqueue's indices, in a fixed order ("" when QEMU does not ans
 }
 rx=$(queue 0); tx=$(queue 1)
 [ -n "$rx$tx" ] && echo "queues: QEMU's receive queue ${rx% }; its transmit queue ${tx% }"
-console=$(tail -n 40 "$CONSOLE_LOG" 2>/dev/null | tr -d '\r')
-ring=$(printf '%s\n' "$console" | awk '/miglab-guest (ready|starting)/ { r = "" } /virtio.*(is not a head|out of range)/ { r = $0 } END { print r }')
-[ -n "$ring" ] && echo "ring: $ring"
+# An oops prints dozens of lines: the search reaches further back than the end shown.
+console=$(tail -n 400 "$CONSOLE_LOG" 2>/dev/null | tr -d '\r')
+printf '%s\n' "$console" | awk '
+  /miglab-guest (ready|starting)/ { first = ""; last = "" }
+  /virtio.*(is not a head|out of range)|Kernel panic|BUG:|Oops|general protection fault|unable to handle|invalid opcode|Segmentation fault|segfault at/ {
+    if (first == "") first = $0; else last = $0 }
+  END { if (first != "") print "fault: " first (last == "" ? "" : " ... then: " last) }'
 printf '%s\n' "$console" | tail -n 12 | sed '/^$/d; s/^/console: /'
 true

@@ -92,15 +92,16 @@ export class LabStack {
         if (r.code === 0) { return r; }
         let legs: LegOutcome[] = [];
         try { legs = this.outputs().legs ?? []; } catch { return r; }
-        let faulty = legs.find((l) => guestFaultOf(l));
+        let faulty = legs.find((l): l is FailedLeg => guestFaultOf(l) !== undefined);
         let fault = faulty && guestFaultOf(faulty);
         if (!faulty) {
             // A guest that stands still may not have said why yet when its leg asked: its
             // kernel's watchdog reports a stuck CPU some 20 s later (counting() waits for it).
-            faulty = legs.find((l) => isFailed(l) && / does not answer on /.test(l.failed));
-            const guest = faulty && this.plan.guests.find((g) => g.name === (faulty as FailedLeg).guest || (faulty as FailedLeg).failed.includes(` ${g.name} `));
+            const silent = legs.find((l): l is FailedLeg => isFailed(l) && / does not answer on /.test(l.failed));
+            const guest = silent && this.plan.guests.find((g) => g.name === silent.guest || silent.failed.includes(` ${g.name} `));
             const c = guest && this.counting(guest, 5);
             if (!c || c.ok || !c.guestFault) { return r; }
+            faulty = silent;
             fault = `${c.guestFault} (after the leg; ${c.disk})`;
         }
         console.log(`      ${this.name}: leg ${faulty!.leg} (${faulty!.from} -> ${faulty!.to}) failed on a fault QEMU left in the guest ` +

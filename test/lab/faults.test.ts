@@ -76,8 +76,9 @@ describe("faults on a real lab (same-subnet)", function () {
      * Returns false when it does not answer because its kernel reported a fault: under TCG, QEMU
      * 7.2 now and then hands a migrated guest a state its kernel finds corrupt, whatever the fault
      * injected (it says so on the console of the host it then ran on: "input.0:id N is not a
-     * head!" for the receive ring, "output.0:..." for the transmit ring, an oops, a panic). The caller's next `pulumi up
-     * --refresh` must then restart it (the drift watch) and measure. Any other silence fails here.
+     * head!" for the receive ring, "output.0:..." for the transmit ring, an oops, a panic). The
+     * caller's next `pulumi up --refresh` must then restart it (the drift watch) and measure. Any
+     * other silence fails here.
      */
     function guestIntact(why: string): boolean {
         assert.deepStrictEqual(qemuHosts(), ["pc1"], `${why}: QEMU of vm1 should run on pc1 only`);

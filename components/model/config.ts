@@ -1,55 +1,17 @@
 // The stack's config: one structured value, `miglab:lab`, checked against the
 // JSON Schema shipped beside this file (the single source of truth for its
 // shape and defaults), then by the cross-field rules the schema cannot say.
-import Ajv, { ErrorObject } from "ajv";
-import addFormats from "ajv-formats";
-import schema from "./config.schema.json";
+import { ErrorObject } from "ajv";
 import { inSubnet } from "./net";
 import { givenFieldRules, labRules } from "./rules";
+import { ajv, schema } from "./schema";
 import { fillProblem } from "./workload";
 import { FeatureProbe, MemoryProbe, guestMemoryProblems, kernelFeatureProblems, probeKernel, probeMemory } from "./kernel";
+import { migrationEntries, migrationOptionProblems, migrationPath } from "./migrations";
+import type { LabConfig, MigrationConfig } from "./types";
 
-export interface SshArgs { host?: string; user: string; port: number; privateKey: string; hostKey?: string }
-export interface NodeConfig { name: string; address: string; prefix: number; ssh?: SshArgs }
-export interface GuestConfig {
-    name: string; home: string; address: string; memoryMiB: number; vcpus: number; mac?: string;
-    image: { builtin?: "tiny"; qcow2?: string; diskMiB: number }; counterPort: number;
-    workload: { dirtyMiBs: number; workingSetMiB?: number; fillMiB?: number };
-}
-export interface MigrationConfig {
-    guest: string; from?: string; to?: string; path?: string[]; mode: "precopy" | "postcopy"; postcopyAfterSeconds: number;
-    roundTrip: boolean; probeIntervalMs: number; timelineIntervalMs: number; timeoutSeconds: number; bandwidthMiBs: number;
-    maxDowntimeMs: number; probeHost?: string;
-    postcopySwitch: "after-first-pass" | "after-seconds" | "on-stall";
-    autoConverge: boolean; parallelConnections: number; compression: "none" | "xbzrle"; runs: number;
-    guestPingIntervalMs: number;
-}
-export interface LabConfig {
-    site: "local" | "ssh";
-    topology: "same-subnet" | "nat" | "bridged";
-    hosts: NodeConfig[];
-    nfs: { host: NodeConfig; export: string; allowedNetworks?: string[]; server?: "kernel" | "ganesha" };
-    pool: { name: string; path: string; type?: "netfs" | "dir" };
-    link?: { rate?: string; delayMs?: number; lossPercent?: number };
-    outside: { address: string; prefix: number };
-    nat: { subnet: string; gateway: string; mac: string };
-    overlay: { subnet: string; gateway: string; gatewayHost?: string; vni: number; tunnel: "vxlan" | "gre" };
-    guests: GuestConfig[];
-    /** One guest's migration, as the config gave it (or absent when it gave `migrations`). */
-    migration?: MigrationConfig;
-    /** Every migration in order: `migrations`, or the single `migration`, after parsing. */
-    migrations: MigrationConfig[];
-}
-
-/** The migrations with the config path each came from ("migration" or "migrations[i]"). */
-export function migrationEntries(cfg: LabConfig): { m: MigrationConfig; at: string }[] {
-    return cfg.migration ? [{ m: cfg.migration, at: "migration" }] : cfg.migrations.map((m, i) => ({ m, at: `migrations[${i}]` }));
-}
-
-/** The hosts a migration visits in order: its path, or from and to. */
-export function migrationPath(m: MigrationConfig): string[] {
-    return m.path ?? [m.from!, m.to!];
-}
+export type { GuestConfig, LabConfig, MigrationConfig, NodeConfig, SshArgs } from "./types";
+export { migrationEntries, migrationPath } from "./migrations";
 
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
@@ -59,10 +21,7 @@ export class ConfigError extends Error {
     }
 }
 
-// verbose: errors carry their schema object, where x-oneOf holds the message for a failed oneOf.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
-addFormats(ajv);
-const validateSchema = ajv.compile(schema);
+const validateSchema = ajv.getSchema(schema.$id)!;
 
 /** "/hosts/1/address" -> "hosts[1].address" */
 export function fieldPath(instancePath: string, extra?: string): string {
@@ -77,7 +36,7 @@ function describe(e: ErrorObject): string {
     switch (e.keyword) {
         case "required": return `${fieldPath(e.instancePath, String(e.params.missingProperty))}: is required`;
         case "additionalProperties": return `${fieldPath(e.instancePath, String(e.params.additionalProperty))}: is not a known field; remove it or check its spelling`;
-        case "format": return `${fieldPath(e.instancePath)}: must be an ${e.params.format === "ipv4" ? "IPv4 address" : e.params.format}`;
+        case "format": return `${fieldPath(e.instancePath)}: must be ${subschema(e.schemaPath)?.["x-rule"] ?? `a valid ${e.params.format}`}`;
         case "enum": return `${fieldPath(e.instancePath)}: must be one of ${(e.params.allowedValues as string[]).map((v) => `'${v}'`).join(", ")}`;
         case "pattern": {
             const sub = subschema(e.schemaPath);
@@ -228,19 +187,8 @@ function migrationProblems(cfg: LabConfig, hostNames: Set<string>, guestNames: M
                 : `${field(0)}: '${path[0]}' is not where guest '${guest.name}' is then ('${at0.host}', after ${at0.after}); start there`);
         }
         const closed = m.roundTrip || path[path.length - 1] === path[0];
-        if (m.runs > 1 && !closed) {
-            problems.push(`${at}.runs: repeating needs roundTrip: true (each run starts where the guest is declared)`);
-        }
         if (guest && at0) { where.set(guest.name, { host: closed ? path[0] : path[path.length - 1], after: at }); }
-        if (m.mode !== "postcopy" && m.postcopySwitch !== "after-first-pass") {
-            problems.push(`${at}.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy`);
-        }
-        if (m.mode === "postcopy" && m.parallelConnections > 1) {
-            problems.push(`${at}.parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy`);
-        }
-        if (m.parallelConnections > 1 && m.compression === "xbzrle") {
-            problems.push(`${at}.compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1`);
-        }
+        problems.push(...migrationOptionProblems(m, at, closed));
         if (m.probeHost !== undefined) {
             if (!nodeNames.has(m.probeHost)) { problems.push(`${at}.probeHost: '${m.probeHost}' is not a node of the lab`); }
             else if (path.includes(m.probeHost)) { problems.push(`${at}.probeHost: must be none of the hosts the guest visits (${path.join(", ")})`); }
@@ -252,25 +200,21 @@ function migrationProblems(cfg: LabConfig, hostNames: Set<string>, guestNames: M
 // The migration's own fields, checked by the same schema when a Migration is declared
 // without a stack config (its guest, from and to are resources there, not names).
 const migrationSchema = {
-    type: "object", additionalProperties: false, definitions: (schema as any).definitions,
-    properties: Object.fromEntries(Object.entries((schema as any).properties.migration.properties)
+    type: "object", additionalProperties: false, definitions: schema.definitions,
+    properties: Object.fromEntries(Object.entries(schema.properties.migration.properties)
         .filter(([k]) => !["guest", "from", "to", "path", "probeHost"].includes(k))),
 };
 const validateMigration = ajv.compile(migrationSchema);
 
 /**
  * A migration's options with the schema's defaults filled in, and every problem the
- * schema and the cross-field rules find, as "field: problem" lines.
+ * schema and the migration rules find, as "field: problem" lines. `pathCloses`: the
+ * hosts it visits end where they start, so runs may repeat without roundTrip.
  */
-export function checkMigrationOptions(raw: Record<string, unknown>): { options: MigrationConfig; problems: string[] } {
+export function checkMigrationOptions(raw: Record<string, unknown>, pathCloses = false): { options: MigrationConfig; problems: string[] } {
     const value = JSON.parse(JSON.stringify(raw));
     const problems = validateMigration(value) ? [] : [...new Set((validateMigration.errors ?? []).map(describe))];
     const m = value as MigrationConfig;
-    if (problems.length === 0) {
-        if (m.runs > 1 && !m.roundTrip) { problems.push("runs: repeating needs roundTrip: true (each run starts where the guest began)"); }
-        if (m.mode !== "postcopy" && m.postcopySwitch !== "after-first-pass") { problems.push("postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"); }
-        if (m.mode === "postcopy" && m.parallelConnections > 1) { problems.push("parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy"); }
-        if (m.parallelConnections > 1 && m.compression === "xbzrle") { problems.push("compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1"); }
-    }
+    if (problems.length === 0) { problems.push(...migrationOptionProblems(m, "", m.roundTrip || pathCloses)); }
     return { options: m, problems };
 }

@@ -3,7 +3,7 @@
 // fail late, half built, with tc's "Specified qdisc kind is unknown".
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import type { LabConfig } from "./config";
+import type { LabConfig } from "./types";
 import { dirtyingMiB } from "./workload";
 
 export type KernelFeature = "netem" | "tbf" | "iptables-statistic";

@@ -197,12 +197,12 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
     let guestNetwork: GuestNetwork;
     const routes: Plan["routes"] = [];
     if (cfg.topology === "nat") {
-        guestNetwork = { kind: "nat", network: "miglab-nat", bridge: "virbr-mlnat", ...cfg.nat };
+        guestNetwork = { kind: "nat", ...cfg.nat };
     } else if (cfg.topology === "bridged") {
         const o = cfg.overlay;
         const gatewayHost = o.gatewayHost ?? cfg.hosts[0].name;
         guestNetwork = {
-            kind: "ovs", network: "miglab-ovs", bridge: "br-int", subnet: o.subnet, gateway: o.gateway,
+            kind: "ovs", network: o.network, bridge: o.bridge, subnet: o.subnet, gateway: o.gateway,
             gatewayHost, vni: o.vni, tunnel: o.tunnel,
         };
         // The overlay reaches the rest of the lab through its gateway host (a team's router is told so by the team).

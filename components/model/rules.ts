@@ -2,9 +2,12 @@
 // addresses and subnets that collide, names the lab or Linux would mangle, paths
 // and keys the hosts would misread, numbers the tools refuse. Each rule says the
 // path(s) it is about and what to change. Pure: the config in, messages out.
-import { LabConfig, NodeConfig, migrationEntries } from "./config";
+import { migrationEntries } from "./migrations";
+import type { LabConfig, NodeConfig } from "./types";
 import { intToIp, ipToInt, networkOf } from "./net";
 import { runsWorkload } from "./workload";
+import { schemaDefault } from "./schema";
+import { hasDotSegment } from "./checks";
 
 interface Net { net: number; prefix: number; at: string; what: string }
 
@@ -48,7 +51,7 @@ const SYSTEM_DIRS = ["/", "/var", "/var/lib", "/var/tmp", "/home", "/tmp", "/srv
 function pathProblems(p: string, at: string): string[] {
     const out: string[] = [];
     const segments = p.split("/").slice(1);
-    if (segments.some((s) => s === ".." || s === ".")) {
+    if (hasDotSegment(p)) {
         out.push(`${at}: '${p}' contains '.' or '..'; give the directory's own absolute path`);
         return out;
     }
@@ -340,7 +343,7 @@ export function labRules(cfg: LabConfig): string[] {
     if (cfg.site === "ssh") {
         const endpoint = (n: NodeConfig) => {
             const host = (n.ssh?.host ?? n.address).toLowerCase();
-            return `${host === "localhost" || host === "::1" ? "127.0.0.1" : host}:${n.ssh?.port ?? 22}`;
+            return `${host === "localhost" || host === "::1" ? "127.0.0.1" : host}:${n.ssh?.port ?? schemaDefault<number>("hosts.ssh.port")}`;
         };
         const seenAt = new Map<string, number>();
         cfg.hosts.forEach((h, i) => {

@@ -5,6 +5,7 @@ import { GuestImage } from "./guestImage";
 import { Host } from "./host";
 import { NatNetwork } from "./natNetwork";
 import { OvsBridge } from "./ovsBridge";
+import { schemaDefault } from "../model/schema";
 import { ArgChecks, ipMsg, isCount, isIpv4, isMac, isName, nameMsg } from "./validate";
 import { macFor, uuidFor } from "../model/net";
 import { fillProblem, runsWorkload } from "../model/workload";
@@ -20,7 +21,7 @@ export interface DomainArgs {
     /** The libvirt domain's name; default the resource name. */
     guestName?: string;
     memoryMiB: number;
-    /** Default 1. */
+    /** Default: the schema's guests.vcpus (1). */
     vcpus?: number;
     /** Its disk (and, for the built-in image, kernel and initramfs). */
     image: GuestImage;
@@ -29,11 +30,11 @@ export interface DomainArgs {
     /** The guest's address and prefix length (the built-in image configures itself with them). */
     address: string;
     prefix: number;
-    /** The guest's TCP counter service, asked once it is up and during migrations. Default 7000. */
+    /** The guest's TCP counter service, asked once it is up and during migrations. Default: the schema's guests.counterPort (7000). */
     counterPort?: number;
     /** Built-in image: the guest's default gateway (behind NAT or on an overlay). */
     gateway?: string;
-    /** Built-in image: an address the guest pings while it runs (every intervalMs, default 50). */
+    /** Built-in image: an address the guest pings while it runs (every intervalMs, default: the schema's migration.guestPingIntervalMs, 50). */
     ping?: { address: string; intervalMs?: number };
     /** Built-in image: memory the guest rewrites, MiB/s over a working set (default: the rate), and MiB it fills once at boot (fillMiB). */
     workload?: { dirtyMiBs: number; workingSetMiB?: number; fillMiB?: number };
@@ -61,8 +62,8 @@ export class Domain extends pulumi.ComponentResource {
         super("miglab:guest:Domain", name, {}, opts);
         const guestName = args.guestName ?? name;
         const hosts = args.hosts ?? (args.host ? [args.host] : []);
-        const vcpus = args.vcpus ?? 1;
-        const counterPort = args.counterPort ?? 7000;
+        const vcpus = args.vcpus ?? schemaDefault<number>("guests.vcpus");
+        const counterPort = args.counterPort ?? schemaDefault<number>("guests.counterPort");
         const network = args.network instanceof NatNetwork || args.network instanceof OvsBridge ? args.network.attachment : args.network;
         const v = new ArgChecks("Domain", name);
         v.check(args.host instanceof Host, "host", "must be the Host the guest is defined on");
@@ -103,7 +104,7 @@ export class Domain extends pulumi.ComponentResource {
             kernel: image.kernel, initrd: image.initrd!,
             cmdline: tinyGuestCmdline({
                 address: args.address, prefix: args.prefix, counterPort, gateway: args.gateway, workload: args.workload,
-                ping: args.ping ? { address: args.ping.address, intervalMs: args.ping.intervalMs ?? 50 } : undefined,
+                ping: args.ping ? { address: args.ping.address, intervalMs: args.ping.intervalMs ?? schemaDefault<number>("migration.guestPingIntervalMs") } : undefined,
             }),
         } : undefined;
         // A guest that migrates runs everywhere: KVM only if every host has it.

@@ -61,13 +61,13 @@ export class Migration extends pulumi.ComponentResource {
     constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:migration:Migration", name, {}, opts);
         const { domain, from, to, path, probe, watchTunnel, bystanders, legNames, legPrefix, triggers, previousLegs, ...rest } = args;
-        const { options, problems } = checkMigrationOptions(rest as Record<string, unknown>);
+        const hosts = path ?? [from, to].filter((h): h is Host => h !== undefined);
+        const { options, problems } = checkMigrationOptions(rest as Record<string, unknown>, hosts.length > 1 && hosts[hosts.length - 1] === hosts[0]);
         const v = new ArgChecks("Migration", name);
         for (const p of problems) { v.check(false, p.slice(0, p.indexOf(":")), p.slice(p.indexOf(":") + 2)); }
         v.check(domain instanceof Domain, "domain", "must be the Domain to migrate");
         v.check(path === undefined ? from !== undefined && to !== undefined : from === undefined && to === undefined, "path",
             "give either path (the hosts in order) or from and to");
-        const hosts = path ?? [from, to].filter((h): h is Host => h !== undefined);
         const field = (k: number) => (path ? `path[${k}]` : k === 0 ? "from" : "to");
         hosts.forEach((h, k) => {
             v.check(h instanceof Host, field(k), "must be a Host the guest runs on");
@@ -79,8 +79,6 @@ export class Migration extends pulumi.ComponentResource {
         });
         v.check(probe === undefined || (probe instanceof Host && !hosts.includes(probe)), "probe",
             "must be a Host the guest does not visit (it pings the guest from outside them)");
-        const closed = options.roundTrip || hosts[hosts.length - 1] === hosts[0];
-        v.check(options.runs === 1 || closed, "runs", "repeating needs roundTrip: true or a path that ends where it starts");
         (bystanders ?? []).forEach((b, i) => v.check(b.domain instanceof Domain && b.host instanceof Host && b.domain !== domain,
             `bystanders[${i}]`, "must be another guest's Domain and the Host it runs on meanwhile"));
         v.done(this);

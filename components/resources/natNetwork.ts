@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { Host } from "./host";
-import { ArgChecks, cidrMsg, inCidr, ipMsg, isCidr, isIpv4, isMac, isName, nameMsg } from "./validate";
+import { schemaDefault } from "../model/schema";
+import { ArgChecks, cidrMsg, inCidr, ipMsg, isCidr, isIpv4, isMac, isName, macMsg, nameMsg, natBridge } from "./validate";
 import { GuestAttachment, natScript } from "../render";
 
 export interface NatNetworkArgs {
@@ -16,9 +17,9 @@ export interface NatNetworkArgs {
      * stale ARP entry for its gateway for about a minute.
      */
     mac: string;
-    /** The libvirt network's name, which guests name. Default miglab-nat. */
+    /** The libvirt network's name, which guests name. Default: the schema's nat.network (miglab-nat). */
     network?: string;
-    /** Its Linux bridge. Default virbr-mlnat (virbr0 is the stock network's). */
+    /** Its Linux bridge. Default: the schema's nat.bridge (virbr-mlnat; virbr0 is the stock network's). */
     bridge?: string;
 }
 
@@ -30,18 +31,17 @@ export class NatNetwork extends pulumi.ComponentResource {
 
     constructor(name: string, args: NatNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:network:NatNetwork", name, {}, opts);
-        const network = args.network ?? "miglab-nat";
-        const bridge = args.bridge ?? "virbr-mlnat";
+        const network = args.network ?? schemaDefault<string>("nat.network");
+        const bridge = args.bridge ?? schemaDefault<string>("nat.bridge");
         const v = new ArgChecks("NatNetwork", name);
         v.check(args.host instanceof Host, "host", "must be a Host (new Host(...)) to define the network on");
         v.check(isCidr(args.subnet), "subnet", `'${args.subnet}' ${cidrMsg}`);
         v.check(isIpv4(args.gateway), "gateway", `'${args.gateway}' ${ipMsg}`);
         v.check(!isCidr(args.subnet) || !isIpv4(args.gateway) || inCidr(args.gateway, args.subnet), "gateway",
             `${args.gateway} is not in subnet ${args.subnet}; pick an address inside it`);
-        v.check(isMac(args.mac), "mac", `'${args.mac}' must be a MAC like 52:54:00:4d:4c:01`);
+        v.check(isMac(args.mac), "mac", `'${args.mac}' ${macMsg}`);
         v.check(isName(network), "network", `'${network}' ${nameMsg}`);
-        v.check(/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge) && bridge !== "virbr0", "bridge",
-            `'${bridge}' must be an interface name of at most 15 characters other than virbr0 (the stock network's)`);
+        v.check(natBridge.test(bridge), "bridge", `'${bridge}' ${natBridge.message}`);
         v.done(this);
         this.networkName = network;
         this.attachment = { kind: "network", network };

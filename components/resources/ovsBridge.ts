@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { Host } from "./host";
-import { ArgChecks, cidrMsg, ipMsg, isAbsPath, isCidr, isCount, isIpv4, isName, nameMsg, pathMsg } from "./validate";
+import { schemaDefault } from "../model/schema";
+import { ArgChecks, cidrMsg, ifnameMsg, ipMsg, isAbsPath, isCidr, isCount, isIfname, isIpv4, isName, nameMsg, pathMsg } from "./validate";
 import { GuestAttachment, ovsScript } from "../render";
 
 /** A tunnel's far end: a Host, or a name (for the port) and an underlay address. */
@@ -24,11 +25,11 @@ export interface OvsBridgeArgs {
     peers: OvsPeer[];
     /** VXLAN network identifier (GRE key), 1..16777215. */
     vni: number;
-    /** Default vxlan. */
+    /** Default: the schema's overlay.tunnel (vxlan). */
     tunnel?: "vxlan" | "gre";
-    /** The overlay bridge guests plug into. Default br-int. */
+    /** The overlay bridge guests plug into. Default: the schema's overlay.bridge (br-int). */
     bridge?: string;
-    /** The libvirt network over that bridge, which guests name. Default miglab-ovs. */
+    /** The libvirt network over that bridge, which guests name. Default: the schema's overlay.network (miglab-ovs). */
     network?: string;
     /** This host routes the overlay to the rest of the lab: its address on the overlay, as a CIDR. */
     overlayGateway?: string;
@@ -53,17 +54,17 @@ export class OvsBridge extends pulumi.ComponentResource {
 
     constructor(name: string, args: OvsBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:network:OvsBridge", name, {}, opts);
-        const bridge = args.bridge ?? "br-int";
-        const network = args.network ?? "miglab-ovs";
-        const tunnel = args.tunnel ?? "vxlan";
+        const bridge = args.bridge ?? schemaDefault<string>("overlay.bridge");
+        const network = args.network ?? schemaDefault<string>("overlay.network");
+        const tunnel = args.tunnel ?? schemaDefault<"vxlan" | "gre">("overlay.tunnel");
         const peers = (args.peers ?? []).map((p) => (p instanceof Host ? { name: p.hostname, address: p.address } : p));
         const v = new ArgChecks("OvsBridge", name);
         v.check(args.host instanceof Host, "host", "must be a Host (new Host(...)) to make the bridges on");
         v.check(isCount(args.vni, 1, 16777215), "vni", `${args.vni} must be an integer from 1 to 16777215`);
         v.check(["vxlan", "gre"].includes(tunnel), "tunnel", `'${tunnel}' must be 'vxlan' or 'gre'`);
-        v.check(isName(bridge) || bridge === "br-int", "bridge", `'${bridge}' ${nameMsg}`);
+        v.check(isIfname(bridge), "bridge", `'${bridge}' ${ifnameMsg}`);
         v.check(isName(network), "network", `'${network}' ${nameMsg}`);
-        v.check(/^[a-zA-Z0-9_.-]{1,15}$/.test(args.uplink ?? "eth0"), "uplink", `'${args.uplink}' must be an interface name or 'auto'`);
+        v.check(isIfname(args.uplink ?? "eth0"), "uplink", `'${args.uplink}' ${ifnameMsg}, or 'auto'`);
         v.check(args.stateDir === undefined || isAbsPath(args.stateDir), "stateDir", pathMsg);
         v.check(Array.isArray(args.peers) && args.peers.length > 0, "peers", "must list at least one other host of the overlay");
         peers.forEach((p, i) => {

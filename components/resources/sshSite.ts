@@ -4,6 +4,7 @@ import { spawnSync } from "child_process";
 import { hostKeyProblem, keyscanCommand, labKeyCommand, preferredHostKey, splitLabKey } from "../model/trust";
 import { hostTrustCommand } from "../render";
 import { NodeConnection, childOpts } from "./connection";
+import { schemaDefault } from "../model/schema";
 import { ArgChecks, ipMsg, isAbsPath, isIpv4, isName, nameMsg, pathMsg } from "./validate";
 
 export interface SshSiteNode {
@@ -69,7 +70,7 @@ export class SshSite extends pulumi.ComponentResource {
         const configFile = `/etc/ssh/ssh_config.d/miglab-${args.id}.conf`;
         v.check(isAbsPath(this.peerKeyPath), "id", pathMsg);
         v.done(this);
-        const where = (n: SshSiteNode) => ({ host: n.host ?? n.address, port: n.port ?? 22 });
+        const where = (n: SshSiteNode) => ({ host: n.host ?? n.address, port: n.port ?? schemaDefault<number>("hosts.ssh.port") });
         const recorded: Record<string, pulumi.Output<string>> = {};
         for (const n of args.nodes) {
             const w = where(n);
@@ -96,7 +97,7 @@ export class SshSite extends pulumi.ComponentResource {
         for (const n of args.nodes) {
             const w = where(n);
             this.connections[n.name] = {
-                host: w.host, port: w.port, user: n.user ?? "root",
+                host: w.host, port: w.port, user: n.user ?? schemaDefault<string>("hosts.ssh.user"),
                 privateKey: pulumi.secret(n.privateKey), hostKey: this.hostKeys.apply((k) => k[n.name]),
             };
         }

@@ -41,18 +41,8 @@ export class ArgChecks {
     }
 }
 
-export const isIpv4 = (v: unknown): boolean => typeof v === "string" &&
-    /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split(".").every((o) => Number(o) <= 255);
-
-export const isCidr = (v: unknown): boolean => typeof v === "string" && /^[^/]+\/\d{1,2}$/.test(v) &&
-    isIpv4(v.split("/")[0]) && Number(v.split("/")[1]) <= 32;
-
-export const isAbsPath = (v: unknown): boolean => typeof v === "string" && /^\/[^\s'"]*$/.test(v) && !v.includes("/../");
-
-/** Names that go into shell words, libvirt names and interface names. */
-export const isName = (v: unknown): boolean => typeof v === "string" && /^[a-z][a-z0-9-]{0,14}$/.test(v);
-
-export const isMac = (v: unknown): boolean => typeof v === "string" && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(v);
+// The value rules are the schema's (model/checks): the config and the components share them.
+export { cidrMsg, ifnameMsg, ipMsg, isAbsPath, isCidr, isIfname, isIpv4, isMac, isName, macMsg, nameMsg, natBridge, pathMsg } from "../model/checks";
 
 export const isCount = (v: unknown, min: number, max: number): boolean =>
     typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
@@ -62,8 +52,3 @@ export function inCidr(ip: string, cidr: string): boolean {
     const [net, bits] = cidr.split("/");
     return networkOf(ip, Number(bits)) === networkOf(net, Number(bits)) && ipToInt(ip) >= 0;
 }
-
-export const ipMsg = "must be an IPv4 address like 10.10.10.1";
-export const cidrMsg = "must be an IPv4 network or address with a prefix, like 10.10.10.0/24";
-export const nameMsg = "must be lowercase letters, digits and '-', starting with a letter (at most 15)";
-export const pathMsg = "must be an absolute path without spaces, quotes or '..'";

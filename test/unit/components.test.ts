@@ -37,7 +37,7 @@ describe("components on their own args (mocks)", function () {
             assert.throws(() => new Host("c-bad", { connection: conn(1), address: "10.1.0.300", hostname: "Alpha", role: "router" as any }),
                 (e: Error) => e instanceof pulumi.ResourceError &&
                     /Host 'c-bad' has 3 bad arguments:/.test(e.message) &&
-                    /- hostname: 'Alpha' must be lowercase letters/.test(e.message) &&
+                    /- hostname: 'Alpha' must be lower-case letters/.test(e.message) &&
                     /- role: 'router' must be one of 'host', 'nfs', 'outside'/.test(e.message) &&
                     /- address: '10\.1\.0\.300' must be an IPv4 address/.test(e.message));
         });
@@ -143,7 +143,7 @@ describe("components on their own args (mocks)", function () {
         it("bad network args are named with the fix", () => {
             assert.throws(() => new OvsBridge("n-bad", { host: a, address: "10.3.0.1", vni: 0, peers: [a] }),
                 (e: Error) => /OvsBridge 'n-bad' has 3 bad arguments/.test(e.message) && /vni: 0 must be an integer from 1 to 16777215/.test(e.message) &&
-                    /peers\[0\]: is this bridge's own host 'a'/.test(e.message) && /address: '10\.3\.0\.1' must be an IPv4 network or address with a prefix/.test(e.message));
+                    /peers\[0\]: is this bridge's own host 'a'/.test(e.message) && /address: '10\.3\.0\.1' must be an IPv4 network written address\/prefix/.test(e.message));
             assert.throws(() => new NatNetwork("n-bad2", { host: a, subnet: "192.168.150.0/24", gateway: "192.168.151.1", mac: "52:54:00:4d:4c:01" }),
                 /gateway: 192\.168\.151\.1 is not in subnet 192\.168\.150\.0\/24/);
         });

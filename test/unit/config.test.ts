@@ -41,7 +41,7 @@ describe("config (ajv schema + cross-field rules)", () => {
 
     it("names a bad host address by its path", () => {
         assert.deepStrictEqual(problems((c) => { c.hosts[1].address = "10.10.10.300"; }),
-            ["hosts[1].address: must be an IPv4 address"]);
+            ["hosts[1].address: must be an IPv4 address such as 10.10.10.1 (decimal octets 0-255 without leading zeros)"]);
     });
 
     it("lists every error at once", () => {
@@ -54,7 +54,7 @@ describe("config (ajv schema + cross-field rules)", () => {
 
     it("explains a bad name with the schema's description", () => {
         assert.deepStrictEqual(problems((c) => { c.hosts[0].name = "PC 1"; c.migration.from = "PC 1"; c.guests[0].home = "PC 1"; }).slice(0, 1),
-            ["hosts[0].name: must be lower-case letters, digits and '-', at most 15 characters"]);
+            ["hosts[0].name: must be lower-case letters, digits and '-', starting with a letter, at most 15 characters"]);
     });
 
     it("rejects duplicate guest names", () => {
@@ -128,7 +128,7 @@ describe("config (ajv schema + cross-field rules)", () => {
         assert.ok(problems((c) => { c.migration.postcopySwitch = "on-stall"; })
             .includes("migration.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"));
         assert.ok(problems((c) => { c.migration.runs = 3; c.migration.roundTrip = false; })
-            .includes("migration.runs: repeating needs roundTrip: true (each run starts where the guest is declared)"));
+            .includes("migration.runs: repeating needs roundTrip: true or a path that ends where it starts (each run starts where the guest is declared)"));
         assert.ok(problems((c) => { c.guests[0].workload = { dirtyMiBs: 200 }; })[0]
             .startsWith("guests[0].workload.workingSetMiB: 200 MiB is more than half the guest's 192 MiB"));
         assert.deepStrictEqual(problems((c) => { c.guests[0].memoryMiB = 512; c.guests[0].workload = { dirtyMiBs: 0, fillMiB: 385 }; }),
@@ -202,7 +202,7 @@ describe("cross-field rules: configs that pass the schema but cannot work", () =
         ["an octet with a leading zero in a CIDR", nat, (c) => { c.nat.subnet = "192.168.150.00/24"; },
             "nat.subnet: must be an IPv4 network written address/prefix, such as 10.10.10.0/24 (decimal octets 0-255 without leading zeros, prefix 0-32)"],
         ["an octet with a leading zero in an address", sampleLab, (c) => { c.hosts[1].address = "10.10.10.02"; },
-            "hosts[1].address: must be an IPv4 address"],
+            "hosts[1].address: must be an IPv4 address such as 10.10.10.1 (decimal octets 0-255 without leading zeros)"],
         // MACs and disks.
         ["two guests with one MAC", sampleLab, (c) => { c.guests[0].mac = "52:54:00:00:00:01"; c.guests.push({ ...c.guests[0], name: "vm2", address: "10.10.10.11", mac: "52:54:00:00:00:01" }); },
             "guests[1].mac: 52:54:00:00:00:01 is already the MAC of guests[0]; every guest needs its own (or leave mac out to derive one)"],

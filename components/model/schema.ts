@@ -1,0 +1,64 @@
+// The config's JSON Schema as the code reads it: the one ajv that checks it, the
+// defaults components fall back on, and the schema's own definitions as named
+// checks, so a rule the schema states is never written again beside it.
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+import schemaJson from "./config.schema.json";
+
+type Node = Record<string, any>;
+
+export const schema: Node = schemaJson;
+
+// verbose: errors carry their schema object, where x-oneOf holds the message for a failed oneOf.
+export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+addFormats(ajv);
+ajv.addSchema(schema);
+
+/** The schema object a local `$ref` ("#/definitions/name") points at. */
+function resolve(ref: string): Node {
+    const node = ref.replace(/^#\//, "").split("/").reduce<any>((n, k) => n?.[decodeURIComponent(k)], schema);
+    if (!node) { throw new Error(`config.schema.json: no ${ref}`); }
+    return node;
+}
+
+/**
+ * The schema of one config field, by its path in the config ("guests.counterPort",
+ * "migration.mode"; arrays are passed through to their items). The field's own keywords
+ * win over those of a definition it refers to (a default beside a `$ref`).
+ */
+export function schemaAt(path: string): Node {
+    let node: Node = schema;
+    for (const key of path.split(".")) {
+        const props = (n: Node) => (n.$ref ? { ...resolve(n.$ref), ...n } : n).properties;
+        let next = props(node)?.[key];
+        if (!next && node.items) { next = props(node.items)?.[key]; }
+        if (!next) { throw new Error(`config.schema.json has no field ${path}`); }
+        node = next;
+    }
+    return node.$ref ? { ...resolve(node.$ref), ...node } : node;
+}
+
+/** The schema's default for a field: what the config gets when it leaves the field out, and a component when its arg is left out. */
+export function schemaDefault<T>(path: string): T {
+    const d = schemaAt(path).default;
+    if (d === undefined) { throw new Error(`config.schema.json gives ${path} no default`); }
+    return d as T;
+}
+
+/** A definition of the schema as a check, and the rule it stands for as "must be ..." text. */
+export interface Rule { test: (v: unknown) => boolean; message: string }
+
+/** The rule of `#/definitions/<name>`: the same ajv code the config is checked with. */
+export function definitionRule(name: string): Rule {
+    const def = resolve(`#/definitions/${name}`);
+    const validate = ajv.compile({ $ref: `${schema.$id}#/definitions/${name}` });
+    return { test: (v) => validate(v) as boolean, message: `must be ${def["x-rule"] ?? def.description ?? name}` };
+}
+
+/** The rule of one field (its own pattern and text, e.g. nat.bridge), by its config path. */
+export function fieldRule(path: string): Rule {
+    // Merged with what it refers to already (schemaAt), so the copy needs no $ref of its own.
+    const { default: _default, $ref: _ref, description, ...node } = schemaAt(path);
+    const validate = ajv.compile(node);
+    return { test: (v) => validate(v) as boolean, message: `must be ${node["x-rule"] ?? description ?? path}` };
+}

@@ -8,6 +8,7 @@ import { intToIp, ipToInt, networkOf } from "./net";
 import { runsWorkload } from "./workload";
 import { schemaDefault } from "./schema";
 import { hasDotSegment } from "./checks";
+import { keyEncryption } from "./sshKey";
 
 interface Net { net: number; prefix: number; at: string; what: string }
 
@@ -101,8 +102,14 @@ export function rateBits(rate: string): number {
     return Number(m[1]) * { kbit: 1e3, mbit: 1e6, gbit: 1e9 }[m[2] as "kbit"];
 }
 
-function privateKeyProblems(key: string, at: string): string[] {
+function privateKeyProblems(key: string, at: string, node: string): string[] {
     const k = key.trim();
+    const locked = keyEncryption(k);
+    if (locked) {
+        return [`${at}: ${node}'s key is ${locked}: it needs its passphrase, and miglab's ssh runs in BatchMode (no prompt), ` +
+            `so it could never reach ${node}; give a key without a passphrase: decrypt a copy (cp key lab_key && ssh-keygen -p -N "" -f lab_key) ` +
+            `or make a deploy key for the lab (ssh-keygen -t ed25519 -N "" -f lab_key) and add lab_key.pub to ${node}'s authorized_keys`];
+    }
     if (/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+)\s+AAAA/.test(k)) {
         return [`${at}: is a public key; give the private key (the file without .pub): pulumi config set --secret --path 'miglab:lab.${at.replace(/\.privateKey$/, "")}.privateKey' < ~/.ssh/id_ed25519`];
     }
@@ -154,6 +161,22 @@ function addressClass(ip: string): string | undefined {
     if (first >= 224 && first <= 239) { return "a multicast address (224.0.0.0/4)"; }
     if (first >= 240) { return ip === "255.255.255.255" ? "the broadcast address" : "a reserved address (240.0.0.0/4)"; }
     return undefined;
+}
+
+/**
+ * Networks the export is opened to beyond the lab's own (its nodes' subnets). The export is
+ * shared with no_root_squash, so root on any machine it admits reads and writes every guest's
+ * disk: it may admit a lab subnet or a part of one, nothing wider and nothing else.
+ */
+function exportReachProblems(allowed: string[], underlay: Net[]): string[] {
+    const within = (n: Net, u: Net) => n.prefix >= u.prefix && networkOf(intToIp(n.net), u.prefix) === u.net;
+    return allowed.flatMap((text, i) => {
+        const n = parseCidr(text, `nfs.allowedNetworks[${i}]`, "");
+        if (!n || underlay.some((u) => within(n, u))) { return []; }
+        return [`nfs.allowedNetworks[${i}]: ${text} reaches beyond the lab's own networks (${underlay.map(show).join(", ")}); ` +
+            "the disks are exported with no_root_squash, so root on any machine there could read and write every guest's disk: " +
+            "list only those subnets (or parts of them), or leave allowedNetworks out (default: exactly the lab's subnets)"];
+    });
 }
 
 export function labRules(cfg: LabConfig): string[] {
@@ -283,6 +306,7 @@ export function labRules(cfg: LabConfig): string[] {
     p.push(...macProblems(cfg.nat.mac.toLowerCase(), "nat.mac"));
 
     // NFS: every hypervisor opens its guests' disks over NFS from its own address.
+    p.push(...exportReachProblems(cfg.nfs.allowedNetworks ?? [], underlay));
     if (cfg.nfs.allowedNetworks) {
         const allowed = cfg.nfs.allowedNetworks.map((a) => parseCidr(a, "", "")).filter((n): n is Net => !!n);
         cfg.hosts.forEach((h, i) => {
@@ -358,7 +382,7 @@ export function labRules(cfg: LabConfig): string[] {
 
     // Keys: the text of a key, not where it lives.
     for (const { n, at } of cfg.site === "ssh" ? nodes : []) {
-        if (n.ssh?.privateKey !== undefined) { p.push(...privateKeyProblems(n.ssh.privateKey, `${at}.ssh.privateKey`)); }
+        if (n.ssh?.privateKey !== undefined) { p.push(...privateKeyProblems(n.ssh.privateKey, `${at}.ssh.privateKey`, n.name)); }
     }
     return p;
 }

@@ -4,7 +4,7 @@ export * from "./model/config";
 export * from "./model/kernel";
 export * from "./model/rules";
 export * from "./model/plan";
-export * from "./model/specs";
+export * from "./render/specs";
 export { cidrOf, fnv1a, macFor, uuidFor } from "./model/net";
 export * from "./render";
 export * from "./resources/connection";

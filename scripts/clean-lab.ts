@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseLabConfig } from "../components/model/config";
 import { labIdFor, planLab } from "../components/model/plan";
-import { guestImageSpecOf } from "../components/model/specs";
+import { guestImageSpecOf } from "../components/render/specs";
 import { guestImageScript, script } from "../components/render";
 
 const yaml = require("js-yaml");

@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { LabConfig, parseLabConfig } from "../components/model/config";
 import { Plan, planLab } from "../components/model/plan";
-import { siteSpecOf } from "../components/model/specs";
+import { siteSpecOf } from "../components/render/specs";
 import { localSiteScript, nicStateScript } from "../components/render";
 import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh, testPrefix } from "./pulumi-cli";
 import { FailedLeg, LegOutcome, guestFaultOf, isFailed } from "../components/reports/metrics";

@@ -1,7 +1,6 @@
 // Config -> plan: every name, address, port, route and path the lab uses, decided
 // in one pure function so resources and tests see the same answers.
 import { GuestConfig, LabConfig, MigrationConfig, NodeConfig, migrationEntries, migrationPath } from "./config";
-import { tinyGuestCmdline } from "../render/xml";
 import { cidrOf, fnv1a, intToIp, macFor, networkOf, routerAddressIn, uuidFor } from "./net";
 
 export type Role = "host" | "nfs" | "outside";
@@ -34,7 +33,6 @@ export interface PlannedGuest extends GuestConfig {
     disk: string;        // path of the disk on the export (what QEMU opens over NFS)
     kernel?: string;     // direct-boot files in the pool, for the built-in image
     initrd?: string;
-    cmdline?: string;
     /** The guest's prefix length, default gateway and the address it pings (nat, bridged). */
     prefix: number;
     gateway?: string;
@@ -231,7 +229,6 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         if (builtin) {
             planned.kernel = `${pool.target}/miglab-tiny-vmlinuz`;
             planned.initrd = `${pool.target}/miglab-tiny-initrd.img`;
-            planned.cmdline = tinyGuestCmdline({ ...planned, workload: g.workload });
         }
         return planned;
     });

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LegMetrics } from "../../components/reports/metrics";
-import { legSpecOf } from "../../components/model/specs";
+import { legSpecOf } from "../../components/render/specs";
 import { migrateLegScript, hostCheckScript } from "../../components/render";
 import { CommandProvider } from "../../engine/command-provider";
 import { LabStack } from "../../scripts/lab-stack";

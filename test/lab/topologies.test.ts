@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { LegMetrics } from "../../components/reports/metrics";
-import { legSpecOf } from "../../components/model/specs";
+import { legSpecOf } from "../../components/render/specs";
 import { migrateLegScript } from "../../components/render";
 import { sh } from "../../scripts/pulumi-cli";
 import { LabStack } from "../../scripts/lab-stack";

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseLabConfig } from "../../components/model/config";
-import { siteSpecOf } from "../../components/model/specs";
+import { siteSpecOf } from "../../components/render/specs";
 import { LegMetrics } from "../../components/reports/metrics";
 import { sampleLab } from "./config.test";
 import { declared as all, outputOf } from "./mocks";

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab, labIdFor } from "../../components/model/plan";
-import { legSpecOf, ovsSpecOf, siteSpecOf } from "../../components/model/specs";
+import { legSpecOf, ovsSpecOf, siteSpecOf } from "../../components/render/specs";
 import * as r from "../../components/render";
 import { sampleLab } from "./config.test";
 
@@ -14,7 +14,7 @@ const guest = plan.guests[0];
 const domainSpec: r.DomainSpec = {
     name: guest.name, uuid: guest.uuid, mac: guest.mac, memoryMiB: guest.memoryMiB, vcpus: guest.vcpus,
     disk: { server: plan.nfs.address, path: guest.disk },
-    boot: { kernel: guest.kernel!, initrd: guest.initrd!, cmdline: guest.cmdline! },
+    boot: { kernel: guest.kernel!, initrd: guest.initrd!, cmdline: r.tinyGuestCmdline(guest) },
     network: { kind: "bridge", bridge: "br-lab" },
 };
 const site = siteSpecOf(plan);

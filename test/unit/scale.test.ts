@@ -5,7 +5,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import { ConfigError, parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
-import { ovsSpecOf, plannedLegSpec } from "../../components/model/specs";
+import { ovsSpecOf, plannedLegSpec } from "../../components/render/specs";
 import * as r from "../../components/render";
 import { parseBystanders, sections } from "../../components/reports/metrics";
 import { sampleLab } from "./config.test";

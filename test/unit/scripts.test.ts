@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
-import { legSpecOf, siteSpecOf } from "../../components/model/specs";
+import { legSpecOf, siteSpecOf } from "../../components/render/specs";
 import * as r from "../../components/render";
 import { sampleLab } from "./config.test";
 

@@ -1,10 +1,10 @@
 // The plan as the renderers' specs, for what renders a script without declaring
 // resources: the lab suites' own legs and a site's cleanup after a failed destroy.
 // The Lab itself goes through the components, which build the same specs.
-import type { MigrationConfig } from "./config";
-import type { GuestImageSpec, LegSpec, LocalSiteSpec, OvsSpec } from "../render/scripts";
-import { tunnelPort } from "../render/scripts";
-import { Plan, PlannedGuest, PlannedLeg, PlannedNode } from "./plan";
+import type { MigrationConfig } from "../model/config";
+import type { GuestImageSpec, LegSpec, LocalSiteSpec, OvsSpec } from "./scripts";
+import { tunnelPort } from "./scripts";
+import { Plan, PlannedGuest, PlannedLeg, PlannedNode } from "../model/plan";
 
 /** owner: whose lab it is, as LocalSite's default (the program's directory). */
 export function siteSpecOf(plan: Plan, owner = process.cwd()): LocalSiteSpec {

@@ -13,6 +13,15 @@ const ifname = definitionRule("ifname");
 /** A NAT network's bridge: an interface name, not libvirt's own virbr0. */
 export const natBridge = fieldRule("nat.bridge");
 
+/** The ranges of the guest's and the overlay's numbers, as the config takes them. */
+export const guestMemory = fieldRule("guests.memoryMiB");
+export const guestVcpus = fieldRule("guests.vcpus");
+export const guestDisk = fieldRule("guests.image.diskMiB");
+/** The guest's counter port: the next one streams its progress, so it is at most 65534. */
+export const counterPort = fieldRule("guests.counterPort");
+export const dirtyRate = fieldRule("guests.workload.dirtyMiBs");
+export const vni = fieldRule("overlay.vni");
+
 /** An IPv4 address in dotted decimal, as ajv-formats' ipv4 (no leading zeros). */
 export const isIpv4 = ipv4.test;
 export const ipMsg = ipv4.message;

@@ -4,8 +4,8 @@
 import { ErrorObject } from "ajv";
 import { inSubnet } from "./net";
 import { givenFieldRules, labRules } from "./rules";
-import { ajv, schema } from "./schema";
-import { fillProblem } from "./workload";
+import { ajv, ruleText, schema } from "./schema";
+import { fillProblem, workingSetProblem } from "./workload";
 import { FeatureProbe, MemoryProbe, guestMemoryProblems, kernelFeatureProblems, probeKernel, probeMemory } from "./kernel";
 import { migrationEntries, migrationOptionProblems, migrationPath } from "./migrations";
 import type { LabConfig, MigrationConfig } from "./types";
@@ -42,6 +42,12 @@ function describe(e: ErrorObject): string {
             const sub = subschema(e.schemaPath);
             // The rule the pattern stands for, not what the field is for.
             return `${fieldPath(e.instancePath)}: must be ${sub?.["x-rule"] ?? `like ${e.params.pattern}`}`;
+        }
+        // A number's whole range, as a component's check says it too (not only the bound it crossed).
+        case "minimum": case "maximum": case "type": {
+            const node = e.parentSchema ?? {};
+            const ranged = node.minimum !== undefined && node.maximum !== undefined;
+            return `${fieldPath(e.instancePath)}: ${ranged ? `must be ${ruleText(node, "")}` : e.message}`;
         }
         case "oneOf": {
             const sub = e.parentSchema as { "x-oneOf"?: string } | undefined;
@@ -120,9 +126,8 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
     });
     problems.push(...migrationProblems(cfg, hostNames, guestNames, new Set(seen.keys())));
     cfg.guests.forEach((g, i) => {
-        if (g.workload.dirtyMiBs > 0 && (g.workload.workingSetMiB ?? g.workload.dirtyMiBs) > g.memoryMiB / 2) {
-            problems.push(`guests[${i}].workload.workingSetMiB: ${g.workload.workingSetMiB ?? g.workload.dirtyMiBs} MiB is more than half the guest's ${g.memoryMiB} MiB; lower it or give the guest more memory`);
-        }
+        const set = workingSetProblem(g.memoryMiB, g.workload);
+        if (set) { problems.push(`guests[${i}].workload.workingSetMiB: ${set}`); }
         const fill = fillProblem(g.memoryMiB, g.workload);
         if (fill) { problems.push(`guests[${i}].workload.fillMiB: ${fill}`); }
     });

@@ -48,11 +48,19 @@ export function schemaDefault<T>(path: string): T {
 /** A definition of the schema as a check, and the rule it stands for as "must be ..." text. */
 export interface Rule { test: (v: unknown) => boolean; message: string }
 
+/** What a schema node asks, in words: its x-rule, or for a number its range. */
+export function ruleText(node: Node, name: string): string {
+    if (node["x-rule"]) { return node["x-rule"]; }
+    if ((node.type === "integer" || node.type === "number") && node.minimum !== undefined && node.maximum !== undefined) {
+        return `${node.type === "integer" ? "an integer" : "a number"} from ${node.minimum} to ${node.maximum}`;
+    }
+    return node.description ?? name;
+}
+
 /** The rule of `#/definitions/<name>`: the same ajv code the config is checked with. */
 export function definitionRule(name: string): Rule {
-    const def = resolve(`#/definitions/${name}`);
     const validate = ajv.compile({ $ref: `${schema.$id}#/definitions/${name}` });
-    return { test: (v) => validate(v) as boolean, message: `must be ${def["x-rule"] ?? def.description ?? name}` };
+    return { test: (v) => validate(v) as boolean, message: `must be ${ruleText(resolve(`#/definitions/${name}`), name)}` };
 }
 
 /** The rule of one field (its own pattern and text, e.g. nat.bridge), by its config path. */
@@ -60,5 +68,5 @@ export function fieldRule(path: string): Rule {
     // Merged with what it refers to already (schemaAt), so the copy needs no $ref of its own.
     const { default: _default, $ref: _ref, description, ...node } = schemaAt(path);
     const validate = ajv.compile(node);
-    return { test: (v) => validate(v) as boolean, message: `must be ${node["x-rule"] ?? description ?? path}` };
+    return { test: (v) => validate(v) as boolean, message: `must be ${ruleText({ ...node, description }, path)}` };
 }

@@ -21,6 +21,16 @@ export function dirtyingMiB(w: Workload): number {
     return w.dirtyMiBs > 0 ? (w.workingSetMiB ?? w.dirtyMiBs) + Math.floor(w.dirtyMiBs / 20) + 3 : 0;
 }
 
+/**
+ * Why the working set is too large for the guest, naming what to change; undefined when it fits
+ * (or nothing is dirtied). Half the memory: the dirtying loop also holds a seed, and the kernel its share.
+ */
+export function workingSetProblem(memoryMiB: number, w: Workload): string | undefined {
+    const set = w.workingSetMiB ?? w.dirtyMiBs;
+    if (w.dirtyMiBs === 0 || set <= memoryMiB / 2) { return undefined; }
+    return `${set} MiB is more than half the guest's ${memoryMiB} MiB; lower it or give the guest more memory`;
+}
+
 /** The most a guest of memoryMiB can fill with the rest of its workload running: 0 when there is no room. */
 export function maxFillMiB(memoryMiB: number, w: Workload): number {
     return Math.max(0, memoryMiB - KERNEL_SHARE_MIB - dirtyingMiB(w));

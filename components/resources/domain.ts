@@ -6,9 +6,9 @@ import { Host } from "./host";
 import { NatNetwork } from "./natNetwork";
 import { OvsBridge } from "./ovsBridge";
 import { schemaDefault } from "../model/schema";
-import { ArgChecks, ipMsg, isCount, isIpv4, isMac, isName, nameMsg } from "./validate";
+import { ArgChecks, counterPort as counterPortRule, dirtyRate, guestMemory, guestVcpus, ipMsg, isCount, isIpv4, isMac, isName, macMsg, nameMsg } from "./validate";
 import { macFor, uuidFor } from "../model/net";
-import { fillProblem, runsWorkload } from "../model/workload";
+import { fillProblem, runsWorkload, workingSetProblem } from "../model/workload";
 import { Accel, GuestAttachment, bashCommand, domainScript, domainXml, tinyGuestCmdline } from "../render";
 import { guestAnsweringProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
@@ -72,20 +72,21 @@ export class Domain extends pulumi.ComponentResource {
         v.check(hosts.every((h) => !(h instanceof Host) || h.role === "host"), "hosts",
             `${hosts.filter((h) => h.role !== "host").map((h) => `'${h.hostname}'`).join(", ")} is not a hypervisor (role 'host')`);
         v.check(isName(guestName), args.guestName ? "guestName" : "guestName (default: the resource name)", `'${guestName}' ${nameMsg}`);
-        v.check(isCount(args.memoryMiB, 64, 65536), "memoryMiB", `${args.memoryMiB} must be an integer from 64 to 65536`);
-        v.check(isCount(vcpus, 1, 64), "vcpus", `${vcpus} must be an integer from 1 to 64`);
+        v.check(guestMemory.test(args.memoryMiB), "memoryMiB", `${args.memoryMiB} ${guestMemory.message}`);
+        v.check(guestVcpus.test(vcpus), "vcpus", `${vcpus} ${guestVcpus.message}`);
         v.check(args.image instanceof GuestImage, "image", "must be a GuestImage on the NFS export");
         v.check(!!network && (network.kind === "bridge" ? !!network.bridge : network.kind === "network" && !!network.network), "network",
             "must be a NatNetwork, an OvsBridge or { kind: 'bridge', bridge: '<linux bridge>' }");
         v.check(isIpv4(args.address), "address", `'${args.address}' ${ipMsg}`);
         v.check(isCount(args.prefix, 1, 32), "prefix", `${args.prefix} must be a prefix length from 1 to 32`);
-        v.check(isCount(counterPort, 1, 65535), "counterPort", `${counterPort} must be a port number`);
+        v.check(counterPortRule.test(counterPort), "counterPort", `${counterPort} ${counterPortRule.message} (the next port streams the guest's progress)`);
         v.check(args.gateway === undefined || isIpv4(args.gateway), "gateway", `'${args.gateway}' ${ipMsg}`);
         v.check(args.ping === undefined || isIpv4(args.ping.address), "ping.address", `'${args.ping?.address}' ${ipMsg}`);
-        v.check(args.mac === undefined || isMac(args.mac), "mac", `'${args.mac}' must be a MAC like 52:54:00:12:34:56`);
+        v.check(args.mac === undefined || isMac(args.mac), "mac", `'${args.mac}' ${macMsg}`);
         const w = args.workload;
-        v.check(!w || (isCount(w.dirtyMiBs, 0, 4096) && (w.workingSetMiB ?? w.dirtyMiBs) <= args.memoryMiB / 2), "workload",
-            `dirtyMiBs must be 0..4096 and the working set at most half of memoryMiB (${args.memoryMiB / 2} MiB)`);
+        v.check(!w || dirtyRate.test(w.dirtyMiBs), "workload.dirtyMiBs", `${w?.dirtyMiBs} ${dirtyRate.message}`);
+        const set = w ? workingSetProblem(args.memoryMiB, w) : undefined;
+        v.check(!set, "workload.workingSetMiB", set ?? "");
         const fill = w ? fillProblem(args.memoryMiB, w) : undefined;
         v.check(!fill, "workload.fillMiB", fill ?? "");
         // The workload is the built-in guest's (its kernel command line); a guest booting its own qcow2 would run idle.

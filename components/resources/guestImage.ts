@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { NfsServer } from "./nfsServer";
-import { ArgChecks, isAbsPath, isCount, isName, nameMsg, pathMsg } from "./validate";
+import { schemaDefault } from "../model/schema";
+import { ArgChecks, guestDisk, isAbsPath, isName, nameMsg, pathMsg } from "./validate";
 import { guestImageScript } from "../render";
 
 export interface GuestImageArgs {
@@ -15,7 +16,7 @@ export interface GuestImageArgs {
      * `{ qcow2: "file.qcow2" }`: a disk already on the export, booted from itself.
      */
     image?: { builtin: "tiny" } | { qcow2: string };
-    /** Size of a new built-in disk. Default 64. */
+    /** Size of a new built-in disk. Default: the schema's guests.image.diskMiB (64). */
     diskMiB?: number;
     /**
      * Where the hypervisors see the export's files (their storage pool's target), for the
@@ -40,7 +41,7 @@ export class GuestImage extends pulumi.ComponentResource {
         super("miglab:guest:GuestImage", name, {}, opts);
         const image = args.image ?? { builtin: "tiny" as const };
         const base = args.name ?? name;
-        const diskMiB = args.diskMiB ?? 64;
+        const diskMiB = args.diskMiB ?? schemaDefault<number>("guests.image.diskMiB");
         const exp = args.nfs?.export;
         const poolTarget = args.poolTarget ?? exp;
         const builtin = "builtin" in image;
@@ -49,7 +50,7 @@ export class GuestImage extends pulumi.ComponentResource {
         v.check(!builtin || isName(base), args.name ? "name" : "name (default: the resource name)", `'${base}' ${nameMsg}`);
         v.check(builtin ? (image as any).builtin === "tiny" : /^[A-Za-z0-9._-]+\.qcow2$/.test((image as any).qcow2 ?? ""), "image",
             builtin ? "builtin must be 'tiny'" : `qcow2 '${(image as any).qcow2}' must be a file name ending in .qcow2 (on the export)`);
-        v.check(isCount(diskMiB, 16, 1048576), "diskMiB", `${diskMiB} must be an integer from 16 to 1048576`);
+        v.check(guestDisk.test(diskMiB), "diskMiB", `${diskMiB} ${guestDisk.message}`);
         v.check(isAbsPath(poolTarget), "poolTarget", `'${poolTarget}' ${pathMsg}`);
         v.done(this);
         const diskPath = `${exp}/${builtin ? `${base}.qcow2` : (image as { qcow2: string }).qcow2}`;

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOpts, ensureOnHost, givenDependsOn } from "./connection";
 import { Host } from "./host";
 import { schemaDefault } from "../model/schema";
-import { ArgChecks, cidrMsg, ifnameMsg, ipMsg, isAbsPath, isCidr, isCount, isIfname, isIpv4, isName, nameMsg, pathMsg } from "./validate";
+import { ArgChecks, vni as vniRule, cidrMsg, ifnameMsg, ipMsg, isAbsPath, isCidr, isIfname, isIpv4, isName, nameMsg, pathMsg } from "./validate";
 import { GuestAttachment, ovsScript } from "../render";
 
 /** A tunnel's far end: a Host, or a name (for the port) and an underlay address. */
@@ -60,7 +60,7 @@ export class OvsBridge extends pulumi.ComponentResource {
         const peers = (args.peers ?? []).map((p) => (p instanceof Host ? { name: p.hostname, address: p.address } : p));
         const v = new ArgChecks("OvsBridge", name);
         v.check(args.host instanceof Host, "host", "must be a Host (new Host(...)) to make the bridges on");
-        v.check(isCount(args.vni, 1, 16777215), "vni", `${args.vni} must be an integer from 1 to 16777215`);
+        v.check(vniRule.test(args.vni), "vni", `${args.vni} ${vniRule.message}`);
         v.check(["vxlan", "gre"].includes(tunnel), "tunnel", `'${tunnel}' must be 'vxlan' or 'gre'`);
         v.check(isIfname(bridge), "bridge", `'${bridge}' ${ifnameMsg}`);
         v.check(isName(network), "network", `'${network}' ${nameMsg}`);

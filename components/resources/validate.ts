@@ -42,7 +42,10 @@ export class ArgChecks {
 }
 
 // The value rules are the schema's (model/checks): the config and the components share them.
-export { cidrMsg, ifnameMsg, ipMsg, isAbsPath, isCidr, isIfname, isIpv4, isMac, isName, macMsg, nameMsg, natBridge, pathMsg } from "../model/checks";
+export {
+    cidrMsg, counterPort, dirtyRate, guestDisk, guestMemory, guestVcpus, ifnameMsg, ipMsg, isAbsPath, isCidr, isIfname, isIpv4, isMac, isName,
+    macMsg, nameMsg, natBridge, pathMsg, vni,
+} from "../model/checks";
 
 export const isCount = (v: unknown, min: number, max: number): boolean =>
     typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;

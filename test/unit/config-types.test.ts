@@ -63,7 +63,7 @@ function fieldProblems(mutate: (c: any) => void, field: string): string[] {
 
 describe("one rule per value: the components' checks are the schema's", () => {
     // Each value the config refuses at a field, the component check refuses, and the other way round.
-    const cases: { what: string; check: (v: unknown) => boolean; message: string; field: string; set: (c: any, v: string) => void; values: string[] }[] = [
+    const cases: { what: string; check: (v: unknown) => boolean; message: string; field: string; set: (c: any, v: any) => void; values: unknown[] }[] = [
         { what: "IPv4 address", check: checks.isIpv4, message: checks.ipMsg, field: "hosts[1].address", set: (c, v) => { c.hosts[1].address = v; },
             values: ["10.10.10.2", "010.10.10.2", "10.10.10.256", "10.10.10", "10.10.10.2 "] },
         { what: "absolute path", check: checks.isAbsPath, message: checks.pathMsg, field: "nfs.export", set: (c, v) => { c.nfs.export = v; },
@@ -73,6 +73,10 @@ describe("one rule per value: the components' checks are the schema's", () => {
             values: ["192.168.150.0/24", "192.168.150.0/33", "192.168.0150.0/24", "192.168.150.0"] },
         { what: "name", check: checks.isName, message: checks.nameMsg, field: "pool.name", set: (c, v) => { c.pool.name = v; },
             values: ["guests", "Guests", "9pool", "a-very-long-name-x"] },
+        { what: "counter port", check: checks.counterPort.test, message: checks.counterPort.message, field: "guests[0].counterPort",
+            set: (c, v) => { c.guests[0].counterPort = v; }, values: [7000, 65534, 65535, 0, "7000"] },
+        { what: "guest memory", check: checks.guestMemory.test, message: checks.guestMemory.message, field: "guests[0].memoryMiB",
+            set: (c, v) => { c.guests[0].memoryMiB = v; }, values: [192, 63, 65537, 192.5] },
         { what: "MAC", check: checks.isMac, message: checks.macMsg, field: "guests[0].mac", set: (c, v) => { c.guests[0].mac = v; },
             values: ["52:54:00:12:34:56", "52:54:00:AB:cd:56", "52-54-00-12-34-56", "52:54:00:12:34"] },
     ];

@@ -7,8 +7,8 @@ import type { LabConfig, NodeConfig } from "./types";
 import { intToIp, ipToInt, networkOf } from "./net";
 import { runsWorkload } from "./workload";
 import { schemaDefault } from "./schema";
-import { hasDotSegment } from "./checks";
-import { keyEncryption } from "./sshKey";
+import { hasDotSegment, isMac } from "./checks";
+import { lockedKeyProblem } from "./sshKey";
 
 interface Net { net: number; prefix: number; at: string; what: string }
 
@@ -84,9 +84,9 @@ function pathProblems(p: string, at: string): string[] {
     return out;
 }
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 function macProblems(mac: string, at: string): string[] {
-    if (!MAC_RE.test(mac)) { return []; }
+    // A MAC the schema refuses is reported by the schema.
+    if (!isMac(mac)) { return []; }
     const first = parseInt(mac.slice(0, 2), 16);
     if (/^(00:){5}00$/.test(mac)) { return [`${at}: ${mac} is the all-zero address, which no NIC may use; pick one such as 52:54:00:12:34:56`]; }
     if (first & 1) { return [`${at}: ${mac} is a multicast address (its first octet is odd); a NIC needs a unicast MAC such as 52:54:00:12:34:56`]; }
@@ -104,12 +104,8 @@ export function rateBits(rate: string): number {
 
 function privateKeyProblems(key: string, at: string, node: string): string[] {
     const k = key.trim();
-    const locked = keyEncryption(k);
-    if (locked) {
-        return [`${at}: ${node}'s key is ${locked}: it needs its passphrase, and miglab's ssh runs in BatchMode (no prompt), ` +
-            `so it could never reach ${node}; give a key without a passphrase: decrypt a copy (cp key lab_key && ssh-keygen -p -N "" -f lab_key) ` +
-            `or make a deploy key for the lab (ssh-keygen -t ed25519 -N "" -f lab_key) and add lab_key.pub to ${node}'s authorized_keys`];
-    }
+    const locked = lockedKeyProblem(k, node);
+    if (locked) { return [`${at}: ${locked}`]; }
     if (/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-\S+|sk-\S+)\s+AAAA/.test(k)) {
         return [`${at}: is a public key; give the private key (the file without .pub): pulumi config set --secret --path 'miglab:lab.${at.replace(/\.privateKey$/, "")}.privateKey' < ~/.ssh/id_ed25519`];
     }

@@ -28,3 +28,12 @@ export function keyEncryption(key: string): string | undefined {
     if (cipher !== undefined && cipher !== "none") { return `an OpenSSH key encrypted with ${cipher}`; }
     return undefined;
 }
+
+/** Why ssh cannot use the key to reach `node` unattended, and what to give instead; undefined when it can. */
+export function lockedKeyProblem(key: string, node: string): string | undefined {
+    const locked = keyEncryption(key);
+    if (!locked) { return undefined; }
+    return `${node}'s key is ${locked}: it needs its passphrase, and miglab's ssh runs in BatchMode (no prompt), ` +
+        `so it could never reach ${node}; give a key without a passphrase: decrypt a copy (cp key lab_key && ssh-keygen -p -N "" -f lab_key) ` +
+        `or make a deploy key for the lab (ssh-keygen -t ed25519 -N "" -f lab_key) and add lab_key.pub to ${node}'s authorized_keys`;
+}

@@ -5,6 +5,7 @@ import { hostKeyProblem, keyscanCommand, labKeyCommand, preferredHostKey, splitL
 import { hostTrustCommand } from "../render";
 import { NodeConnection, childOpts } from "./connection";
 import { schemaDefault } from "../model/schema";
+import { lockedKeyProblem } from "../model/sshKey";
 import { ArgChecks, ipMsg, isAbsPath, isIpv4, isName, nameMsg, pathMsg } from "./validate";
 
 export interface SshSiteNode {
@@ -62,6 +63,7 @@ export class SshSite extends pulumi.ComponentResource {
         args.nodes.forEach((n, i) => {
             v.check(isName(n.name), `nodes[${i}].name`, `'${n.name}' ${nameMsg}`);
             v.check(isIpv4(n.address), `nodes[${i}].address`, `'${n.address}' ${ipMsg}`);
+            v.later(n.privateKey, `nodes[${i}].privateKey`, (k) => lockedKeyProblem(k, n.name), this);
             v.check(n.hostKey === undefined || preferredHostKey(`x ${n.hostKey}`) !== undefined, `nodes[${i}].hostKey`,
                 "must be a public key line like 'ssh-ed25519 AAAA...' (the machine's /etc/ssh/ssh_host_ed25519_key.pub)");
         });

@@ -1,7 +1,7 @@
 // Argument checks shared by the components: each component lists every problem
 // with its args at once, naming itself and the field, and what to do.
 import * as pulumi from "@pulumi/pulumi";
-import { ipToInt, networkOf } from "../model/net";
+import { inSubnet, ipToInt } from "../model/net";
 
 /** Collects "field: problem; fix" lines and throws them as one ResourceError. */
 export class ArgChecks {
@@ -53,5 +53,5 @@ export const isCount = (v: unknown, min: number, max: number): boolean =>
 /** ip lies in the CIDR subnet. */
 export function inCidr(ip: string, cidr: string): boolean {
     const [net, bits] = cidr.split("/");
-    return networkOf(ip, Number(bits)) === networkOf(net, Number(bits)) && ipToInt(ip) >= 0;
+    return inSubnet(ip, net, Number(bits)) && ipToInt(ip) >= 0;
 }

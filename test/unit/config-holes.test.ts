@@ -4,7 +4,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
-import { keyEncryption, opensshCipher } from "../../components/model/sshKey";
+import { SshSite } from "../../components";
+import { keyEncryption, lockedKeyProblem, opensshCipher } from "../../components/model/sshKey";
+import "./mocks";
 import { KEY, problems, sampleLab } from "./config.test";
 
 const noProbes = [() => ({ ok: true }), () => undefined] as const;
@@ -74,6 +76,11 @@ describe("private keys ssh cannot use unattended (BatchMode: no passphrase promp
             assert.match(line, /ssh-keygen -p -N "" -f lab_key\) or make a deploy key for the lab \(ssh-keygen -t ed25519 -N "" -f lab_key\)/);
         });
     }
+
+    it("refuses one given to an SshSite directly, in the same words", () => {
+        assert.throws(() => new SshSite("s-locked", { id: "lab", nodes: [{ name: "pc1", address: "192.0.2.1", privateKey: keys["openssh-locked"] }] }),
+            (e: Error) => e.message.includes(`nodes[0].privateKey: ${lockedKeyProblem(keys["openssh-locked"], "pc1")}`));
+    });
 
     it("accepts the same kinds of key without a passphrase", () => {
         for (const name of ["openssh-open", "pem-open"]) {

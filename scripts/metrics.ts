@@ -1,12 +1,10 @@
 // `npm run metrics [-- STACK]`: prints STACK's measured legs (default same-subnet) as OpenMetrics
 // text (components/reports/openmetrics.ts), the same text `pulumi up` writes to metrics/STACK.prom.
 // Reads the stack's outputs only (`pulumi stack output`); never builds a lab.
-import { spawnSync } from "child_process";
 import * as path from "path";
 import { planLab } from "../components/model/plan";
 import { legModes, legsOfOutputs, renderOpenMetrics } from "../components/reports/openmetrics";
-import { readOutputs } from "./compare";
-import { readStackConfig } from "./stack-config";
+import { readStackConfig, readStackOutputs } from "./stack-config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -36,13 +34,7 @@ if (require.main === module) {
         console.error((e as Error).message);
         process.exit(2);
     }
-    const r = spawnSync("pulumi", ["stack", "output", "--json", "--stack", stack, "--non-interactive"],
-        { cwd: ROOT, encoding: "utf8", maxBuffer: 256 << 20 });
-    if (r.error) {
-        console.error(`metrics: cannot run pulumi (${r.error.message}); run through \`npm run metrics\`, which sets it up`);
-        process.exit(1);
-    }
-    const res = readOutputs(r.status, r.stdout ?? "", r.stderr ?? "");
+    const res = readStackOutputs(ROOT, stack);
     if (!res.ok) {
         console.error(`metrics: cannot read stack ${stack}: ${res.reason}`);
         process.exit(1);

@@ -1,8 +1,10 @@
-// A stack's lab config read from its file in stacks/, for the scripts that only draw or label
-// (graph, metrics): they work before `pulumi up`, without the stack's state or its passphrase.
+// What the scripts that only print or draw (graph, metrics) read of a stack: its lab config from
+// its file in stacks/ (before `pulumi up`, without the stack's state or passphrase), and its outputs.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LabConfig, parseLabConfig } from "../components/model/config";
+import { ReadResult, readOutputs } from "./compare";
 
 const yaml = require("js-yaml");
 
@@ -18,4 +20,12 @@ export function readStackConfig(root: string, stack: string): LabConfig {
     }
     const raw = yaml.load(fs.readFileSync(file, "utf8"))?.config?.["miglab:lab"];
     return parseLabConfig(raw, () => ({ ok: true }), () => undefined);
+}
+
+/** `pulumi stack output --json` of the stack; no pulumi at all is a reason too, not an exception. */
+export function readStackOutputs(root: string, stack: string): ReadResult {
+    const r = spawnSync("pulumi", ["stack", "output", "--json", "--stack", stack, "--non-interactive"],
+        { cwd: root, encoding: "utf8", maxBuffer: 256 << 20 });
+    if (r.error) { return { ok: false, reason: `cannot run pulumi (${r.error.message}); run through npm run, which sets it up` }; }
+    return readOutputs(r.status, r.stdout ?? "", r.stderr ?? "");
 }

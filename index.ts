@@ -1,10 +1,9 @@
 // The miglab program: read and validate the stack's lab, build it, export the measured migration.
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, Lab, parseLabConfig } from "./components";
 import { passphraseProblem } from "./components/model/trust";
-import { legModes, metricsFileName, renderOpenMetrics } from "./components/reports/openmetrics";
-import { writeMetricsFile } from "./components/reports/metricsFile";
+import { recordLegMetrics } from "./components/reports/metricsFile";
+import { legModes } from "./components/reports/openmetrics";
 
 function readConfig() {
     try {
@@ -31,11 +30,9 @@ export const guest = config.migrations[0].guest;
 // a preview measures nothing and writes nothing. In the outputs' own chain, so an error of a leg
 // stays the one the outputs report.
 export const legs = lab.legs.apply((measured) => {
-    if (!pulumi.runtime.isDryRun() && measured.length > 0) {
-        const text = renderOpenMetrics({ stack: pulumi.getStack(), topology: config.topology, legs: measured, modes: legModes(lab.plan) });
-        const problem = writeMetricsFile(path.join(process.cwd(), metricsFileName(pulumi.getStack())), text);
-        if (problem) { pulumi.log.warn(`metrics file not written: ${problem}`); }
-    }
+    const { problem } = recordLegMetrics(process.cwd(),
+        { stack: pulumi.getStack(), topology: config.topology, legs: measured, modes: legModes(lab.plan) }, pulumi.runtime.isDryRun());
+    if (problem) { pulumi.log.warn(`metrics file not written: ${problem}`); }
     return measured;
 });
 /** Per direction over all runs: median, min and max of the headline figures. */

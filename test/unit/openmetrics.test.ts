@@ -8,7 +8,7 @@ import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
 import { parseLegOutcome } from "../../components/reports/metrics";
-import { writeMetricsFile } from "../../components/reports/metricsFile";
+import { recordLegMetrics, writeMetricsFile } from "../../components/reports/metricsFile";
 import { escapeLabelValue, legModes, legsOfOutputs, metricsFileName, renderOpenMetrics } from "../../components/reports/openmetrics";
 import { fixtureLegs, fixtureText } from "../openmetrics-fixture";
 import { ROOT } from "../support";
@@ -159,6 +159,20 @@ describe("OpenMetrics text of a stack's legs", () => {
     it("names one .prom file per stack under metrics/, whatever the stack's name", () => {
         assert.strictEqual(metricsFileName("same-subnet"), "metrics/same-subnet.prom");
         assert.strictEqual(metricsFileName("../a b"), "metrics/.._a_b.prom");
+    });
+
+    it("writes metrics/<stack>.prom after an update that has legs, and nothing in a preview", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-project-"));
+        try {
+            const src = { stack: "st", legs: fixtureLegs() };
+            assert.deepStrictEqual(recordLegMetrics(dir, src, true), {});
+            assert.deepStrictEqual(recordLegMetrics(dir, { stack: "st", legs: [] }, false), {});
+            assert.ok(!fs.existsSync(path.join(dir, "metrics")), "a preview, or an update without legs, writes nothing");
+            assert.deepStrictEqual(recordLegMetrics(dir, src, false), { file: path.join(dir, "metrics", "st.prom") });
+            assert.strictEqual(fs.readFileSync(path.join(dir, "metrics", "st.prom"), "utf8"), renderOpenMetrics(src));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("writes the file whole, through a rename, and says why when it cannot", () => {

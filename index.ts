@@ -2,6 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, Lab, parseLabConfig } from "./components";
 import { passphraseProblem } from "./components/model/trust";
+import { recordLegMetrics } from "./components/reports/metricsFile";
+import { legModes } from "./components/reports/openmetrics";
 
 function readConfig() {
     try {
@@ -24,6 +26,14 @@ const lab = new Lab("lab", { config, stack: pulumi.getStack(), previousLegs: sel
 export const topology = config.topology;
 export const site = config.site;
 export const guest = config.migrations[0].guest;
-export const legs = lab.legs;
+// An update that measured also leaves its legs as OpenMetrics for node_exporter (README, Metrics);
+// a preview measures nothing and writes nothing. In the outputs' own chain, so an error of a leg
+// stays the one the outputs report.
+export const legs = lab.legs.apply((measured) => {
+    const { problem } = recordLegMetrics(process.cwd(),
+        { stack: pulumi.getStack(), topology: config.topology, legs: measured, modes: legModes(lab.plan) }, pulumi.runtime.isDryRun());
+    if (problem) { pulumi.log.warn(`metrics file not written: ${problem}`); }
+    return measured;
+});
 /** Per direction over all runs: median, min and max of the headline figures. */
 export const summary = lab.summary;

@@ -55,7 +55,8 @@ export function docChart(d: (typeof DOC_EXAMPLES)[number]): string {
     return rawChart(fs.readFileSync(path.join(ROOT, d.raw), "utf8"), d.leg, d.from, d.to, "same-subnet");
 }
 
-function write(file: string, svg: string): void {
+/** Writes a picture, its folder made if need be, and prints its path. */
+export function write(file: string, svg: string): void {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     fs.writeFileSync(file, svg);
     console.log(path.resolve(file));

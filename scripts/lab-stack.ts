@@ -43,12 +43,13 @@ export class LabStack {
 
     /**
      * name: the stack ("ci-..." names take testPrefix() instead of "ci", so two checkouts
-     * can run lab suites side by side); base: the shipped stack its config starts from.
+     * can run lab suites side by side); base: the shipped stack its config starts from; root:
+     * the checkout whose program and stacks/ it runs (the A/B bench runs another version's).
      */
-    constructor(name: string, readonly base = "same-subnet", env: Record<string, string> = {}) {
+    constructor(name: string, readonly base = "same-subnet", env: Record<string, string> = {}, readonly root = ROOT) {
         this.name = name.replace(/^ci-/, `${testPrefix()}-`);
         name = this.name;
-        this.file = path.join(ROOT, "stacks", `Pulumi.${name}.yaml`);
+        this.file = path.join(root, "stacks", `Pulumi.${name}.yaml`);
         this.export = `/var/lib/miglab/exports/${name}`;
         this.state = fs.mkdtempSync(path.join(os.tmpdir(), `miglab-${name}-`));
         this.env = pulumiEnv({ PULUMI_BACKEND_URL: fileBackend(this.state), ...env });
@@ -56,7 +57,7 @@ export class LabStack {
 
     /** Writes the stack file: the base stack's lab, changed by `edit`. */
     configure(edit: (lab: any) => void = () => undefined): LabConfig {
-        const doc = yaml.load(fs.readFileSync(path.join(ROOT, "stacks", `Pulumi.${this.base}.yaml`), "utf8"));
+        const doc = yaml.load(fs.readFileSync(path.join(this.root, "stacks", `Pulumi.${this.base}.yaml`), "utf8"));
         const lab = doc.config["miglab:lab"];
         lab.nfs.export = this.export;
         edit(lab);
@@ -67,12 +68,12 @@ export class LabStack {
     }
 
     init(): void {
-        const r = pulumi(["stack", "init", this.name], ROOT, this.env);
+        const r = pulumi(["stack", "init", this.name], this.root, this.env);
         if (r.code !== 0) { throw new Error(r.stdout + r.stderr); }
     }
 
     pulumi(args: string[]): Run {
-        return pulumi([...args, "--stack", this.name], ROOT, this.env);
+        return pulumi([...args, "--stack", this.name], this.root, this.env);
     }
 
     /** `pulumi up --yes` as a user types it: the preview runs first. */
@@ -124,7 +125,7 @@ export class LabStack {
      */
     async upWhile(args: string[], watch: () => boolean, during: (up: ChildProcess) => void, tries = 600):
         Promise<{ run: Run; seen: boolean }> {
-        const up = spawn("pulumi", ["up", "--yes", "--non-interactive", "--stack", this.name, ...args], { cwd: ROOT, env: this.env });
+        const up = spawn("pulumi", ["up", "--yes", "--non-interactive", "--stack", this.name, ...args], { cwd: this.root, env: this.env });
         let stdout = "", stderr = "";
         up.stdout.on("data", (d) => { stdout += d; });
         up.stderr.on("data", (d) => { stderr += d; });
@@ -148,10 +149,10 @@ export class LabStack {
      * One `pulumi up` of a benchmark case: the legs it measured (only those it finished: a leg
      * it never reached keeps an earlier case's figures), its time, the machine's load around it.
      */
-    measuredUp(): { run: Run; legs: LegOutcome[]; upSeconds: number; load: [number, number] } {
+    measuredUp(...extra: string[]): { run: Run; legs: LegOutcome[]; upSeconds: number; load: [number, number] } {
         const load0 = os.loadavg()[0];
         const t0 = Date.now();
-        const run = this.up();
+        const run = this.up(...extra);
         const upSeconds = (Date.now() - t0) / 1000;
         let legs: LegOutcome[] = [];
         try { legs = freshLegs(this.outputs().legs, t0); } catch { legs = []; }

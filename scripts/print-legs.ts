@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import { LegMetrics, LegOutcome, isFailed } from "../components/reports/metrics";
 import { textTable } from "../components/reports/table";
+import { emulatorVersions } from "./versions";
 
 /** A leg measured before `since` (ms since the epoch), or with no time at all (older outputs). */
 export function isEarlier(l: LegOutcome, since: number | undefined): boolean {
@@ -58,7 +59,10 @@ if (require.main === module) {
         process.exit(1);
     }
     const guests = [...new Set(outputs.legs.map((l: LegOutcome) => l.guest ?? outputs.guest))].join(", ");
-    console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), ${guests.includes(",") ? "guests" : "guest"} ${guests}\n`);
+    // The emulator decides the figures as much as the code does (README, Emulator); on the local
+    // site it is this machine's, on real hosts theirs (not asked here).
+    const v = outputs.site === "local" ? emulatorVersions() : undefined;
+    console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), ${guests.includes(",") ? "guests" : "guest"} ${guests}${v ? `; ${v.qemu}, ${v.libvirt}` : ""}\n`);
     console.log(legsTable(outputs.legs, since));
     if (outputs.legs.some(isFailed)) { process.exit(1); }
 }

@@ -1,4 +1,4 @@
-// `npm run bench -- hunt [--legs N] [--targets 20,50] [--dirty 0,40]`: how often the emulator in
+// `npm run bench -- hunt [--legs N] [--targets 20,50] [--dirty 0,40] [--burn N]`: how often the emulator in
 // use damages or silences a guest it migrates. On one same-subnet lab, pre-copy legs are run at
 // each downtime target for an idle guest and one dirtying memory, N legs in all (40 by default,
 // split evenly over the cases). After every leg each host's console is read for a fault of the
@@ -6,7 +6,9 @@
 // already holds one); a damaged guest is stopped and started anew by `pulumi up --refresh`
 // before the next leg, so each fault is counted once. Writes bench/hunt-<qemu>.json; the table
 // shows every hunt file in bench/, so hunts on two emulators (scripts/setup's MIGLAB_EMULATOR)
-// are printed side by side, and docs/hunt.txt keeps it.
+// are printed side by side, and docs/hunt.txt keeps it. --burn N runs N busy loops beside the
+// lab for the whole hunt (ended by their PIDs), so a hunt can be made at the load another saw.
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,15 +20,18 @@ import { emulatorVersions } from "./versions";
 
 function list(v: string | undefined, dflt: number[]): number[] { return v === undefined ? dflt : v.split(",").map(Number); }
 
-function parseArgs(argv: string[]): { legs: number; targets: number[]; dirty: number[] } {
-    let legs = 40, targets = [20, 50], dirty = [0, 40];
+function parseArgs(argv: string[]): { legs: number; targets: number[]; dirty: number[]; burn: number } {
+    let legs = 40, targets = [20, 50], dirty = [0, 40], burn = 0;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i], v = argv[++i];
         if (a === "--legs") { legs = Number(v); } else if (a === "--targets") { targets = list(v, targets); } else if (a === "--dirty") { dirty = list(v, dirty); }
-        else { throw new Error(`bench hunt: unknown option ${a} (known: --legs N, --targets MS,MS, --dirty MIBS,MIBS)`); }
+        else if (a === "--burn") { burn = Number(v); }
+        else { throw new Error(`bench hunt: unknown option ${a} (known: --legs N, --targets MS,MS, --dirty MIBS,MIBS, --burn N)`); }
     }
     if (!Number.isInteger(legs) || legs < 2) { throw new Error(`bench hunt: --legs must be a whole number ≥ 2 (got ${legs})`); }
-    return { legs, targets, dirty };
+    if (!Number.isInteger(burn) || burn < 0) { throw new Error(`bench hunt: --burn must be a whole number ≥ 0 (got ${burn})`); }
+    if ([...targets, ...dirty].some((x) => !Number.isFinite(x) || x < 0)) { throw new Error("bench hunt: --targets and --dirty take numbers ≥ 0, comma-separated"); }
+    return { legs, targets, dirty, burn };
 }
 
 /** Each host's report of a fault of the guest's kernel since it last started (nic-state.sh). */
@@ -50,6 +55,7 @@ function main(): void {
     const cases: HuntCase[] = args.targets.flatMap((targetMs) => args.dirty.map((dirtyMiBs) => ({ targetMs, dirtyMiBs, legs: [] as HuntLeg[] })));
     const perCase = Math.ceil(args.legs / cases.length);
     const lab = new LabStack(benchStack("hunt"));
+    const burners: ChildProcess[] = Array.from({ length: args.burn }, () => spawn("sh", ["-c", "while :; do :; done"], { stdio: "ignore" }));
     const load0 = os.loadavg()[0];
     let loadMax = load0;
     try {
@@ -95,17 +101,18 @@ function main(): void {
             }
         }
     } finally {
+        for (const b of burners) { b.kill("SIGKILL"); }
         lab.remove();
     }
     const dir = path.join(ROOT, "bench");
     fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `hunt-${v.qemu.replace(/\W+/g, "-")}.json`);
-    fs.writeFileSync(file, JSON.stringify({ emulator: v, at: new Date().toISOString(), load: [load0, loadMax], minutes: (Date.now() - started) / 60000, cases }, null, 2));
+    const file = path.join(dir, `hunt-${v.qemu.replace(/\W+/g, "-")}${args.burn ? `-burn${args.burn}` : ""}.json`);
+    fs.writeFileSync(file, JSON.stringify({ emulator: v, burn: args.burn, at: new Date().toISOString(), load: [load0, loadMax], minutes: (Date.now() - started) / 60000, cases }, null, 2));
     const all = fs.readdirSync(dir).filter((f) => /^hunt-.*\.json$/.test(f)).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")));
     const text = [`miglab bench hunt: same-subnet, 192 MiB TCG guest, pre-copy, legs per emulator and case (bench/hunt-*.json)`, "",
         huntTable(all), "",
         "damaged: a fault of the guest's kernel on a host's console after the leg (or the leg failed naming it); silent: the guest did not answer after the leg, no fault named;",
-        "over: legs whose downtime exceeded target + 50 ms", `this hunt: ${v.qemu}, ${v.libvirt}, load ${load0.toFixed(1)}-${loadMax.toFixed(1)}, ${((Date.now() - started) / 60000).toFixed(1)} min`].join("\n");
+        "over: legs whose downtime exceeded target + 50 ms", `this hunt: ${v.qemu}, ${v.libvirt}${args.burn ? `, ${args.burn} busy loops beside the lab` : ""}, load ${load0.toFixed(1)}-${loadMax.toFixed(1)}, ${((Date.now() - started) / 60000).toFixed(1)} min`].join("\n");
     console.log(text);
     fs.writeFileSync(path.join(ROOT, "docs", "hunt.txt"), `${text}\n`);
     console.log(`wrote ${file} and docs/hunt.txt`);

@@ -13,7 +13,13 @@ export interface HuntLeg {
 
 export interface HuntCase { targetMs: number; dirtyMiBs: number; legs: HuntLeg[] }
 
-export interface HuntRun { emulator: { qemu: string; libvirt: string }; load: [number, number]; cases: HuntCase[] }
+export interface HuntRun {
+    emulator: { qemu: string; libvirt: string };
+    /** busy loops run beside the lab (bench hunt --burn), to hunt at another hunt's load */
+    burn?: number;
+    load: [number, number];
+    cases: HuntCase[];
+}
 
 /** Downtime beyond target + this is "over": QEMU's estimate of the pause is allowed that slack. */
 export const HUNT_SLACK_MS = 50;
@@ -32,7 +38,7 @@ export function huntRows(run: HuntRun): string[][] {
         const t = spread(measured.map((l) => l.totalTimeMs!));
         const over = measured.filter((l) => l.downtimeMs! > c.targetMs + HUNT_SLACK_MS).length;
         const f = (x: number) => (Number.isFinite(x) ? String(Math.round(x)) : "-");
-        return [`${run.emulator.qemu} / ${run.emulator.libvirt}`, String(c.targetMs), String(c.dirtyMiBs), String(c.legs.length),
+        return [`${run.emulator.qemu} / ${run.emulator.libvirt}${run.burn ? ` + ${run.burn} busy loops` : ""}`, String(c.targetMs), String(c.dirtyMiBs), String(c.legs.length),
             String(count("damaged")), String(count("silent")), String(count("failed")),
             `${f(d.median)} (${f(d.min)}-${f(d.max)})`, `${over}/${measured.length}`, `${f(t.median)} (${f(t.min)}-${f(t.max)})`,
             loadRange(c.legs)];

@@ -27,6 +27,7 @@ describe("emulator hunt report", () => {
     it("prints a case without legs as dashes rather than as zeros", () => {
         const row = huntRows(run)[1];
         assert.deepStrictEqual(row.slice(3), ["0", "0", "0", "0", "- (---)", "0/0", "- (---)", "-"]);
+        assert.strictEqual(huntRows({ ...run, burn: 2 })[0][0], "QEMU 10.0.2 / libvirt 11.3.0 + 2 busy loops");
         assert.match(huntTable([run]), /emulator +target ms +dirty MiB\/s +legs +damaged +silent +failed/);
     });
 });

@@ -9,7 +9,7 @@ import { Plan, planLab } from "../components/model/plan";
 import { siteSpecOf } from "../components/render/specs";
 import { localSiteScript, nicStateScript } from "../components/render";
 import { ROOT, Run, fileBackend, pulumi, pulumiEnv, sh, testPrefix } from "./pulumi-cli";
-import { FailedLeg, LegOutcome, guestFaultOf, isFailed } from "../components/reports/metrics";
+import { LegOutcome } from "../components/reports/metrics";
 
 const yaml = require("js-yaml");
 
@@ -78,39 +78,6 @@ export class LabStack {
 
     /** `pulumi up --yes` as a user types it: the preview runs first. */
     up(...extra: string[]): Run { return this.pulumi(["up", "--yes", ...extra]); }
-
-    /**
-     * `pulumi up --yes` for a test that needs its legs measured. A leg that failed on a guest
-     * whose kernel reported a fault (README: under TCG, QEMU 7.2 now and then hands a migrated
-     * guest a state its kernel finds corrupt; the leg names it from the guest's console, or the
-     * guest stands still and says so later) failed on the emulator, not on the lab: then `pulumi
-     * up --refresh` restarts the guest (its drift watch) and tries the failed legs again, once,
-     * and the test's output says so; the run returned holds both ups' output and the second one's
-     * code. Any other failure is returned as is.
-     */
-    upPastGuestFault(...extra: string[]): Run {
-        const r = this.up(...extra);
-        if (r.code === 0) { return r; }
-        let legs: LegOutcome[] = [];
-        try { legs = this.outputs().legs ?? []; } catch { return r; }
-        let faulty = legs.find((l): l is FailedLeg => guestFaultOf(l) !== undefined);
-        let fault = faulty && guestFaultOf(faulty);
-        if (!faulty) {
-            // A guest that stands still may not have said why yet when its leg asked: its
-            // kernel's watchdog reports a stuck CPU some 20 s later (counting() waits for it).
-            const silent = legs.find((l): l is FailedLeg => isFailed(l) && / does not answer on /.test(l.failed));
-            const guest = silent && this.plan.guests.find((g) => g.name === silent.guest || silent.failed.includes(` ${g.name} `));
-            const c = guest && this.counting(guest, 5);
-            if (!c || c.ok || !c.guestFault) { return r; }
-            faulty = silent;
-            fault = `${c.guestFault} (after the leg; ${c.disk})`;
-        }
-        console.log(`      ${this.name}: leg ${faulty!.leg} (${faulty!.from} -> ${faulty!.to}) failed on a fault QEMU left in the guest ` +
-            `${fault}; pulumi up --refresh restarts the guest and tries the failed legs again`);
-        const again = this.up("--refresh");
-        // Both ups' output: what the first one did (a restart, a replacement) stays assertable.
-        return { code: again.code, stdout: `${r.stdout}\n${again.stdout}`, stderr: `${r.stderr}${again.stderr}` };
-    }
 
     /** The URNs of the stack's migration legs, for `pulumi up --replace` (what `npm run lab -- --remeasure` replaces). */
     legUrns(): string[] {

@@ -73,27 +73,19 @@ describe("faults on a real lab (same-subnet)", function () {
 
     /**
      * The guest runs on exactly one host (pc1, where it was), counts, and its disk is as it was.
-     * Returns false when it does not answer because its kernel reported a fault: under TCG, QEMU
-     * 7.2 now and then hands a migrated guest a state its kernel finds corrupt, whatever the fault
-     * injected (it says so on the console of the host it then ran on: "input.0:id N is not a
-     * head!" for the receive ring, "output.0:..." for the transmit ring, an oops, a panic). The
-     * caller's next `pulumi up --refresh` must then restart it (the drift watch) and measure. Any
-     * other silence fails here.
+     * A guest that does not answer fails here, with what its kernel said on the hosts' consoles:
+     * on the emulator miglab ships (QEMU 10, README: Emulator) no leg has damaged a guest, so a
+     * silent one is a fault of the lab, not one to retry past.
      */
-    function guestIntact(why: string): boolean {
+    function guestIntact(why: string): void {
         assert.deepStrictEqual(qemuHosts(), ["pc1"], `${why}: QEMU of vm1 should run on pc1 only`);
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running", why);
         const c = lab.counting();
         if (!c.ok) {
             const legs = (lab.outputs().legs as LegOutcome[]).map((l) => `${l.from}->${l.to}: ${isFailed(l) ? l.failed : "measured"}`);
-            assert.ok(c.guestFault, `${why}: ${c.said}\nthe last legs:\n${legs.join("\n")}`);
-            // c.disk says whether it still runs: a broken receive ring has left it running
-            // (counting on disk, unreachable); a broken transmit ring or a panic has left it
-            // standing still. Only a restart mends either.
-            console.log(`      ${why}: vm1's kernel reported a fault (${c.guestFault.trim()}); ${c.disk}; the next up --refresh restarts it`);
+            assert.fail(`${why}: ${c.said}${c.guestFault ? `; its kernel reported ${c.guestFault}` : ""}; ${c.disk ?? ""}\nthe last legs:\n${legs.join("\n")}`);
         }
         assert.deepStrictEqual(diskPrint(), baseline, `${why}: the disk changed outside the guest's counter sector`);
-        return c.ok;
     }
 
     /** `pulumi up` re-measuring both legs (as `npm run lab -- --remeasure`), with `during` run once the out leg migrates. */
@@ -102,11 +94,8 @@ describe("faults on a real lab (same-subnet)", function () {
         return { run, injected: seen };
     }
 
-    /**
-     * After a fault: the next up (with --refresh, which restarts what died) measures both legs. Its
-     * own legs can break the guest's NIC again (see guestIntact): then the up after it must mend that.
-     */
-    function recovers(why: string, again = 1): LegOutcome[] {
+    /** After a fault: the next up (with --refresh, which restarts what died) measures both legs. */
+    function recovers(why: string): LegOutcome[] {
         const r = lab.up("--refresh");
         // The guest's console lines (a leg or a restart prints them when the guest is silent) come
         // long before the output's end: kept in the message.
@@ -115,7 +104,7 @@ describe("faults on a real lab (same-subnet)", function () {
         const legs: LegOutcome[] = lab.outputs().legs;
         assert.deepStrictEqual(legs.map((l) => [l.from, l.to, isFailed(l) ? l.failed : "measured"]),
             [["pc1", "pc2", "measured"], ["pc2", "pc1", "measured"]], why);
-        if (!guestIntact(`${why}, after the next up`) && again > 0) { return recovers(`${why}, its NIC broken by the next up's legs`, again - 1); }
+        guestIntact(`${why}, after the next up`);
         return legs;
     }
 
@@ -160,7 +149,7 @@ describe("faults on a real lab (same-subnet)", function () {
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
         baseline = diskPrint();
-        if (!guestIntact("after the first up")) { recovers("NIC broken by the first up's legs"); }
+        guestIntact("after the first up");
     });
 
     it("the destination's libvirtd killed during a leg: the error names pc2's daemon, no orphan QEMU, the next up measures", async () => {
@@ -185,8 +174,8 @@ describe("faults on a real lab (same-subnet)", function () {
         });
         assert.ok(injected, `no migration was seen running:\n${run.stdout.slice(-3000)}`);
         clearOutcome(run, "pc2", /./, "30 % loss");
-        const answering = guestIntact("30 % loss");
-        if (run.code !== 0 || !answering) { recovers("30 % loss"); }
+        guestIntact("30 % loss");
+        if (run.code !== 0) { recovers("30 % loss"); }
     });
 
     it("the NFS server stopped for a few seconds during a leg", async () => {
@@ -199,8 +188,8 @@ describe("faults on a real lab (same-subnet)", function () {
         });
         assert.ok(injected, `no migration was seen running:\n${run.stdout.slice(-3000)}`);
         clearOutcome(run, "nfs|pc1|pc2", /./, "NFS stopped");
-        const answering = guestIntact("NFS stopped");
-        if (run.code !== 0 || !answering) { recovers("NFS stopped"); }
+        guestIntact("NFS stopped");
+        if (run.code !== 0) { recovers("NFS stopped"); }
     });
 
     it("the source's sshd gone before a leg: pulumi up fails naming the connection, npm run lab names pc1, and its refresh restarts sshd and measures", () => {
@@ -231,7 +220,7 @@ describe("faults on a real lab (same-subnet)", function () {
         const legs: LegOutcome[] = lab.outputs().legs;
         assert.deepStrictEqual(legs.map((l) => [l.from, l.to, isFailed(l) ? l.failed : "measured"]), [["pc1", "pc2", "measured"], ["pc2", "pc1", "measured"]]);
         assert.match(again.stdout, /pc1 -> pc2 +\d+/, "npm run lab prints the legs it measured");
-        if (!guestIntact("sshd gone, after npm run lab")) { recovers("NIC broken by npm run lab's legs"); }
+        guestIntact("sshd gone, after npm run lab");
     });
 
     it("with its Pulumi state gone, npm run lab -- --clean removes the lab by its id (like mn -c)", () => {

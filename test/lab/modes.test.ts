@@ -52,7 +52,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     it("pre-copy of the idle guest converges in a few iterations, under the downtime target it set and read back", () => {
         // Neither the schema's default nor QEMU's (300), so what is read back can only be what this config set.
         lab.configure((c) => { c.migration.maxDowntimeMs = 150; });
-        const r = lab.upPastGuestFault();
+        const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
         idle = legsOf();
         assert.strictEqual(idle.length, 2);
@@ -68,7 +68,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     it("pre-copy sends the memory a guest dirties at 40 MiB/s on top of what an idle guest needs", () => {
         lab.configure((c) => { c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 }; });
         // The changed guest is redefined and restarted at home, and the legs run again.
-        const r = lab.upPastGuestFault();
+        const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
         const [dirty] = legsOf();
         assert.match(r.stdout, /definition changed, restarting it/);
@@ -94,7 +94,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             c.migration.postcopySwitch = "after-first-pass";
             c.migration.bandwidthMiBs = 20;
         });
-        const r = lab.upPastGuestFault();
+        const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
         const legs = legsOf();
         assert.strictEqual(legs.length, 2);

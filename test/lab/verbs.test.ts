@@ -26,7 +26,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     after(() => lab.remove());
 
     it("pulumi up --yes (preview first, no --skip-preview) builds the lab and measures it", () => {
-        const r = lab.upPastGuestFault();
+        const r = lab.up();
         assert.strictEqual(r.code, 0, whyFailed(r));
         assert.match(r.stdout, /Previewing update/);
         legs = lab.outputs().legs;
@@ -64,7 +64,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
             lab.configure();
         }
         // No `pulumi cancel`, no state edits: the next up just works.
-        const r = lab.upPastGuestFault();
+        const r = lab.up();
         assert.strictEqual(r.code, 0, whyFailed(r));
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
         // The interrupted leg ended and removed its files: it once hung for good in a bare `wait`
@@ -82,7 +82,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         virsh("pc1", "destroy vm1");
         virsh("pc1", "undefine vm1");
         assert.doesNotMatch(virsh("pc1", "list --all --name").stdout, /vm1/);
-        const r = lab.upPastGuestFault("--refresh");
+        const r = lab.up("--refresh");
         assert.strictEqual(r.code, 0, whyFailed(r));
         assert.match(r.stdout, /lab-vm1-drift/);
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
@@ -117,7 +117,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         assert.strictEqual(virsh("pc1", "domstate vm1").stdout.trim(), "running");
         assert.doesNotMatch(virsh("pc2", "list --all --name").stdout, /^vm1$/m, "vm1 was moved to pc2");
         const before = JSON.stringify(lab.outputs().legs);
-        const r = lab.upPastGuestFault("--refresh");
+        const r = lab.up("--refresh");
         assert.strictEqual(r.code, 0, whyFailed(r));
         assert.match(r.stdout, /lab-vm1-drift/);
         const g = lab.plan.guests[0];
@@ -138,7 +138,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
         ended(pid, "SIGTERM");
         assert.notStrictEqual(virsh("pc2", "version").code, 0, "libvirtd still answers");
-        const r = lab.upPastGuestFault("--refresh");
+        const r = lab.up("--refresh");
         assert.strictEqual(r.code, 0, whyFailed(r));
         assert.match(r.stdout, /lab-site-drift/);
         assert.strictEqual(virsh("pc2", "version").code, 0, "libvirtd on pc2 does not answer");
@@ -158,7 +158,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         const ganesha = pidIn("ganesha.pid");
         const rpcbindPid = pidIn("rpcbind.pid");
         assert.ok(ended(rpcbindPid, "SIGKILL"), `rpcbind (pid ${rpcbindPid}) outlived SIGKILL`);
-        let r = lab.upPastGuestFault("--refresh");
+        let r = lab.up("--refresh");
         assert.strictEqual(r.code, 0, said(r));
         assert.match(r.stdout, /lab-nfs-drift/);
         assert.ok(mountd(), `MOUNT is not registered after the up:\n${r.stdout.slice(-3000)}`);
@@ -166,7 +166,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         // ganesha itself gone.
         const ganeshaPid = pidIn("ganesha.pid");
         assert.ok(ended(ganeshaPid, "SIGKILL"), `ganesha (pid ${ganeshaPid}) outlived SIGKILL`);
-        r = lab.upPastGuestFault("--refresh");
+        r = lab.up("--refresh");
         assert.strictEqual(r.code, 0, said(r));
         assert.match(r.stdout, /lab-nfs-drift/);
         assert.ok(mountd(), `MOUNT is not registered after the up:\n${r.stdout.slice(-3000)}`);

@@ -14,10 +14,11 @@ import { LegMetrics, LegOutcome, isFailed, spread } from "../components/reports/
 import { textTable } from "../components/reports/table";
 import { groupedBarChart, panelledCharts } from "../components/reports/chart";
 import { downtimeRows, downtimeTable, downtimeChartSpecs, DowntimeCase } from "../components/reports/downtime";
+import type { MigrationConfig } from "../components/model/config";
 import { LabStack } from "./lab-stack";
 import { ROOT, benchStack } from "./pulumi-cli";
 
-interface Case { mode: "precopy" | "postcopy"; dirtyMiBs: number; bandwidthMiBs: number }
+interface Case { mode: MigrationConfig["mode"]; dirtyMiBs: number; bandwidthMiBs: number }
 interface Result extends Case {
     outcome: string;
     legs: LegMetrics[];
@@ -25,7 +26,8 @@ interface Result extends Case {
 }
 
 const DIRTY = (process.env.MIGLAB_BENCH_DIRTY ?? "0,40,120").split(",").map(Number);
-const MODES = (process.env.MIGLAB_BENCH_MODES ?? "precopy,postcopy").split(",") as Case["mode"][];
+// cold is the baseline the live modes beat (the guest paused while everything moves).
+const MODES = (process.env.MIGLAB_BENCH_MODES ?? "precopy,postcopy,cold").split(",") as Case["mode"][];
 const TIMEOUT_S = Number(process.env.MIGLAB_BENCH_TIMEOUT ?? 40);
 // The highest dirty rate again with the migration capped below it: pre-copy cannot converge there.
 const CAP = Number(process.env.MIGLAB_BENCH_CAP ?? 40);

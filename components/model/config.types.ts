@@ -248,7 +248,10 @@ export interface MigrationConfig {
      * Items: lower-case letters, digits and '-', at most 15 characters
      */
     path?: string[];
-    mode: "precopy" | "postcopy";
+    /**
+     * precopy: live, memory sent while the guest runs, then a short stop; postcopy: live, the guest switches to the destination and fetches the rest on demand; cold: the guest is paused while its whole state moves and resumes on the destination (the baseline the live modes beat: its downtime is about the whole migration)
+     */
+    mode: "precopy" | "postcopy" | "cold";
     /**
      * postcopy with postcopySwitch 'after-seconds': switch this long after the start
      */

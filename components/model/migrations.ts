@@ -13,7 +13,7 @@ export function migrationPath(m: Pick<MigrationConfig, "path" | "from" | "to">):
 }
 
 /** The options a migration's mode and connections cannot combine. */
-type Options = Pick<MigrationConfig, "runs" | "mode" | "postcopySwitch" | "parallelConnections" | "compression">;
+type Options = Pick<MigrationConfig, "runs" | "mode" | "postcopySwitch" | "parallelConnections" | "compression" | "autoConverge">;
 
 /**
  * Options of one migration that cannot work together, as "<at>.field: problem" lines (`at`
@@ -27,6 +27,11 @@ export function migrationOptionProblems(m: Options, at: string, closed: boolean)
         p.push(`${f("postcopySwitch")}: applies to mode 'postcopy' only; remove it or set mode: postcopy`);
     }
     if (m.mode === "postcopy" && m.parallelConnections > 1) { p.push(`${f("parallelConnections")}: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy`); }
+    // A cold migration pauses the guest first: nothing runs to throttle, and each page goes once.
+    if (m.mode === "cold" && m.autoConverge) { p.push(`${f("autoConverge")}: throttles a running guest, and a cold migration pauses it first; remove it or use mode: precopy`); }
+    if (m.mode === "cold" && m.compression === "xbzrle") {
+        p.push(`${f("compression")}: xbzrle sends deltas of pages sent before, and a cold migration sends each page once; use compression: none or mode: precopy`);
+    }
     if (m.parallelConnections > 1 && m.compression === "xbzrle") {
         p.push(`${f("compression")}: xbzrle does not work over multifd; use compression: none or parallelConnections: 1`);
     }

@@ -136,8 +136,9 @@ export function nextAttempt(previous: unknown, leg: string): number {
     return isFailed(p) ? last + 1 : last;
 }
 
+/** An epoch time as ISO text; "" for none (an absent section reads as Number("") = 0, not 1970). */
 function isoOf(epochSeconds: number): string {
-    return Number.isFinite(epochSeconds) ? new Date(epochSeconds * 1000).toISOString() : "";
+    return Number.isFinite(epochSeconds) && epochSeconds > 0 ? new Date(epochSeconds * 1000).toISOString() : "";
 }
 
 /** Splits "=== name" sections. */

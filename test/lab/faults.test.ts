@@ -23,7 +23,10 @@ describe("faults on a real lab (same-subnet)", function () {
 
     before(() => {
         // A bandwidth cap stretches each leg to ~10 s (86 MB sent at 8 MiB/s): time to inject a fault.
-        lab.configure((l) => { l.migration.bandwidthMiBs = 8; l.migration.timeoutSeconds = 120; });
+        // Its last pass must fit in the downtime target at that rate: 50 ms (the default) lets it
+        // send 0.4 MB, less than even the idle guest dirties in a pass, so pre-copy never ends;
+        // 300 ms (2.4 MB) converges.
+        lab.configure((l) => { l.migration.bandwidthMiBs = 8; l.migration.maxDowntimeMs = 300; l.migration.timeoutSeconds = 120; });
         lab.init();
     });
     after(() => {

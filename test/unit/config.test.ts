@@ -125,6 +125,15 @@ describe("config (ajv schema + cross-field rules)", () => {
             .includes("migration.parallelConnections: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy"));
         assert.ok(problems((c) => { c.migration.parallelConnections = 2; c.migration.compression = "xbzrle"; })
             .includes("migration.compression: xbzrle does not work over multifd; use compression: none or parallelConnections: 1"));
+        assert.ok(problems((c) => { c.migration.mode = "cold"; c.migration.autoConverge = true; })
+            .includes("migration.autoConverge: throttles a running guest, and a cold migration pauses it first; remove it or use mode: precopy"));
+        assert.ok(problems((c) => { c.migration.mode = "cold"; c.migration.compression = "xbzrle"; })
+            .includes("migration.compression: xbzrle sends deltas of pages sent before, and a cold migration sends each page once; use compression: none or mode: precopy"));
+        const cold = sampleLab();
+        cold.migration.mode = "cold"; cold.migration.parallelConnections = 2;
+        assert.strictEqual(parseLabConfig(cold).migrations[0].mode, "cold");
+        assert.ok(problems((c) => { c.migration.mode = "cold"; c.migration.postcopySwitch = "on-stall"; })
+            .includes("migration.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"));
         assert.ok(problems((c) => { c.migration.postcopySwitch = "on-stall"; })
             .includes("migration.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"));
         assert.ok(problems((c) => { c.migration.runs = 3; c.migration.roundTrip = false; })

@@ -15,6 +15,12 @@ describe("metrics parsers", () => {
         }
     });
 
+    it("dates a leg without an 'at' section by its migration's end, not 1970", () => {
+        assert.ok(!sections(captured).has("at"));
+        assert.strictEqual(parseLeg("out", "pc1", "pc2", captured).finishedAt, new Date(1795595759.962419094 * 1000).toISOString());
+        assert.strictEqual(parseLegOutcome("out", "pc1", "pc2", "=== failed\nno route\n").finishedAt, "");
+    });
+
     it("reads virsh's raw job statistics as numbers", () => {
         const j = parseJobInfo("time_elapsed: 1159\ndowntime: 60\nmemory_bps: 119245612\nJob type: 3\n");
         assert.deepStrictEqual(j, { time_elapsed: 1159, downtime: 60, memory_bps: 119245612 });

@@ -184,6 +184,23 @@ describe("the domain script's account of a guest it could not hear", () => {
     });
 });
 
+describe("the migration leg's virsh migrate flags", () => {
+    const fn = /^migrate_flags\(\) \{[\s\S]*?^\}$/m.exec(rendered["migrate-leg"]);
+    const flags = (env: Record<string, string>) => {
+        const res = spawnSync("bash", ["-c", `${fn![0]}\nmigrate_flags`], { encoding: "utf8", env: { DST_ADDR: "10.0.0.2", ...env } });
+        assert.strictEqual(res.status, 0, res.stderr);
+        return res.stdout.trim().split(/\s+/);
+    };
+
+    it("are live for pre-copy and post-copy, and not for a cold migration (the guest paused throughout)", () => {
+        assert.ok(fn, "migrate-leg.sh has no migrate_flags function");
+        assert.deepStrictEqual(flags({ MODE: "precopy" }), ["--live", "--persistent", "--verbose", "--migrateuri", "tcp://10.0.0.2"]);
+        assert.deepStrictEqual(flags({ MODE: "postcopy", BANDWIDTH_MIBS: "30" }), ["--live", "--persistent", "--verbose", "--migrateuri", "tcp://10.0.0.2", "--postcopy", "--bandwidth", "30"]);
+        assert.deepStrictEqual(flags({ MODE: "cold", EXTRA_FLAGS: "--parallel --parallel-connections 2" }),
+            ["--persistent", "--verbose", "--migrateuri", "tcp://10.0.0.2", "--parallel", "--parallel-connections", "2"]);
+    });
+});
+
 describe("the migration leg's account of a guest that is silent where it runs", () => {
     const fns = ["faults_in", "silent_guest"].map((f) => {
         const m = new RegExp(`^${f}\\(\\) \\{[\\s\\S]*?^\\}$`, "m").exec(rendered["migrate-leg"]);

@@ -1,7 +1,7 @@
 # One measured leg of a live migration, run on the SOURCE host. Rendered with a
 # header setting: LEG, GUEST, SRC_NAME, DST_NAME, SRC_ADDR, DST_ADDR, PROBE_ADDR,
 # GUEST_ADDR, GUEST_PORT, CONSOLE_LOG, NIC_STATE (nic-state.sh, asked of a guest that is
-# silent after the move), KEY, KNOWN_HOSTS (see prelude.sh), MODE (precopy|postcopy), POSTCOPY_SWITCH
+# silent after the move), KEY, KNOWN_HOSTS (see prelude.sh), MODE (precopy|postcopy|cold), POSTCOPY_SWITCH
 # (after-first-pass|after-seconds|on-stall), POSTCOPY_AFTER_S,
 # TIMEOUT_S, PROBE_INTERVAL_S, TIMELINE_INTERVAL_S (0 = no timeline), PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
 # MAX_DOWNTIME_MS (0 = QEMU's default, 300 ms), EXTRA_FLAGS, COUNTER_FROM (probe: the
@@ -238,10 +238,16 @@ waited=$(awk -v a="$waited" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) 
 
 # The migration stream goes to the destination's lab address, not to whatever its host name
 # resolves to (real hosts may not resolve each other, or resolve to another network).
-flags="--live --persistent --verbose --migrateuri tcp://$DST_ADDR"
-[ "$MODE" = postcopy ] && flags="$flags --postcopy"
-[ "${BANDWIDTH_MIBS:-0}" != 0 ] && flags="$flags --bandwidth $BANDWIDTH_MIBS"
-flags="$flags ${EXTRA_FLAGS:-}"
+# cold: without --live libvirt pauses the guest before the first page and resumes it on the
+# destination after the last, so the whole migration is downtime.
+migrate_flags() {
+  local flags="--persistent --verbose --migrateuri tcp://$DST_ADDR"
+  [ "$MODE" = cold ] || flags="--live $flags"
+  [ "$MODE" = postcopy ] && flags="$flags --postcopy"
+  [ "${BANDWIDTH_MIBS:-0}" != 0 ] && flags="$flags --bandwidth $BANDWIDTH_MIBS"
+  echo "$flags ${EXTRA_FLAGS:-}"
+}
+flags=$(migrate_flags)
 
 say "virsh migrate $flags $GUEST -> $DST_NAME"
 # libvirt stamps its log lines in UTC like this: what each daemon said since now is shown if the leg fails.

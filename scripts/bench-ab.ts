@@ -131,9 +131,9 @@ function main(): void {
     const v = emulatorVersions();
     const out = [
         `miglab bench ab: ${args.stack}, local site, ${args.rounds} rounds (legs alternating new, old, old, new, ...), medians (min-max)`,
-        `new: ${newCommit.slice(0, 12)}${dirty ? " + uncommitted changes" : ""} (${n.legs.length} legs); old: ${args.ref} = ${oldCommit.slice(0, 12)} (${o.legs.length} legs)`,
+        `new: ${newCommit.slice(0, 12)}${dirty ? " + uncommitted changes (+)" : ""} (${n.legs.length} legs); old: ${args.ref} = ${oldCommit.slice(0, 12)} (${o.legs.length} legs)`,
         `emulator: ${v.qemu}, ${v.libvirt}; load ${load0.toFixed(1)} at the start, up to ${loadMax.toFixed(1)}; ${os.cpus().length} cores`,
-        "", abTable(rows, { new: newCommit.slice(0, 8), old: oldCommit.slice(0, 8) }), "",
+        "", abTable(rows, { new: `${newCommit.slice(0, 8)}${dirty ? "+" : ""}`, old: oldCommit.slice(0, 8) }), "",
         "worse / better: the new median lies past every old leg on that side; within spread: it does not",
         `failed legs: new ${n.failed.length} of ${n.failed.length + n.legs.length}, old ${o.failed.length} of ${o.failed.length + o.legs.length}`,
         ...sides.flatMap((s) => s.failed.map((f) => `${s.name} leg failed: ${f}`)),

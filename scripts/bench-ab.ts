@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { abOrder, abRows, abTable, regressions } from "../components/reports/ab";
-import { LegMetrics, isFailed } from "../components/reports/metrics";
+import { LegMetrics, isFailed, spread } from "../components/reports/metrics";
 import { LabStack } from "./lab-stack";
 import { ROOT, benchStack, whyFailed } from "./pulumi-cli";
 import { emulatorVersions } from "./versions";
@@ -103,6 +103,11 @@ function measure(side: Side, what: string): void {
     side.upSeconds.push(m.upSeconds);
 }
 
+function spreadText(xs: number[]): string {
+    const s = spread(xs);
+    return Number.isFinite(s.median) ? `${s.median.toFixed(1)} (${s.min.toFixed(1)}-${s.max.toFixed(1)})` : "-";
+}
+
 function main(): void {
     const args = parseArgs(process.argv.slice(2));
     const started = Date.now();
@@ -134,6 +139,7 @@ function main(): void {
         `new: ${newCommit.slice(0, 12)}${dirty ? " + uncommitted changes (+)" : ""} (${n.legs.length} legs); old: ${args.ref} = ${oldCommit.slice(0, 12)} (${o.legs.length} legs)`,
         `emulator: ${v.qemu}, ${v.libvirt}; load ${load0.toFixed(1)} at the start, up to ${loadMax.toFixed(1)}; ${os.cpus().length} cores`,
         "", abTable(rows, { new: `${newCommit.slice(0, 8)}${dirty ? "+" : ""}`, old: oldCommit.slice(0, 8) }), "",
+        `pulumi up per round, s: new ${spreadText(n.upSeconds)}, old ${spreadText(o.upSeconds)} (the whole leg: the plain transfer, the probe, the SSH calls)`,
         "worse / better: the new median lies past every old leg on that side; within spread: it does not",
         `failed legs: new ${n.failed.length} of ${n.failed.length + n.legs.length}, old ${o.failed.length} of ${o.failed.length + o.legs.length}`,
         ...sides.flatMap((s) => s.failed.map((f) => `${s.name} leg failed: ${f}`)),

@@ -18,9 +18,17 @@
 # the host and the cause, printed as a "failed" section (the leg's outcome: the
 # outputs show it and the next `pulumi up` tries the leg again) rather than as an exit code.
 set -u
-SSH="ssh -n $SSH_OPTS -i $KEY"
-DST_URI="qemu+ssh://root@$DST_ADDR/system?keyfile=$KEY$PEER_URI_PARAMS"
 WORK=$(mktemp -d /tmp/miglab-leg.XXXXXX)
+# One SSH connection to each peer for the whole leg: a new one cost 0.3-0.4 s here (key exchange,
+# sshd's start) and a leg makes a dozen. virsh's qemu+ssh rides it too: libvirt's ssh transport
+# runs the URI's `command`, a wrapper adding the same options. Closed by cleanup.
+# (A peer that stops answering ends its connection within 15 s, and the commands riding it fail
+# rather than hang; whether a peer answers SSH at all is asked on a new connection, SSH_NEW.)
+CM="-o ControlMaster=auto -o ControlPath=$WORK/cm-%C -o ControlPersist=yes -o ServerAliveInterval=5 -o ServerAliveCountMax=3"
+SSH_NEW="ssh -n $SSH_OPTS -i $KEY"
+SSH="$SSH_NEW $CM"
+printf '#!/bin/sh\nexec ssh %s "$@"\n' "$CM" > "$WORK/ssh"; chmod +x "$WORK/ssh"
+DST_URI="qemu+ssh://root@$DST_ADDR/system?keyfile=$KEY$PEER_URI_PARAMS&command=$WORK/ssh"
 # The probe's files live in /tmp of a node, which every lab on one machine shares: named after this run.
 RUN_TAG=${WORK##*.}
 PROBE_PID=""
@@ -43,6 +51,7 @@ cleanup() {
   [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID; rm -f /tmp/miglab-probe-$LEG-$RUN_TAG.txt" 2>/dev/null
   [ -n "$BYSTANDER_PIDS" ] && $SSH "root@$PROBE_ADDR" "kill $BYSTANDER_PIDS; rm -f /tmp/miglab-probe-$LEG-*-$RUN_TAG.txt" 2>/dev/null
   stop_timeline
+  for cm in "$WORK"/cm-*; do [ -S "$cm" ] && ssh -o ControlPath="$cm" -O exit peer >/dev/null 2>&1; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -332,7 +341,7 @@ if [ $rc -ne 0 ]; then
   # Name the host at fault: a destination that is gone, or whose libvirt daemon is.
   if [ $aborted = 1 ]; then
     why="aborted after ${TIMEOUT_S}s (migration.timeoutSeconds)"
-  elif ! $SSH -o ConnectTimeout=10 "root@$DST_ADDR" true 2>"$WORK/ssh.err"; then
+  elif ! $SSH_NEW -o ConnectTimeout=10 "root@$DST_ADDR" true 2>"$WORK/ssh.err"; then
     why="$DST_NAME ($DST_ADDR) stopped answering over SSH ($(tail -n1 "$WORK/ssh.err"))${err:+; virsh: $err}"
   elif ! dst_virsh=$($SSH "root@$DST_ADDR" "timeout 10 virsh -c qemu:///system version" 2>&1 >/dev/null); then
     why="the libvirt daemon on $DST_NAME is not answering ($(echo "${dst_virsh:-no reply}" | tail -n1)); restart it (pulumi up --refresh)${err:+; virsh: $err}"

@@ -1,4 +1,4 @@
-// Migration modes on a real lab: pre-copy against a dirtying guest, and post-copy.
+// Migration modes on a real lab: pre-copy against a dirtying guest, post-copy, and cold.
 import * as assert from "assert";
 import { LegMetrics } from "../../components/reports/metrics";
 import { expandTimeline } from "../../components/reports/timeline";
@@ -111,5 +111,28 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             const m = l.timeline!.marks;
             assert.ok(m.postcopySwitch !== null && m.postcopySwitch <= m.pause! + 3 * l.timeline!.intervalMs, JSON.stringify(m));
         }
+    });
+
+    it("a cold migration pauses the guest while all its memory crosses the link: its downtime is the transfer", () => {
+        lab.configure((c) => { c.migration.mode = "cold"; });
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        const legs = legsOf();
+        assert.strictEqual(legs.length, 2);
+        for (const l of legs) {
+            assert.strictEqual(l.destinationState, "running");
+            assert.ok(l.counterAfter > l.counterBefore, JSON.stringify(l));
+            // Every page crossed the 1 Gbit/s link (125 MB/s at most: the stack's link rate) while
+            // the guest stood paused, so the downtime is at least that long, whatever the load.
+            const floorMs = l.memoryProcessedBytes / 125e6 * 1000;
+            assert.ok(l.downtimeMs >= floorMs, `downtime ${l.downtimeMs} ms, but ${l.memoryProcessedBytes} bytes need ${floorMs.toFixed(0)} ms at 1 Gbit/s`);
+            // libvirt's downtime is the pause its events show (the same window, within one sample),
+            // and the guest, paused, answered no probe in it.
+            const pause = l.phases!.pauseMs!;
+            const interval = l.timeline!.intervalMs;
+            assert.ok(Math.abs(pause - l.downtimeMs) <= interval, `pause ${pause} ms from the events, libvirt's downtime ${l.downtimeMs} ms`);
+            assert.ok(l.probe && l.probe.longestGapMs >= pause - interval, `probe's longest gap ${l.probe?.longestGapMs} ms, pause ${pause} ms`);
+        }
+        assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
     });
 });

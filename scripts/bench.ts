@@ -18,7 +18,18 @@ import type { MigrationConfig } from "../components/model/config";
 import { LabStack } from "./lab-stack";
 import { ROOT, benchStack } from "./pulumi-cli";
 
-interface Case { mode: MigrationConfig["mode"]; dirtyMiBs: number; bandwidthMiBs: number }
+/**
+ * A grid column's migration: a mode, or post-copy with its variant ("postcopy-demand"); the
+ * bench's MODES list names them so.
+ */
+type GridMode = MigrationConfig["mode"] | `postcopy-${MigrationConfig["postcopyVariant"]}`;
+interface Case { mode: GridMode; dirtyMiBs: number; bandwidthMiBs: number }
+
+/** The migration fields a grid mode sets. */
+function modeFields(mode: GridMode): Pick<MigrationConfig, "mode" | "postcopyVariant"> {
+    const [m, variant] = mode.split("-") as [MigrationConfig["mode"], MigrationConfig["postcopyVariant"] | undefined];
+    return { mode: m, postcopyVariant: variant ?? "push" };
+}
 interface Result extends Case {
     outcome: string;
     legs: LegMetrics[];
@@ -26,8 +37,9 @@ interface Result extends Case {
 }
 
 const DIRTY = (process.env.MIGLAB_BENCH_DIRTY ?? "0,40,120").split(",").map(Number);
-// cold is the baseline the live modes beat (the guest paused while everything moves).
-const MODES = (process.env.MIGLAB_BENCH_MODES ?? "precopy,postcopy,cold").split(",") as Case["mode"][];
+// cold is the baseline the live modes beat (the guest paused while everything moves);
+// postcopy-demand is post-copy with its background push throttled (migration.postcopyVariant).
+const MODES = (process.env.MIGLAB_BENCH_MODES ?? "precopy,postcopy,postcopy-demand,cold").split(",") as GridMode[];
 const TIMEOUT_S = Number(process.env.MIGLAB_BENCH_TIMEOUT ?? 40);
 // The highest dirty rate again with the migration capped below it: pre-copy cannot converge there.
 const CAP = Number(process.env.MIGLAB_BENCH_CAP ?? 40);
@@ -79,7 +91,7 @@ function main(): void {
         for (const c of only === "downtime" ? [] : cases()) {
             const m = measure(lab, label(c), (lab) => {
                 lab.guests[0].workload = { dirtyMiBs: c.dirtyMiBs, workingSetMiB: Math.min(Math.max(c.dirtyMiBs, 1), 64) };
-                lab.migration.mode = c.mode;
+                Object.assign(lab.migration, modeFields(c.mode));
                 lab.migration.bandwidthMiBs = c.bandwidthMiBs;
                 lab.migration.timeoutSeconds = TIMEOUT_S;
             });
@@ -128,11 +140,15 @@ function reportDowntime(cases: DowntimeCase[]): string {
 }
 
 function report(results: Result[], buildSeconds: number, noopSeconds: number): string {
-    const head = ["mode", "dirty MiB/s", "cap MiB/s", "outcome", "total ms", "downtime ms", "data MB", "iter", "pc reqs", "migr MB/s", "plain MB/s", "ratio", "libvirt/plain"];
+    const head = ["mode", "dirty MiB/s", "cap MiB/s", "outcome", "total ms", "downtime ms", "gap ms", "recovery ms", "data MB", "iter", "faults", "pushed", "tail ms",
+        "migr MB/s", "plain MB/s", "ratio", "libvirt/plain"];
     const rows = results.map((r) => {
-        const m = (f: (l: LegMetrics) => number) => (r.legs.length ? String(median(r.legs.map(f))) : "-");
+        // A figure no leg of the case has (post-copy's on a pre-copy case, recovery without a timeline): "-".
+        const m = (f: (l: LegMetrics) => number) => { const v = median(r.legs.map(f)); return Number.isFinite(v) ? String(v) : "-"; };
+        const pc = (f: (p: NonNullable<LegMetrics["postcopy"]>) => number) => m((l) => (l.postcopy ? f(l.postcopy) : NaN));
         return [r.mode, String(r.dirtyMiBs), r.bandwidthMiBs ? String(r.bandwidthMiBs) : "-", r.outcome, m((l) => l.totalTimeMs), m((l) => l.downtimeMs),
-            m((l) => Math.round(l.dataProcessedBytes / 1e5) / 10), m((l) => l.iterations), m((l) => l.postcopyRequests),
+            m((l) => l.probe?.longestGapMs ?? NaN), m((l) => l.phases?.networkRecoveryMs ?? NaN),
+            m((l) => Math.round(l.dataProcessedBytes / 1e5) / 10), m((l) => l.iterations), pc((p) => p.faults), pc((p) => p.pushedPages), pc((p) => p.tailMs),
             m((l) => l.throughputMBs), m((l) => l.plainMBs), m((l) => l.ratio),
             m((l) => Math.round(l.memoryBps / 1e6 / l.plainMBs * 1000) / 1000)];
     });
@@ -140,7 +156,9 @@ function report(results: Result[], buildSeconds: number, noopSeconds: number): s
     const lines = [`miglab bench: same-subnet, local site, 192 MiB TCG guest, links at 1 Gbit/s; medians over both legs`, "",
         textTable(head, rows), "",
         `first pulumi up (lab built and measured): ${buildSeconds.toFixed(1)} s; no-op pulumi up: ${noopSeconds.toFixed(1)} s`,
-        "ratio = data processed / total time ÷ plain iperf3 throughput; libvirt/plain = libvirt's memory_bps ÷ plain"];
+        "ratio = data processed / total time ÷ plain iperf3 throughput; libvirt/plain = libvirt's memory_bps ÷ plain",
+        "gap = the probe's longest gap between replies; recovery = guest resumed until the probe's first reply there;",
+        "post-copy: faults = pages fetched by the guest's faults, pushed = pages sent unasked, tail = switch until the last page"];
     const columns = [...new Set(results.map((r) => `${r.dirtyMiBs} MiB/s${r.bandwidthMiBs ? ` (cap ${r.bandwidthMiBs})` : ""}`))];
     const val = (mode: string, f: (l: LegMetrics) => number) => columns.map((col) => {
         const r = results.find((x) => x.mode === mode && `${x.dirtyMiBs} MiB/s${x.bandwidthMiBs ? ` (cap ${x.bandwidthMiBs})` : ""}` === col);

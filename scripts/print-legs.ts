@@ -3,7 +3,7 @@
 // when its `pulumi up` began), a leg measured before then is marked as an earlier one,
 // so an old measurement is never shown as this run's.
 import * as fs from "fs";
-import { LegMetrics, LegOutcome, isFailed } from "../components/reports/metrics";
+import { LegMetrics, LegOutcome, PostcopyMetrics, isFailed } from "../components/reports/metrics";
 import { textTable } from "../components/reports/table";
 import { emulatorVersions } from "./versions";
 
@@ -20,6 +20,13 @@ function bystanderText(l: LegMetrics): string {
         const pings = b.probe ?? b.guestPing;
         return `${b.guest}@${b.host} +${b.counterAfter - b.counterBefore}${pings ? ` ${pings.lost}/${pings.sent} lost` : ""}`;
     }).join(", ");
+}
+
+/** A post-copy leg after its switch, in one line. */
+export function postcopyText(p: PostcopyMetrics): string {
+    return `post-copy: switched at ${p.switchedAtMs} ms with ${(p.remainingAtSwitchBytes / 2 ** 20).toFixed(1)} MiB left; ` +
+        `${p.faults} pages fetched by faults, ${p.pushedPages} pushed; the last page ${p.tailMs} ms after the switch; ` +
+        `preempt channel ${p.preemptChannel ? "yes" : "no"}`;
 }
 
 export function legsTable(legs: LegOutcome[], since?: number): string {
@@ -39,6 +46,10 @@ export function legsTable(legs: LegOutcome[], since?: number): string {
         ].map(String);
     });
     const notes: string[] = [];
+    for (const o of legs) {
+        const p = isFailed(o) ? null : o.postcopy;
+        if (p) { notes.push(`${o.from} -> ${o.to} ${postcopyText(p)}`); }
+    }
     for (const o of legs.filter(isFailed)) {
         notes.push(`${o.from} -> ${o.to} failed${o.attempt ? ` (try ${o.attempt + 1})` : ""}: ${o.failed}`);
     }

@@ -286,6 +286,10 @@ export interface MigrationConfig {
      */
     postcopySwitch: "after-first-pass" | "after-seconds" | "on-stall";
     /**
+     * postcopy: how the pages left at the switch reach the destination. push: the source sends them in the background at full rate while the destination's faults are served first (QEMU's default); demand: the background push throttled to a trickle of 1 MiB/s (libvirt's --postcopy-bandwidth), so nearly every page the guest touches is fetched by its fault, as in pure demand paging. Either way libvirt adds post-copy preempt (a second connection for the faults' pages) where both QEMUs have it; the leg reports whether it did (postcopy.preemptChannel)
+     */
+    postcopyVariant: "push" | "demand";
+    /**
      * throttle the guest's vCPUs when pre-copy does not converge
      */
     autoConverge: boolean;

@@ -13,7 +13,13 @@ export function migrationPath(m: Pick<MigrationConfig, "path" | "from" | "to">):
 }
 
 /** The options a migration's mode and connections cannot combine. */
-type Options = Pick<MigrationConfig, "runs" | "mode" | "postcopySwitch" | "parallelConnections" | "compression" | "autoConverge">;
+type Options = Pick<MigrationConfig, "runs" | "mode" | "postcopySwitch" | "postcopyVariant" | "parallelConnections" | "compression" | "autoConverge">;
+
+/**
+ * postcopyVariant 'demand': the background push's cap in MiB/s. libvirt's --postcopy-bandwidth
+ * takes whole MiB/s and reads 0 as "no cap", so 1 is the smallest trickle it can hold: 256 pages/s.
+ */
+export const DEMAND_PUSH_MIBS = 1;
 
 /**
  * Options of one migration that cannot work together, as "<at>.field: problem" lines (`at`
@@ -25,6 +31,9 @@ export function migrationOptionProblems(m: Options, at: string, closed: boolean)
     if (m.runs > 1 && !closed) { p.push(`${f("runs")}: repeating needs roundTrip: true or a path that ends where it starts (each run starts where the guest is declared)`); }
     if (m.mode !== "postcopy" && m.postcopySwitch !== "after-first-pass") {
         p.push(`${f("postcopySwitch")}: applies to mode 'postcopy' only; remove it or set mode: postcopy`);
+    }
+    if (m.mode !== "postcopy" && m.postcopyVariant !== "push") {
+        p.push(`${f("postcopyVariant")}: applies to mode 'postcopy' only; remove it or set mode: postcopy`);
     }
     if (m.mode === "postcopy" && m.parallelConnections > 1) { p.push(`${f("parallelConnections")}: QEMU cannot combine multifd with post-copy; use 1 or mode: precopy`); }
     // A cold migration pauses the guest first: nothing runs to throttle, and each page goes once.

@@ -3,6 +3,7 @@
 // script's body. Every renderer takes a narrow spec of plain values, so a component
 // resource, the Lab and a test render the same text from the same facts.
 import type { MigrationConfig } from "../model/config";
+import { DEMAND_PUSH_MIBS } from "../model/migrations";
 import type { Role } from "../model/plan";
 import { fnv1a } from "../model/net";
 import { counterAnswers } from "./drift";
@@ -246,7 +247,7 @@ export function ovsScript(o: OvsSpec, action: Action): string {
 // ---- migration ------------------------------------------------------------------
 
 /** How a leg migrates: the config's migration fields that reach virsh and the leg script. */
-export type MigrationTuning = Pick<MigrationConfig, "mode" | "postcopySwitch" | "postcopyAfterSeconds" | "timeoutSeconds"
+export type MigrationTuning = Pick<MigrationConfig, "mode" | "postcopySwitch" | "postcopyAfterSeconds" | "postcopyVariant" | "timeoutSeconds"
     | "probeIntervalMs" | "timelineIntervalMs" | "bandwidthMiBs" | "maxDowntimeMs" | "autoConverge" | "parallelConnections" | "compression">;
 
 /** virsh migrate flags for the tuning options (mode, bandwidth and downtime are set by the leg script). */
@@ -255,6 +256,7 @@ export function migrateFlags(m: MigrationTuning): string {
     if (m.autoConverge) { f.push("--auto-converge"); }
     if (m.parallelConnections > 1) { f.push("--parallel", "--parallel-connections", String(m.parallelConnections)); }
     if (m.compression === "xbzrle") { f.push("--compressed", "--comp-methods", "xbzrle"); }
+    if (m.mode === "postcopy" && m.postcopyVariant === "demand") { f.push("--postcopy-bandwidth", String(DEMAND_PUSH_MIBS)); }
     return f.join(" ");
 }
 

@@ -23,6 +23,24 @@ export interface BystanderMetrics {
     probe: ProbeStats | null;
 }
 
+/** A post-copy leg after its switch: how the pages left then reached the destination. */
+export interface PostcopyMetrics {
+    /** ms from the job's start until the switch was asked. */
+    switchedAtMs: number;
+    /** From the switch until the last page had crossed (the job's end), in ms. */
+    tailMs: number;
+    /** Memory not yet sent when the switch was asked (bytes). */
+    remainingAtSwitchBytes: number;
+    /** Memory sent after the switch (bytes): the pages the guest's faults asked for and the ones pushed. */
+    sentAfterSwitchBytes: number;
+    /** Pages the destination asked for because the guest touched them (libvirt's postcopy requests). */
+    faults: number;
+    /** Pages sent after the switch that no fault asked for: the background push. */
+    pushedPages: number;
+    /** Whether a second migration connection (post-copy preempt) carried the faults' pages. */
+    preemptChannel: boolean;
+}
+
 export interface LegMetrics {
     leg: string;
     /** The guest that moved (several guests: see bystanders for the others). */
@@ -52,6 +70,8 @@ export interface LegMetrics {
     iterations: number;
     dirtyRatePagesPerSec: number;
     postcopyRequests: number;
+    /** Post-copy legs that switched: what happened after the switch; null otherwise. */
+    postcopy: PostcopyMetrics | null;
     /** null behind NAT, where no third node can reach the guest. */
     probe: ProbeStats | null;
     /** The guest's own pings to the outside during the leg (nat and bridged), from its counter service. */
@@ -232,6 +252,31 @@ function tunnelDelta(text: string | undefined): number | null {
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
+/**
+ * The "postcopy" section ("elapsed remaining processed channels", the job when the switch was
+ * asked, `?` for a figure libvirt did not give) against the completed job; null when the leg
+ * did not switch.
+ */
+export function parsePostcopy(text: string | undefined, job: Record<string, number | string>): PostcopyMetrics | null {
+    if (text === undefined) { return null; }
+    const f = text.trim().split(/\s+/);
+    if (f.length !== 4) { throw new Error(`post-copy: expected 'elapsed remaining processed channels', got '${text.trim().slice(0, 200)}'`); }
+    const [elapsed, remaining, processed, channels] = f.map(Number);
+    const num = (k: string) => (typeof job[k] === "number" ? job[k] as number : NaN);
+    const sentAfter = num("memory_processed") - processed;
+    const faults = num("memory_postcopy_requests");
+    const page = num("memory_page_size") || 4096;
+    return {
+        switchedAtMs: elapsed,
+        tailMs: num("time_elapsed") - elapsed,
+        remainingAtSwitchBytes: remaining,
+        sentAfterSwitchBytes: sentAfter,
+        faults,
+        pushedPages: Math.max(0, Math.round(sentAfter / page) - faults),
+        preemptChannel: channels >= 2,
+    };
+}
+
 /** What a leg printed: its measurement, or (a "failed" section) why it has none. */
 export function parseLegOutcome(leg: string, from: string, to: string, stdout: string, attempt = 0): LegOutcome {
     const s = sections(stdout);
@@ -278,6 +323,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
         iterations: num("memory_iteration"),
         dirtyRatePagesPerSec: num("memory_dirty_rate"),
         postcopyRequests: num("memory_postcopy_requests"),
+        postcopy: parsePostcopy(s.get("postcopy"), job),
         probe: /^\s*skipped:/.test(need("probe")) ? null : parsePing(need("probe")),
         guestPing: guestPingDelta(s.get("counter-before"), s.get("counter-after")),
         tunnelForwardedPackets: tunnelDelta(s.get("tunnel")),

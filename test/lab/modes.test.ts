@@ -4,6 +4,8 @@ import { LegMetrics } from "../../components/reports/metrics";
 import { expandTimeline } from "../../components/reports/timeline";
 import { LabStack } from "../../scripts/lab-stack";
 import schema from "../../components/model/config.schema.json";
+import { DEMAND_PUSH_MIBS } from "../../components/model/migrations";
+import { emulatorVersions } from "../../scripts/versions";
 
 /** What a leg's timeline guarantees, whatever the machine's load (see the bounds' reasons below). */
 function checkTimeline(l: LegMetrics): void {
@@ -102,6 +104,12 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             assert.ok(l.postcopyRequests > 0, `no post-copy requests: ${JSON.stringify(l)}`);
             assert.strictEqual(l.destinationState, "running");
             assert.ok(l.counterAfter > l.counterBefore);
+            // After the switch: the faults are libvirt's requests; pages crossed after it, and the
+            // last of them after the switch was asked.
+            const p = l.postcopy!;
+            assert.ok(p && p.faults === l.postcopyRequests && p.sentAfterSwitchBytes > 0 && p.tailMs > 0 && p.pushedPages >= 0, JSON.stringify(p));
+            // libvirt 11.3 turns post-copy preempt on whenever both QEMUs have it (QEMU 10 does).
+            if (/^QEMU (\d+)/.exec(emulatorVersions().qemu)?.[1] === "10") { assert.ok(p.preemptChannel, "QEMU 10 under libvirt 11.3: no preempt channel seen"); }
         }
         assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
         for (const l of legs) {
@@ -110,6 +118,27 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             // next pass's end (34-84 ms later here), or before virsh has exited on a busy machine.
             const m = l.timeline!.marks;
             assert.ok(m.postcopySwitch !== null && m.postcopySwitch <= m.pause! + 3 * l.timeline!.intervalMs, JSON.stringify(m));
+        }
+    });
+
+    it("post-copy 'demand' throttles the background push to its trickle, and the faults fetch the rest", () => {
+        lab.configure((c) => {
+            c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };
+            c.migration.mode = "postcopy";
+            c.migration.postcopyVariant = "demand";
+            c.migration.bandwidthMiBs = 20;
+        });
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        const legs = legsOf();
+        assert.strictEqual(legs.length, 2);
+        for (const l of legs) {
+            const p = l.postcopy!;
+            assert.ok(p && p.faults > 0 && l.destinationState === "running" && l.counterAfter > l.counterBefore, JSON.stringify(l));
+            // QEMU holds the main channel to the cap (DEMAND_PUSH_MIBS) per 100 ms window, so what
+            // went unasked after the switch is at most the cap over the tail and one window more.
+            const capBytes = DEMAND_PUSH_MIBS * 2 ** 20 * (p.tailMs + 100) / 1000;
+            assert.ok(p.pushedPages * 4096 <= capBytes, `pushed ${p.pushedPages} pages in ${p.tailMs} ms; the cap allows ${Math.round(capBytes / 4096)}`);
         }
     });
 

@@ -136,6 +136,11 @@ describe("config (ajv schema + cross-field rules)", () => {
             .includes("migration.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"));
         assert.ok(problems((c) => { c.migration.postcopySwitch = "on-stall"; })
             .includes("migration.postcopySwitch: applies to mode 'postcopy' only; remove it or set mode: postcopy"));
+        assert.ok(problems((c) => { c.migration.postcopyVariant = "demand"; })
+            .includes("migration.postcopyVariant: applies to mode 'postcopy' only; remove it or set mode: postcopy"));
+        const demand = sampleLab();
+        demand.migration.mode = "postcopy"; demand.migration.postcopyVariant = "demand";
+        assert.strictEqual(parseLabConfig(demand).migrations[0].postcopyVariant, "demand");
         assert.ok(problems((c) => { c.migration.runs = 3; c.migration.roundTrip = false; })
             .includes("migration.runs: repeating needs roundTrip: true or a path that ends where it starts (each run starts where the guest is declared)"));
         assert.ok(problems((c) => { c.guests[0].workload = { dirtyMiBs: 200 }; })[0]

@@ -201,6 +201,31 @@ describe("the migration leg's virsh migrate flags", () => {
     });
 });
 
+describe("the migration leg's count of post-copy's connections", () => {
+    const fn = /^preempt_channels\(\) \{[\s\S]*?^\}$/m.exec(rendered["migrate-leg"]);
+    // A fake ss: the established connections to the destination's migration ports, one per line,
+    // as many as the file `n` says (the preempt channel appears after the switch, then both close).
+    const count = (sequence: number[], migrating: boolean) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-ss-"));
+        try {
+            fs.writeFileSync(path.join(dir, "seq"), sequence.join("\n") + "\n");
+            fs.writeFileSync(path.join(dir, "ss"), `#!/bin/bash\nn=$(head -n1 ${dir}/seq); [ $(wc -l < ${dir}/seq) -gt 1 ] && sed -i 1d ${dir}/seq\nfor _ in $(seq "$n"); do echo "ESTAB 0 0 10.0.0.1:40000 10.0.0.2:49152"; done\n`, { mode: 0o755 });
+            const mig = migrating ? "sleep 5 & mig=$!" : "mig=999999999";
+            const res = spawnSync("bash", ["-c", `${fn![0]}\n${mig}\npreempt_channels; [ -n "\${mig:-}" ] && kill $mig 2>/dev/null; true`],
+                { encoding: "utf8", env: { PATH: `${dir}:${process.env.PATH}`, DST_ADDR: "10.0.0.2" } });
+            assert.strictEqual(res.status, 0, res.stderr);
+            return Number(res.stdout.trim());
+        } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+    };
+
+    it("sees the preempt channel once it opens, and stops looking when the migration has ended", () => {
+        assert.ok(fn, "migrate-leg.sh has no preempt_channels function");
+        assert.strictEqual(count([1, 1, 2, 2, 1], true), 2);
+        assert.strictEqual(count([1, 1, 1], false), 1, "a migration that ended is asked once");
+        assert.strictEqual(count([0], false), 0);
+    });
+});
+
 describe("the migration leg's account of a guest that is silent where it runs", () => {
     const fns = ["faults_in", "silent_guest"].map((f) => {
         const m = new RegExp(`^${f}\\(\\) \\{[\\s\\S]*?^\\}$`, "m").exec(rendered["migrate-leg"]);

@@ -164,6 +164,26 @@ job_now() { # "remaining iteration" of the running job: the sampler's last line,
   fi
 }
 # A command for the probe node: wait (at most 3 s) until the probe has a reply stamped after $1 (epoch s).
+# The named fields of libvirt's running job now, space-separated, in the order given.
+job_stats() {
+  virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null |
+    awk -F: -v want="$*" '{ gsub(/ /, "", $2); v[$1] = $2 } END { n = split(want, w, " "); for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), (w[i] in v ? v[w[i]] : "?"); print "" }'
+}
+# Post-copy preempt is a second connection to the destination's migration port, opened at the
+# switch and closed at the end: libvirt turns it on by itself where both QEMUs have it, with no
+# flag to ask or refuse it, so the leg counts the connections (libvirt's migration ports,
+# qemu.conf's default 49152-49215) until it sees two or the migration ends (at most 1 s).
+preempt_channels() {
+  local n=0 most=0
+  for _ in $(seq 50); do
+    n=$(ss -Htn state established dst "$DST_ADDR" '( dport >= :49152 and dport <= :49215 )' 2>/dev/null | wc -l)
+    [ "$n" -gt "$most" ] && most=$n
+    [ "$most" -ge 2 ] && break
+    kill -0 "$mig" 2>/dev/null || break
+    sleep 0.02
+  done
+  echo "$most"
+}
 probe_wait() {
   echo "for _ in \$(seq 150); do awk -v t=$1 -F'[][]' '/bytes from/ && \$2 > t { f = 1; exit } END { exit !f }' /tmp/miglab-probe-$LEG-$RUN_TAG.txt && break; sleep 0.02; done"
 }
@@ -285,6 +305,8 @@ while kill -0 "$mig" 2>/dev/null; do
     esac
     if [ "$go" = 1 ] && virsh -c qemu:///system migrate-postcopy "$GUEST" >/dev/null 2>&1; then
       switched=1; switched_at=$(date +%s.%N); say "switched to post-copy ($POSTCOPY_SWITCH, iteration $iter)"
+      at_switch=$(job_stats time_elapsed memory_remaining memory_processed)
+      channels=$(preempt_channels)
     fi
   fi
   if [ "$(echo "$elapsed >= $TIMEOUT_S" | bc)" = 1 ] && [ $aborted = 0 ] && [ $switched = 0 ]; then
@@ -364,6 +386,9 @@ fi
 
 echo "=== jobinfo"
 virsh -c qemu:///system domjobinfo "$GUEST" --completed --rawstats
+# Post-copy: the job when the switch was asked (ms since its start, bytes left, bytes sent) and
+# the most migration connections seen after it.
+[ "$switched" = 1 ] && { echo "=== postcopy"; echo "${at_switch:-? ? ?} ${channels:-0}"; }
 # The source keeps an inactive copy (--persistent without --undefinesource, so the completed
 # job's statistics stay readable above); the guest now lives on the destination only.
 virsh -c qemu:///system undefine "$GUEST" >/dev/null 2>&1 || say "could not undefine the inactive copy on $SRC_NAME"

@@ -6,6 +6,8 @@
 // `npm run bench -- downtime` (or `-- grid`) runs one of them. Prints the figures (with the
 // machine's load: it is shared), writes docs/bench.txt, docs/bench.svg and
 // docs/bench-downtime.svg (README shows them) and bench/results.json.
+// Environment: MIGLAB_BENCH_MODES, _DIRTY, _CAP, _TIMEOUT (the grid), MIGLAB_BENCH_DOWNTIMES,
+// _DOWNTIME_DIRTY, _PARALLEL, _RUNS (the downtime run), read below.
 // A benchmark that prints figures, not a test.
 import * as fs from "fs";
 import * as os from "os";
@@ -63,6 +65,10 @@ function outcomeOf(stdout: string): string {
 
 const DOWNTIME_TARGETS = (process.env.MIGLAB_BENCH_DOWNTIMES ?? "300,100,50,20").split(",").map(Number);
 const DOWNTIME_DIRTY = (process.env.MIGLAB_BENCH_DOWNTIME_DIRTY ?? "0,40").split(",").map(Number);
+// The downtime run over multifd (parallelConnections), and with more legs per case (runs: each
+// run is a round trip, two legs).
+const DOWNTIME_PARALLEL = Number(process.env.MIGLAB_BENCH_PARALLEL ?? 1);
+const DOWNTIME_RUNS = Number(process.env.MIGLAB_BENCH_RUNS ?? 1);
 
 /** Runs one case's `pulumi up` after `edit`, and gives what it measured. */
 function measure(lab: LabStack, what: string, edit: (c: any) => void): { outcome: string; legs: LegMetrics[]; allLegs: LegOutcome[]; upSeconds: number; load: [number, number] } {
@@ -105,9 +111,12 @@ function main(): void {
         }
         for (const dirtyMiBs of only === "grid" ? [] : DOWNTIME_DIRTY) {
             for (const targetMs of DOWNTIME_TARGETS) {
-                const m = measure(lab, `pre-copy, downtime target ${targetMs} ms, guest dirtying ${dirtyMiBs} MiB/s`, (lab) => {
+                const over = DOWNTIME_PARALLEL > 1 ? `, multifd ${DOWNTIME_PARALLEL} connections` : "";
+                const m = measure(lab, `pre-copy, downtime target ${targetMs} ms, guest dirtying ${dirtyMiBs} MiB/s${over}`, (lab) => {
                     lab.guests[0].workload = { dirtyMiBs, workingSetMiB: Math.max(dirtyMiBs, 1) };
                     lab.migration.maxDowntimeMs = targetMs;
+                    lab.migration.parallelConnections = DOWNTIME_PARALLEL;
+                    lab.migration.runs = DOWNTIME_RUNS;
                     lab.migration.timeoutSeconds = TIMEOUT_S;
                 });
                 downtime.push({ targetMs, dirtyMiBs, outcome: m.outcome, legs: m.allLegs, load: m.load });
@@ -133,7 +142,8 @@ function reportDowntime(cases: DowntimeCase[]): string {
     const rows = downtimeRows(cases);
     fs.writeFileSync(path.join(ROOT, "docs", "bench-downtime.svg"), panelledCharts(downtimeChartSpecs(rows),
         "Pre-copy downtime target against what it gives (medians over both legs)"));
-    return [`miglab bench, downtime run: pre-copy, same-subnet, 192 MiB TCG guest, links at 1 Gbit/s; medians (min-max) over both legs`,
+    const over = DOWNTIME_PARALLEL > 1 ? `, multifd over ${DOWNTIME_PARALLEL} connections` : "";
+    return [`miglab bench, downtime run: pre-copy${over}, same-subnet, 192 MiB TCG guest, links at 1 Gbit/s; medians (min-max) over ${2 * DOWNTIME_RUNS} legs a case`,
         "", downtimeTable(rows), "",
         "target = migration.maxDowntimeMs, set on the source's QEMU and read back (virsh migrate-getmaxdowntime) before each leg",
         "wrote docs/bench-downtime.svg"].join("\n");

@@ -150,6 +150,11 @@ export class LabStack {
         return /Job type:\s+Unbounded/.test(info) && /Data processed:\s+[1-9]/.test(info);
     }
 
+    /** Whether `guest`'s migration from `node` is past its post-copy switch (libvirt: "paused (post-copy)"). */
+    inPostcopy(node: string, guest: string): boolean {
+        return /post-copy\)/.test(this.inNode(node, `virsh -c qemu:///system domstate ${guest} --reason`).stdout);
+    }
+
     /** The guest's counter, asked from the probe node. */
     counter(guest = this.plan.guests[0]): number {
         const line = this.onNode(this.plan.probe.name,

@@ -26,7 +26,8 @@ function bystanderText(l: LegMetrics): string {
 export function postcopyText(p: PostcopyMetrics): string {
     return `post-copy: switched at ${p.switchedAtMs} ms with ${(p.remainingAtSwitchBytes / 2 ** 20).toFixed(1)} MiB left; ` +
         `${p.faults} pages fetched by faults, ${p.pushedPages} pushed; the last page ${p.tailMs} ms after the switch; ` +
-        `preempt channel ${p.preemptChannel ? "yes" : "no"}`;
+        `preempt channel ${p.preemptChannel ? "yes" : "no"}` +
+        (p.recovery ? `; the stream broke and was resumed after ${p.recovery.pausedMs} ms paused (${p.recovery.tries} tries), then ${p.recovery.resumedMs} ms to the end` : "");
 }
 
 export function legsTable(legs: LegOutcome[], since?: number): string {

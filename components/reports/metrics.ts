@@ -39,6 +39,17 @@ export interface PostcopyMetrics {
     pushedPages: number;
     /** Whether a second migration connection (post-copy preempt) carried the faults' pages. */
     preemptChannel: boolean;
+    /** The stream broke after the switch and the leg resumed it (libvirt's post-copy recovery); null: it never broke. */
+    recovery: PostcopyRecovery | null;
+}
+
+export interface PostcopyRecovery {
+    /** From the break until the resume that worked started: how long the guest stood in postcopy-paused (ms). */
+    pausedMs: number;
+    /** The resumed migration, until the last page (ms). */
+    resumedMs: number;
+    /** How many times the leg asked libvirt to resume (every 0.5 s until the path was back). */
+    tries: number;
 }
 
 export interface LegMetrics {
@@ -257,7 +268,7 @@ const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
  * asked, `?` for a figure libvirt did not give) against the completed job; null when the leg
  * did not switch.
  */
-export function parsePostcopy(text: string | undefined, job: Record<string, number | string>): PostcopyMetrics | null {
+export function parsePostcopy(text: string | undefined, job: Record<string, number | string>, recoveryText?: string): PostcopyMetrics | null {
     if (text === undefined) { return null; }
     const f = text.trim().split(/\s+/);
     if (f.length !== 4) { throw new Error(`post-copy: expected 'elapsed remaining processed channels', got '${text.trim().slice(0, 200)}'`); }
@@ -274,7 +285,16 @@ export function parsePostcopy(text: string | undefined, job: Record<string, numb
         faults,
         pushedPages: Math.max(0, Math.round(sentAfter / page) - faults),
         preemptChannel: channels >= 2,
+        recovery: parseRecovery(recoveryText),
     };
+}
+
+/** "broken resumed done tries" (epoch s) → the recovery; a leg whose resume never came failed instead. */
+function parseRecovery(text: string | undefined): PostcopyRecovery | null {
+    if (text === undefined) { return null; }
+    const [broken, resumed, done, tries] = text.trim().split(/\s+/).map(Number);
+    if (![broken, resumed, done, tries].every(Number.isFinite)) { throw new Error(`post-copy recovery: expected 'broken resumed done tries', got '${text.trim().slice(0, 200)}'`); }
+    return { pausedMs: Math.round((resumed - broken) * 1000), resumedMs: Math.round((done - resumed) * 1000), tries };
 }
 
 /** What a leg printed: its measurement, or (a "failed" section) why it has none. */
@@ -323,7 +343,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
         iterations: num("memory_iteration"),
         dirtyRatePagesPerSec: num("memory_dirty_rate"),
         postcopyRequests: num("memory_postcopy_requests"),
-        postcopy: parsePostcopy(s.get("postcopy"), job),
+        postcopy: parsePostcopy(s.get("postcopy"), job, s.get("postcopy-recovery")),
         probe: /^\s*skipped:/.test(need("probe")) ? null : parsePing(need("probe")),
         guestPing: guestPingDelta(s.get("counter-before"), s.get("counter-after")),
         tunnelForwardedPackets: tunnelDelta(s.get("tunnel")),

@@ -35,6 +35,15 @@ describe("a post-copy leg's account of its switch", () => {
         assert.strictEqual(parsePostcopy("1650 8388608 81920000 1", job)!.preemptChannel, false);
     });
 
+    it("gives how long a broken stream kept the guest paused before the leg resumed it", () => {
+        const p = parsePostcopy("1650 8388608 81920000 2", job, "1000.250 1005.750 1007.000 12\n")!;
+        assert.deepStrictEqual(p.recovery, { pausedMs: 5500, resumedMs: 1250, tries: 12 });
+        assert.strictEqual(parsePostcopy("1650 8388608 81920000 2", job)!.recovery, null);
+        assert.throws(() => parsePostcopy("1650 8388608 81920000 2", job, "1000.250 - - 3"), /post-copy recovery: expected/);
+        assert.match(legsTable([{ ...parseLeg("out", "pc1", "pc2", fixture("leg-postcopy.txt").replace("=== dest-state", "=== postcopy\n6100 1048576 140000000 2\n=== dest-state")),
+            postcopy: p }]), /the stream broke and was resumed after 5500 ms paused \(12 tries\), then 1250 ms to the end/);
+    });
+
     it("keeps a figure libvirt did not give as unknown, is absent for a leg that did not switch, and refuses a garbled line", () => {
         assert.ok(Number.isNaN(parsePostcopy("? ? ? 2", job)!.tailMs));
         assert.strictEqual(parsePostcopy(undefined, job), null);

@@ -265,6 +265,31 @@ waited=$EPOCHREALTIME
 [ -n "$PROBE_ADDR" ] && $SSH "root@$PROBE_ADDR" "$(probe_wait 0)"
 waited=$(awk -v a="$waited" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
 
+# Post-copy cannot fall back once switched: the guest runs on the destination while the pages it
+# has not fetched are only on the source. When the stream breaks then, libvirt keeps both sides
+# paused (QEMU's postcopy-paused, the source "paused (post-copy failed)") instead of losing the
+# guest; the leg asks libvirt to resume the migration (the same flags and --postcopy-resume) every
+# half second until the path is back, for at most TIMEOUT_S. Sets rc and
+# recovery="broken-at resumed-at done-at tries" (epoch s; "-" for a resume that never came).
+recover_postcopy() {
+  local reason since t tries=0
+  reason=$(virsh -c qemu:///system domstate "$GUEST" --reason 2>&1)
+  case "$reason" in *"post-copy failed"*) ;; *) return ;; esac
+  since=$(date +%s.%N)
+  say "post-copy broke after the switch ($reason): resuming it once $DST_NAME can be reached"
+  while :; do
+    tries=$((tries + 1)); t=$(date +%s.%N)
+    # shellcheck disable=SC2086
+    if virsh -c qemu:///system migrate $flags --postcopy-resume "$GUEST" "$DST_URI" >"$WORK/resume.out" 2>&1; then
+      rc=0; recovery="$since $t $(date +%s.%N) $tries"; say "post-copy resumed (try $tries)"; return
+    fi
+    [ "$(echo "$(date +%s.%N) - $since >= $TIMEOUT_S" | bc)" = 1 ] && break
+    sleep 0.5
+  done
+  recovery="$since - - $tries"
+  tr '\r' '\n' < "$WORK/resume.out" | grep -i error | tail -n1 >> "$WORK/migrate.out"
+}
+
 # The migration stream goes to the destination's lab address, not to whatever its host name
 # resolves to (real hosts may not resolve each other, or resolve to another network).
 # cold: without --live libvirt pauses the guest before the first page and resumes it on the
@@ -315,6 +340,8 @@ while kill -0 "$mig" 2>/dev/null; do
   fi
 done
 wait "$mig"; rc=$?
+recovery=""
+[ $rc -ne 0 ] && [ "$switched" = 1 ] && [ $aborted = 0 ] && recover_postcopy
 end=$(date +%s.%N)
 [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""
 echo "=== wallclock"; echo "$start $end"
@@ -361,7 +388,10 @@ if [ $rc -ne 0 ]; then
   # virsh's own error, without the "Migration: [ n %]" progress it wrote on the same line.
   err=$(tr '\r' '\n' < "$WORK/migrate.out" | grep -v '^Migration: \[' | grep -i 'error' | sed 's/^error: *//' | tail -n1)
   # Name the host at fault: a destination that is gone, or whose libvirt daemon is.
-  if [ $aborted = 1 ]; then
+  if [ -n "$recovery" ]; then
+    # Nothing to undo here: resuming the source would lose the pages the guest wrote on the destination.
+    fail "post-copy of $GUEST from $SRC_NAME to $DST_NAME broke after the switch and could not be resumed in ${TIMEOUT_S}s (migration.timeoutSeconds)${err:+; virsh: $err}; the guest is paused on both hosts (post-copy failed): once $DST_NAME is reachable from $SRC_NAME again, 'virsh migrate --postcopy --postcopy-resume' on $SRC_NAME completes it"
+  elif [ $aborted = 1 ]; then
     why="aborted after ${TIMEOUT_S}s (migration.timeoutSeconds)"
   elif ! $SSH_NEW -o ConnectTimeout=10 "root@$DST_ADDR" true 2>"$WORK/ssh.err"; then
     why="$DST_NAME ($DST_ADDR) stopped answering over SSH ($(tail -n1 "$WORK/ssh.err"))${err:+; virsh: $err}"
@@ -389,6 +419,7 @@ virsh -c qemu:///system domjobinfo "$GUEST" --completed --rawstats
 # Post-copy: the job when the switch was asked (ms since its start, bytes left, bytes sent) and
 # the most migration connections seen after it.
 [ "$switched" = 1 ] && { echo "=== postcopy"; echo "${at_switch:-? ? ?} ${channels:-0}"; }
+[ -n "$recovery" ] && { echo "=== postcopy-recovery"; echo "$recovery"; }
 # The source keeps an inactive copy (--persistent without --undefinesource, so the completed
 # job's statistics stay readable above); the guest now lives on the destination only.
 virsh -c qemu:///system undefine "$GUEST" >/dev/null 2>&1 || say "could not undefine the inactive copy on $SRC_NAME"

@@ -9,6 +9,7 @@ import { parseLabConfig } from "../../components/model/config";
 import { migrationSla } from "../../components/model/migrations";
 import { LegMetrics, LegOutcome, nextAttempts, parseLeg, parseLegOutcome } from "../../components/reports/metrics";
 import { brokeSla, judgeSla, slaBreachLine, slaBreachLines } from "../../components/reports/sla";
+import { legsTable } from "../../scripts/print-legs";
 import { ROOT } from "../support";
 import { problems, sampleLab } from "./config.test";
 import { declared, legOutput, outputOf } from "./mocks";
@@ -135,6 +136,18 @@ describe("a leg that broke its SLA is measured again", () => {
     it("after the failed legs of its migration are tried again: a failed leg left the guest on its source", () => {
         const failed = { leg: "back", from: "pc2", to: "pc1", failed: "migration of vm1 from pc2 to pc1 failed", attempt: 0, finishedAt: "" };
         assert.deepStrictEqual(nextAttempts([judged(out, { maxDowntimeMs: 1 }), failed], ["out", "back"]), [0, 1]);
+    });
+});
+
+describe("npm run lab's table of legs", () => {
+    it("marks a leg that broke its SLA and lists the bounds it broke", () => {
+        const back = parseLeg("back", "pc2", "pc1", legOutput);
+        const text = legsTable([{ ...leg, sla: judgeSla(leg, { maxDowntimeMs: 1 }) }, { ...back, sla: judgeSla(back, { maxDowntimeMs: back.downtimeMs }) }]);
+        const lines = text.split("\n");
+        assert.match(lines.find((l) => l.includes("pc1 -> pc2"))!, /^\s*pc1 -> pc2 !\s/);
+        assert.match(lines.find((l) => l.includes("pc2 -> pc1"))!, /^\s*pc2 -> pc1\s+\d/);
+        assert.ok(lines.includes(`! leg out (pc1 -> pc2) breaks its SLA: downtimeMs ${leg.downtimeMs} > maxDowntimeMs 1`), text);
+        assert.match(text, /the next `pulumi up` \(npm run lab\) measures again every migration with a leg that broke its SLA/);
     });
 });
 

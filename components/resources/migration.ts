@@ -149,10 +149,13 @@ export class Migration extends pulumi.ComponentResource {
                     process.exitCode = 32;
                 } else if (options.sla) {
                     // Judged on every update, from the figures the state keeps: a bound tightened
-                    // since the leg ran fails this update, and the next one measures again.
+                    // since the leg ran fails this update, and the next one measures again. A
+                    // preview only warns: failing it would stop the update whose outputs record
+                    // the verdict that the next update measures again on.
                     o.sla = judgeSla(o, options.sla);
-                    for (const b of o.sla.broken) { pulumi.log.error(slaBreachLine(o, b), leg); }
-                    if (!o.sla.passed) { process.exitCode = 32; }
+                    const preview = pulumi.runtime.isDryRun();
+                    for (const b of o.sla.broken) { (preview ? pulumi.log.warn : pulumi.log.error)(slaBreachLine(o, b), leg); }
+                    if (!o.sla.passed && !preview) { process.exitCode = 32; }
                 }
                 return o;
             });

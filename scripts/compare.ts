@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { comparisonCharts } from "../components/reports/chart";
-import { comparisonRows, comparisonTable, StackOutputs } from "../components/reports/compare";
+import { comparisonRows, comparisonTable, slaBreaches, StackOutputs } from "../components/reports/compare";
 
 // Compiled to bin/scripts/, so the project is two levels up.
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -95,6 +95,8 @@ if (require.main === module) {
 
     const rows = comparisonRows(read);
     console.log(`\n${comparisonTable(rows)}\n`);
+    const broken = slaBreaches(read);
+    if (broken.length) { console.log(`${broken.join("\n")}\n`); }
     const svg = path.resolve(args.svg);
     fs.writeFileSync(svg, comparisonCharts(rows));
     console.log(`compare: charts written to ${svg}`);

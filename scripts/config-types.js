@@ -19,6 +19,7 @@ const NAMES = {
     "#": "ParsedLabConfig",
     "#/definitions/node": "NodeConfig",
     "#/definitions/ssh": "SshArgs",
+    "#/definitions/sla": "SlaConfig",
     "#/properties/guests/items": "GuestConfig",
     "#/properties/migration": "MigrationConfig",
 };

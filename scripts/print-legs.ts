@@ -1,9 +1,11 @@
 // Prints a stack's measured migration legs (the `legs` output) as a table. A leg that
-// failed is shown as failed with its reason; with `--since EPOCH` (scripts/lab passes
-// when its `pulumi up` began), a leg measured before then is marked as an earlier one,
-// so an old measurement is never shown as this run's.
+// failed is shown as failed with its reason, one that broke its SLA marked with the bounds
+// it broke; with `--since EPOCH` (scripts/lab passes when its `pulumi up` began), a leg
+// measured before then is marked as an earlier one, so an old measurement is never shown
+// as this run's.
 import * as fs from "fs";
 import { LegMetrics, LegOutcome, PostcopyMetrics, isFailed } from "../components/reports/metrics";
+import { brokeSla, slaBreachLines } from "../components/reports/sla";
 import { textTable } from "../components/reports/table";
 import { emulatorVersions } from "./versions";
 
@@ -36,7 +38,7 @@ export function legsTable(legs: LegOutcome[], since?: number): string {
     const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio",
         ...(several ? ["bystanders (counter, pings lost)"] : [])];
     const rows = legs.map((o) => {
-        const name = `${several && o.guest ? `${o.guest} ` : ""}${o.from} -> ${o.to}${isEarlier(o, since) ? " *" : ""}`;
+        const name = `${several && o.guest ? `${o.guest} ` : ""}${o.from} -> ${o.to}${isEarlier(o, since) ? " *" : ""}${brokeSla(o) ? " !" : ""}`;
         if (isFailed(o)) { return [name, "FAILED", ...head.slice(2).map(() => "-")]; }
         const l = o as LegMetrics;
         return [
@@ -58,7 +60,9 @@ export function legsTable(legs: LegOutcome[], since?: number): string {
         const at = legs.filter((l) => isEarlier(l, since)).map((l) => l.finishedAt || "an older version").join(", ");
         notes.push(`* not measured by this run: the outputs still hold what an earlier run measured (${at})`);
     }
+    notes.push(...slaBreachLines(legs).map((l) => `! ${l}`));
     if (legs.some(isFailed)) { notes.push("the next `pulumi up` (npm run lab) tries the failed legs again"); }
+    if (legs.some(brokeSla)) { notes.push("the next `pulumi up` (npm run lab) measures again every migration with a leg that broke its SLA"); }
     return textTable(head, rows) + (notes.length ? `\n\n${notes.join("\n")}` : "");
 }
 
@@ -76,5 +80,5 @@ if (require.main === module) {
     const v = outputs.site === "local" ? emulatorVersions() : undefined;
     console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), ${guests.includes(",") ? "guests" : "guest"} ${guests}${v ? `; ${v.qemu}, ${v.libvirt}` : ""}\n`);
     console.log(legsTable(outputs.legs, since));
-    if (outputs.legs.some(isFailed)) { process.exit(1); }
+    if (outputs.legs.some((l: LegOutcome) => isFailed(l) || brokeSla(l))) { process.exit(1); }
 }

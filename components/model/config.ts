@@ -7,11 +7,11 @@ import { givenFieldRules, labRules } from "./rules";
 import { ajv, ruleText, schema } from "./schema";
 import { fillProblem, workingSetProblem } from "./workload";
 import { FeatureProbe, MemoryProbe, guestMemoryProblems, kernelFeatureProblems, probeKernel, probeMemory } from "./kernel";
-import { migrationEntries, migrationOptionProblems, migrationPath } from "./migrations";
+import { migrationEntries, migrationOptionProblems, migrationPath, slaProblems } from "./migrations";
 import type { LabConfig, MigrationConfig } from "./types";
 
-export type { GuestConfig, LabConfig, MigrationConfig, NodeConfig, SshArgs } from "./types";
-export { migrationEntries, migrationPath } from "./migrations";
+export type { GuestConfig, LabConfig, MigrationConfig, NodeConfig, SlaConfig, SshArgs } from "./types";
+export { migrationEntries, migrationPath, migrationSla } from "./migrations";
 
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
@@ -194,6 +194,11 @@ function migrationProblems(cfg: LabConfig, hostNames: Set<string>, guestNames: M
         const closed = m.roundTrip || path[path.length - 1] === path[0];
         if (guest && at0) { where.set(guest.name, { host: closed ? path[0] : path[path.length - 1], after: at }); }
         problems.push(...migrationOptionProblems(m, at, closed));
+        // A bound of the lab's that no migration can measure is said once, not once per migration.
+        for (const s of slaProblems(m.sla, cfg.sla, at, {
+            closed, timeline: m.timelineIntervalMs > 0,
+            noProbe: cfg.topology === "nat" ? "topology 'nat' has none (no node outside the guest's host reaches it): remove the bound" : undefined,
+        })) { if (!problems.includes(s)) { problems.push(s); } }
         if (m.probeHost !== undefined) {
             if (!nodeNames.has(m.probeHost)) { problems.push(`${at}.probeHost: '${m.probeHost}' is not a node of the lab`); }
             else if (path.includes(m.probeHost)) { problems.push(`${at}.probeHost: must be none of the hosts the guest visits (${path.join(", ")})`); }
@@ -214,12 +219,17 @@ const validateMigration = ajv.compile(migrationSchema);
 /**
  * A migration's options with the schema's defaults filled in, and every problem the
  * schema and the migration rules find, as "field: problem" lines. `pathCloses`: the
- * hosts it visits end where they start, so runs may repeat without roundTrip.
+ * hosts it visits end where they start, so runs may repeat without roundTrip. `probe`: a
+ * node pings the guest, so the SLA may bound what it measures.
  */
-export function checkMigrationOptions(raw: Record<string, unknown>, pathCloses = false): { options: MigrationConfig; problems: string[] } {
+export function checkMigrationOptions(raw: Record<string, unknown>, pathCloses = false, probe = true): { options: MigrationConfig; problems: string[] } {
     const value = JSON.parse(JSON.stringify(raw));
     const problems = validateMigration(value) ? [] : [...new Set((validateMigration.errors ?? []).map(describe))];
     const m = value as MigrationConfig;
-    if (problems.length === 0) { problems.push(...migrationOptionProblems(m, "", m.roundTrip || pathCloses)); }
+    if (problems.length === 0) {
+        const closed = m.roundTrip || pathCloses;
+        problems.push(...migrationOptionProblems(m, "", closed),
+            ...slaProblems(m.sla, undefined, "", { closed, timeline: m.timelineIntervalMs > 0, noProbe: probe ? undefined : "this Migration has none: give it a probe, or remove the bound" }));
+    }
     return { options: m, problems };
 }

@@ -139,6 +139,7 @@ export interface ParsedLabConfig {
      * @maxItems 64
      */
     migrations?: MigrationConfig[];
+    sla?: SlaConfig;
 }
 export interface NodeConfig {
     /**
@@ -309,4 +310,30 @@ export interface MigrationConfig {
      * nat and bridged: how often the guest pings the outside address
      */
     guestPingIntervalMs: number;
+    sla?: SlaConfig;
+}
+/**
+ * bounds a measured leg must meet (its service-level agreement); a leg that breaks one fails pulumi up with one line naming the leg, the figure, the bound and the value, keeps its figures in the outputs with sla: { passed: false, broken: [...] }, and its migration runs again, from its start, on the next pulumi up (so the migration must end where it starts). A figure a leg did not measure breaks its bound
+ */
+export interface SlaConfig {
+    /**
+     * the leg's downtime as libvirt reports it (downtimeMs), in ms, at most this; not the migration's own maxDowntimeMs, the target QEMU aims at
+     */
+    maxDowntimeMs?: number;
+    /**
+     * the leg's total migration time as libvirt measured it (totalTimeMs), in ms, at most this
+     */
+    maxTotalMs?: number;
+    /**
+     * pings from the probe node to the guest that got no reply during the leg (probe.lost), at most this; needs the probe, which topology nat has not
+     */
+    maxProbeLost?: number;
+    /**
+     * from the guest resuming on the destination to the probe's first reply there (phases.networkRecoveryMs), in ms, at most this; needs the probe (not topology nat) and the leg's timeline (timelineIntervalMs above 0)
+     */
+    maxNetworkRecoveryMs?: number;
+    /**
+     * the migration's throughput divided by a plain TCP transfer's between the same hosts in the same leg (ratio), at least this
+     */
+    minRatio?: number;
 }

@@ -1,6 +1,6 @@
 // A migration's place in the config and the rules about its own options: one copy,
 // read by the lab's parser and by a Migration declared without a stack config.
-import type { LabConfig, MigrationConfig } from "./types";
+import type { LabConfig, MigrationConfig, SlaConfig } from "./types";
 
 /** The migrations with the config path each came from ("migration" or "migrations[i]"). */
 export function migrationEntries(cfg: LabConfig): { m: MigrationConfig; at: string }[] {
@@ -43,6 +43,53 @@ export function migrationOptionProblems(m: Options, at: string, closed: boolean)
     }
     if (m.parallelConnections > 1 && m.compression === "xbzrle") {
         p.push(`${f("compression")}: xbzrle does not work over multifd; use compression: none or parallelConnections: 1`);
+    }
+    return p;
+}
+
+/**
+ * A migration's SLA: the lab's bounds, each one the migration gives itself replacing the lab's of
+ * that name; undefined when neither gives a bound.
+ */
+export function migrationSla(lab: SlaConfig | undefined, own: SlaConfig | undefined): SlaConfig | undefined {
+    const sla = { ...lab, ...own };
+    return Object.keys(sla).length > 0 ? sla : undefined;
+}
+
+/** What a migration's SLA is judged against: whether the migration ends where it starts, and the figures its legs can measure. */
+export interface SlaContext {
+    /** The guest ends where the migration starts (roundTrip, or a path that ends there). */
+    closed: boolean;
+    /** Why no node pings the guest and what to do, when none does (e.g. topology nat); undefined: a probe pings it. */
+    noProbe?: string;
+    /** The legs keep a timeline (timelineIntervalMs above 0), where network recovery is read. */
+    timeline: boolean;
+}
+
+/**
+ * Bounds of a migration's SLA that could never be met, or whose breach could not be measured
+ * again, as "field: problem" lines; `at` is the migration's config path ("" for a Migration's own
+ * args). Each names the field the bound came from: the migration's own sla or the lab's.
+ */
+export function slaProblems(own: SlaConfig | undefined, lab: SlaConfig | undefined, at: string, ctx: SlaContext): string[] {
+    const sla = migrationSla(lab, own);
+    if (!sla) { return []; }
+    const f = (field: string) => (at ? `${at}.${field}` : field);
+    const where = (bound: keyof SlaConfig) => (own?.[bound] !== undefined ? f(`sla.${bound}`) : `sla.${bound}`);
+    const p: string[] = [];
+    // A broken leg is measured again by running its whole migration again, from where it starts.
+    if (!ctx.closed) {
+        const again = "a leg that breaks the SLA is measured again on the next pulumi up by running its migration again from the start, " +
+            `so the guest must end where it starts: set ${f("roundTrip")}: true, or end the path where it starts`;
+        p.push(own || !at ? `${f("sla")}: ${again}` : `sla: applies to ${at}, whose guest does not end where it starts; ${again}`);
+    }
+    for (const bound of ["maxProbeLost", "maxNetworkRecoveryMs"] as const) {
+        if (sla[bound] !== undefined && ctx.noProbe) {
+            p.push(`${where(bound)}: is measured by a probe pinging the guest from a third node, and ${ctx.noProbe}`);
+        }
+    }
+    if (sla.maxNetworkRecoveryMs !== undefined && !ctx.timeline) {
+        p.push(`${where("maxNetworkRecoveryMs")}: is read from the leg's timeline, which ${f("timelineIntervalMs")}: 0 turns off; set it above 0 or remove the bound`);
     }
     return p;
 }

@@ -1,6 +1,7 @@
 // One line per lab (stack): the medians of its measured legs, so topologies can
 // be compared side by side. Input is what `pulumi stack output --json` prints.
 import { LegMetrics, spread } from "./metrics";
+import { brokeSla, slaBreachLines } from "./sla";
 import { textTable } from "./table";
 
 export interface StackOutputs {
@@ -26,6 +27,8 @@ export interface ComparisonRow {
     /** Median of the legs' own ratios, not the ratio of the medians: it is what each leg measured. */
     ratio: number | null;
     postcopyRequests: number | null;
+    /** The measured legs an SLA judged, and the names of those that broke it; absent when no leg had an SLA. */
+    sla?: { judged: number; broken: string[] };
     /** Why a row has no numbers. */
     note?: string;
 }
@@ -57,6 +60,8 @@ export function comparisonRow({ stack, outputs }: StackOutputs): ComparisonRow {
         ratio: m((l) => l.ratio),
         postcopyRequests: m((l) => l.postcopyRequests),
     };
+    const judged = legs.filter((l) => l.sla && typeof l.sla === "object");
+    if (judged.length > 0) { row.sla = { judged: judged.length, broken: judged.filter(brokeSla).map((l) => String(l.leg)) }; }
     if (!Array.isArray(o.legs)) {
         row.note = Object.keys(o).length ? "no legs output: not measured yet" : "no outputs: the stack was never deployed";
     } else if (legs.length === 0) {
@@ -73,11 +78,22 @@ export function comparisonRows(stacks: StackOutputs[]): ComparisonRow[] {
 /** The comparison as a text table; a note, when present, trails its row unpadded. */
 export function comparisonTable(rows: ComparisonRow[]): string {
     const head = ["stack", "topology", "legs", "total ms", "downtime ms", "probe lost", "longest gap ms",
-        "guest pings lost", "migr MB/s", "plain MB/s", "ratio", "postcopy req"];
+        "guest pings lost", "migr MB/s", "plain MB/s", "ratio", "postcopy req", "SLA"];
     const cell = (v: number | string | null) => (v === null ? "n/a" : String(v));
+    const sla = (r: ComparisonRow) => (!r.sla ? "-" : r.sla.broken.length ? `${r.sla.broken.length}/${r.sla.judged} broken` : "passed");
     const cells = rows.map((r) => [
         r.stack, r.topology, r.legs, r.totalTimeMs, r.downtimeMs, r.probeLost, r.longestGapMs,
-        r.guestPingsLost, r.throughputMBs, r.plainMBs, r.ratio, r.postcopyRequests,
+        r.guestPingsLost, r.throughputMBs, r.plainMBs, r.ratio, r.postcopyRequests, sla(r),
     ].map(cell));
-    return textTable(head, cells, rows.map((r) => (r.note ? `(${r.note})` : undefined)));
+    // The legs that broke the SLA, by name, trail their stack's row.
+    const notes = rows.map((r) => [r.note, r.sla?.broken.length ? `SLA broken by ${r.sla.broken.join(", ")}` : undefined].filter(Boolean).join("; "));
+    return textTable(head, cells, notes.map((n) => (n ? `(${n})` : undefined)));
+}
+
+/** Every bound a stack's legs broke, one line each, prefixed with the stack: what `npm run compare` lists under its table. */
+export function slaBreaches(stacks: StackOutputs[]): string[] {
+    return stacks.flatMap(({ stack, outputs }) => {
+        const legs = Array.isArray(outputs?.legs) ? outputs.legs.filter((l: any) => l && typeof l === "object" && typeof l.failed !== "string") : [];
+        return slaBreachLines(legs).map((line) => `${stack}: ${line}`);
+    });
 }

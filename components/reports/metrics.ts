@@ -1,5 +1,6 @@
 // Parsers for what a migration leg prints (components/render/scripts/migrate-leg.sh):
 // virsh's raw job statistics, ping's timestamped replies, iperf3's JSON.
+import { SlaResult, brokeSla } from "./sla";
 import { CompactTimeline, LegPhases, legPhases, parseTimeline } from "./timeline";
 
 export interface ProbeStats {
@@ -60,10 +61,12 @@ export interface LegMetrics {
     to: string;
     /** Set only on a leg that failed: what went wrong, naming the host, in one line. */
     failed?: undefined;
-    /** How many earlier tries of this leg failed (a failed leg is tried again on the next `pulumi up`). */
+    /** How many earlier tries of this leg were run again: it failed, or a leg of its migration broke the SLA (see nextAttempts). */
     attempt: number;
     /** When the leg ended (ISO 8601): an output from an earlier run shows it. */
     finishedAt: string;
+    /** The leg judged against its migration's SLA; absent when the migration has no SLA. */
+    sla?: SlaResult;
     /** Total migration time as libvirt measured it (ms). */
     totalTimeMs: number;
     /** Downtime as libvirt reports it (ms). */
@@ -159,12 +162,23 @@ export function guestFaultOf(l: LegOutcome): string | undefined {
     return isFailed(l) ? /its kernel reported a fault (on \S+ \(console: .*?\))(, a fault of QEMU| and on )/.exec(l.failed)?.[1] : undefined;
 }
 
-/** The try number of a leg: one more than last time when the last try failed, so its triggers change and it runs again. */
-export function nextAttempt(previous: unknown, leg: string): number {
-    const p = Array.isArray(previous) ? previous.find((l) => l && typeof l === "object" && l.leg === leg) : undefined;
-    if (!p) { return 0; }
-    const last = Number.isInteger(p.attempt) ? p.attempt as number : 0;
-    return isFailed(p) ? last + 1 : last;
+/**
+ * The try number of each leg of one migration (`legs`: its legs' names in order), from the legs
+ * reported last time; a leg whose number changes has new triggers and runs again.
+ * - A leg that failed: one more. A failed leg leaves the guest on its source, and the legs after
+ *   it fail too, so running the failed ones again starts where the guest is.
+ * - Otherwise, when a leg broke its SLA: one more for every leg. The migration ended where it
+ *   started (the config's rules require that of a migration with an SLA), so it runs whole again
+ *   from there; the broken leg alone would start on a host the guest has left.
+ * - Otherwise the same as last time (0 for a leg not reported then).
+ */
+export function nextAttempts(previous: unknown, legs: string[]): number[] {
+    const reported = Array.isArray(previous) ? previous : [];
+    const last = legs.map((leg) => reported.find((l) => l && typeof l === "object" && l.leg === leg));
+    const tries = last.map((p) => (p && Number.isInteger(p.attempt) ? p.attempt as number : 0));
+    if (last.some((p) => p && isFailed(p))) { return last.map((p, i) => (p && isFailed(p) ? tries[i] + 1 : tries[i])); }
+    if (last.some((p) => p && brokeSla(p))) { return last.map((p, i) => (p ? tries[i] + 1 : 0)); }
+    return tries;
 }
 
 /** An epoch time as ISO text; "" for none (an absent section reads as Number("") = 0, not 1970). */

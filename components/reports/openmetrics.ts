@@ -83,8 +83,11 @@ const FAMILIES: Family[] = [
         value: measured((l) => l.postcopyRequests) },
     { name: "miglab_migration_tunnel_forwarded_packets", unit: "packets", help: "Bridged: packets the source sent into its tunnel to the destination during the leg.",
         value: measured((l) => l.tunnelForwardedPackets) },
-    { name: "miglab_migration_attempt", help: "How many earlier tries of this leg failed (a failed leg runs again on the next pulumi up).",
+    { name: "miglab_migration_attempt", help: "How many earlier tries of this leg were run again (after it failed, or a leg of its migration broke the SLA).",
         value: (l) => l.attempt },
+    // Only a leg an SLA judged has a sample: a leg with no SLA neither met nor broke one.
+    { name: "miglab_migration_sla_passed", help: "Whether the leg met every bound of its migration's SLA (1) or broke one (0).",
+        value: measured((l) => (l.sla ? (l.sla.passed ? 1 : 0) : undefined)) },
 ];
 
 /** The label set's order is fixed, so the same leg renders to the same line every time. */

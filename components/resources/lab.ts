@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { LabConfig, migrationEntries, migrationPath } from "../model/config";
+import { LabConfig, migrationEntries, migrationPath, migrationSla } from "../model/config";
 import { Plan, planLab } from "../model/plan";
 import { DirectionSummary, LegOutcome, summarize } from "../reports/metrics";
 import { GuestAttachment, bashCommand, reachScript } from "../render";
@@ -144,7 +144,7 @@ export class Lab extends pulumi.ComponentResource {
         let previous: pulumi.Resource[] = Object.values(this.domains);
         for (const { m, at } of migrationEntries(plan.config)) {
             const legs = plan.legs.filter((l) => l.at === at);
-            const { guest, from, to, path, probeHost, guestPingIntervalMs, ...options } = m;
+            const { guest, from, to, path, probeHost, guestPingIntervalMs, sla, ...options } = m;
             const route = migrationPath(m).map((h) => this.hosts[h]);
             const migration = new Migration(`${name}-migration${this.migrations.length ? `-${this.migrations.length + 1}` : ""}`, {
                 domain: this.domains[guest], ...(path ? { path: route } : { from: route[0], to: route[1] }),
@@ -154,6 +154,8 @@ export class Lab extends pulumi.ComponentResource {
                 watchTunnel: net.kind === "ovs", legNames: legs.map((l) => l.name), legPrefix: `${name}-migration`,
                 // A changed guest network is measured again too (e.g. a stack switching vxlan to gre).
                 triggers: [JSON.stringify(net)], previousLegs: args.previousLegs, ...options,
+                // The lab's bounds apply to every migration, its own replacing them bound by bound.
+                sla: migrationSla(plan.config.sla, sla),
             }, { parent: this, dependsOn: previous });
             this.migrations.push(migration);
             previous = [migration];

@@ -4,8 +4,9 @@ import { childOpts, givenDependsOn } from "./connection";
 import { Domain } from "./domain";
 import { Host } from "./host";
 import { ArgChecks } from "./validate";
-import { checkMigrationOptions } from "../model/config";
-import { DirectionSummary, LegOutcome, isFailed, nextAttempt, parseLegOutcome, summarize } from "../reports/metrics";
+import { SlaConfig, checkMigrationOptions } from "../model/config";
+import { DirectionSummary, LegOutcome, isFailed, nextAttempts, parseLegOutcome, summarize } from "../reports/metrics";
+import { judgeSla, slaBreachLine } from "../reports/sla";
 import { LegSpec, MigrationTuning, bashCommand, migrateLegScript, tunnelPort } from "../render";
 
 export interface MigrationArgs extends Partial<MigrationTuning> {
@@ -35,8 +36,14 @@ export interface MigrationArgs extends Partial<MigrationTuning> {
     legPrefix?: string;
     /** Anything else whose change should measure again (e.g. the guest network's definition). */
     triggers?: pulumi.Input<unknown>[];
-    /** The legs reported last time (e.g. the stack's own `legs` output): a leg that failed then is tried again. */
+    /** The legs reported last time (e.g. the stack's own `legs` output): a leg that failed then is tried again, and a migration whose leg broke its SLA runs again. */
     previousLegs?: pulumi.Input<unknown>;
+    /**
+     * Bounds each leg must meet (the config's `sla`). A leg that breaks one fails the update with
+     * one line per broken bound, is kept with `sla: { passed: false, broken }`, and the next
+     * `pulumi up` given `previousLegs` runs the whole migration again (it must end where it starts).
+     */
+    sla?: SlaConfig;
 }
 
 /**
@@ -49,6 +56,8 @@ export interface MigrationArgs extends Partial<MigrationTuning> {
  * Migrations run in the order their dependsOn gives (each starting where the guest is then).
  * A leg that fails is reported as its outcome (`failed`: one line naming the host and the
  * cause), the update fails, and the next `pulumi up` given `previousLegs` tries it again.
+ * A leg that breaks its `sla` fails the update too, and the next such `pulumi up` measures the
+ * whole migration again.
  */
 export class Migration extends pulumi.ComponentResource {
     /** One entry per leg: its measurement, or (`failed`) why it has none. */
@@ -56,13 +65,13 @@ export class Migration extends pulumi.ComponentResource {
     /** Per direction: median, min and max of the headline figures over all runs. */
     readonly summary: pulumi.Output<DirectionSummary[]>;
     /** The options every leg ran with, defaults filled in. */
-    readonly options: MigrationTuning & { roundTrip: boolean; runs: number };
+    readonly options: MigrationTuning & { roundTrip: boolean; runs: number; sla?: SlaConfig };
 
     constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:migration:Migration", name, {}, opts);
         const { domain, from, to, path, probe, watchTunnel, bystanders, legNames, legPrefix, triggers, previousLegs, ...rest } = args;
         const hosts = path ?? [from, to].filter((h): h is Host => h !== undefined);
-        const { options, problems } = checkMigrationOptions(rest as Record<string, unknown>, hosts.length > 1 && hosts[hosts.length - 1] === hosts[0]);
+        const { options, problems } = checkMigrationOptions(rest as Record<string, unknown>, hosts.length > 1 && hosts[hosts.length - 1] === hosts[0], probe !== undefined);
         const v = new ArgChecks("Migration", name);
         for (const p of problems) { v.check(false, p.slice(0, p.indexOf(":")), p.slice(p.indexOf(":") + 2)); }
         v.check(domain instanceof Domain, "domain", "must be the Domain to migrate");
@@ -104,10 +113,13 @@ export class Migration extends pulumi.ComponentResource {
             // Behind NAT (no probe) only the host a guest runs on reaches its counter.
             asker: probeAddr ?? hostAddr, host: b.host.hostname,
         }))));
+        // A leg that failed last time, or every leg when one broke the SLA, has a new try number:
+        // its triggers change and it runs again.
+        const attempts = pulumi.output(previousLegs as pulumi.Input<unknown[] | undefined>).apply((p) => nextAttempts(p, specs.map((s) => s.leg)));
         const outputs: pulumi.Output<LegOutcome>[] = [];
         let previous: pulumi.Input<pulumi.Resource>[] = [domain, ...hosts, ...(probe ? [probe] : []),
             ...(bystanders ?? []).map((b) => b.domain), ...givenDependsOn(opts)];
-        for (const s of specs) {
+        for (const [k, s] of specs.entries()) {
             const spec = pulumi.all([s.from.address, s.to.address, probe?.address, bystanderList])
                 .apply(([fromAddr, toAddr, probeAddr, others]): LegSpec => ({
                     leg: s.leg,
@@ -116,8 +128,7 @@ export class Migration extends pulumi.ComponentResource {
                     probe: probeAddr, tunnelPort: watchTunnel ? tunnelPort({ name: s.to.hostname }) : undefined,
                     keyPath: s.from.peerKeyPath, knownHosts: s.from.peerKnownHosts, tuning: options, bystanders: others,
                 }));
-            // A leg that failed last time has a new try number: its triggers change and it runs again.
-            const attempt = pulumi.output(previousLegs as pulumi.Input<unknown[] | undefined>).apply((p) => nextAttempt(p, s.leg));
+            const attempt = attempts.apply((a) => a[k]);
             const leg = new command.remote.Command(`${legPrefix ?? name}-${s.leg}`, {
                 connection: s.from.connection,
                 create: spec.apply((x) => bashCommand(migrateLegScript(x))),
@@ -136,6 +147,15 @@ export class Migration extends pulumi.ComponentResource {
                     // The update fails once the program is done and its outputs (which list this
                     // failure) are saved: 32 is the Node SDK's "error already reported" exit code.
                     process.exitCode = 32;
+                } else if (options.sla) {
+                    // Judged on every update, from the figures the state keeps: a bound tightened
+                    // since the leg ran fails this update, and the next one measures again. A
+                    // preview only warns: failing it would stop the update whose outputs record
+                    // the verdict that the next update measures again on.
+                    o.sla = judgeSla(o, options.sla);
+                    const preview = pulumi.runtime.isDryRun();
+                    for (const b of o.sla.broken) { (preview ? pulumi.log.warn : pulumi.log.error)(slaBreachLine(o, b), leg); }
+                    if (!o.sla.passed && !preview) { process.exitCode = 32; }
                 }
                 return o;
             });

@@ -10,6 +10,7 @@ import { legSpecOf } from "../../components/render/specs";
 import { migrateLegScript, hostCheckScript } from "../../components/render";
 import { CommandProvider } from "../../engine/command-provider";
 import { LabStack } from "../../scripts/lab-stack";
+import { whyFailed } from "../../scripts/pulumi-cli";
 import { sh } from "../support";
 
 describe("same-subnet lab, built by a real pulumi up", function () {
@@ -78,6 +79,36 @@ describe("same-subnet lab, built by a real pulumi up", function () {
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
         assert.match(r.stdout, /\d+ unchanged/);
         assert.doesNotMatch(r.stdout, /\d+ (created|updated|deleted|replaced)/);
+    });
+
+    it("an SLA the legs cannot meet fails the up, one line per leg; the next up measures the migration again", () => {
+        const measured = lab.outputs().legs as LegMetrics[];
+        try {
+            // No leg of a TCG guest is down for 1 ms or less. The up judges the figures the state keeps: nothing migrates.
+            lab.configure((l) => { l.sla = { maxDowntimeMs: 1 }; });
+            const broke = lab.up();
+            assert.notStrictEqual(broke.code, 0, `an up whose legs broke the SLA succeeded:\n${broke.stdout.slice(-3000)}`);
+            for (const l of measured) {
+                const line = `leg ${l.leg} (${l.from} -> ${l.to}) breaks its SLA: downtimeMs ${l.downtimeMs} > maxDowntimeMs 1`;
+                // An error of the update (the preview before it only warns), the line whole.
+                const asError = broke.stdout.split("\n").some((x) => x.includes(`error: ${line}`));
+                assert.ok(asError, `no error line '${line}':\n${whyFailed(broke)}`);
+            }
+            const kept = lab.outputs().legs as LegMetrics[];
+            assert.deepStrictEqual(kept.map((l) => [l.leg, l.finishedAt, l.downtimeMs, l.sla?.passed]), measured.map((l) => [l.leg, l.finishedAt, l.downtimeMs, false]));
+            assert.deepStrictEqual(kept[0].sla?.broken, [{ bound: "maxDowntimeMs", limit: 1, figure: "downtimeMs", value: measured[0].downtimeMs }]);
+            // The migration's own bound replaces the lab's: the next up runs out and back again, and they meet it.
+            lab.configure((l) => { l.sla = { maxDowntimeMs: 1 }; l.migration.sla = { maxDowntimeMs: 60000 }; });
+            const again = lab.up();
+            assert.strictEqual(again.code, 0, whyFailed(again));
+            const legs = lab.outputs().legs as LegMetrics[];
+            assert.deepStrictEqual(legs.map((l) => [l.leg, l.attempt, l.sla?.passed]), [["out", 1, true], ["back", 1, true]]);
+            legs.forEach((l, i) => assert.ok(Date.parse(l.finishedAt) > Date.parse(measured[i].finishedAt), `leg ${l.leg} was not measured again`));
+            assert.strictEqual(onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
+        } finally {
+            // The tests below run on the shipped config.
+            lab.configure();
+        }
     });
 
     it("a failed migration says why and leaves the guest running where it was", () => {

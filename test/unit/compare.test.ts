@@ -3,8 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { DOMParser, Element } from "@xmldom/xmldom";
 import { ChartSpec, comparisonChartSpecs, comparisonCharts, escapeXml, formatValue, groupedBarChart, niceTicks } from "../../components/reports/chart";
-import { comparisonRows, comparisonTable, median } from "../../components/reports/compare";
+import { comparisonRows, comparisonTable, median, slaBreaches } from "../../components/reports/compare";
 import { LegMetrics, parseLeg, summarize } from "../../components/reports/metrics";
+import { judgeSla, slaBreachLine } from "../../components/reports/sla";
 import { defaultStacks, parseArgs, readOutputs } from "../../scripts/compare";
 import { ROOT } from "../support";
 
@@ -133,15 +134,43 @@ describe("comparison of stacks", () => {
     it("prints a padded table, n/a for what was not measured", () => {
         const lines = comparisonTable(rows).split("\n");
         assert.strictEqual(lines.length, 5);
-        assert.match(lines[0], /^\s*stack\s+topology\s+legs\s+total ms\s+downtime ms\s+probe lost\s+longest gap ms\s+guest pings lost\s+migr MB\/s\s+plain MB\/s\s+ratio\s+postcopy req$/);
+        assert.match(lines[0], /^\s*stack\s+topology\s+legs\s+total ms\s+downtime ms\s+probe lost\s+longest gap ms\s+guest pings lost\s+migr MB\/s\s+plain MB\/s\s+ratio\s+postcopy req\s+SLA$/);
         assert.match(lines[1], /^[- ]+$/);
         assert.strictEqual(lines[0].length, lines[1].length);
         assert.strictEqual(lines[2].length, lines[0].length, "columns are padded to one width");
-        assert.deepStrictEqual(lines[2].trim().split(/\s+/), ["same-subnet", "same-subnet", "3", "1159", "60", "3", "70.6", "n/a", "74.4", "119.85", "0.621", "0"]);
-        assert.deepStrictEqual(lines[3].trim().split(/\s+/), ["routed", "routed", "4", "2200", "110", "5", "135", "n/a", "39.5", "59", "0.669", "15"]);
+        assert.deepStrictEqual(lines[2].trim().split(/\s+/), ["same-subnet", "same-subnet", "3", "1159", "60", "3", "70.6", "n/a", "74.4", "119.85", "0.621", "0", "-"]);
+        assert.deepStrictEqual(lines[3].trim().split(/\s+/), ["routed", "routed", "4", "2200", "110", "5", "135", "n/a", "39.5", "59", "0.669", "15", "-"]);
         assert.deepStrictEqual(lines[4].slice(0, lines[0].length).trim().split(/\s+/),
-            ["nfs-pending", "shared-nfs", "0", ...Array(9).fill("n/a")]);
+            ["nfs-pending", "shared-nfs", "0", ...Array(9).fill("n/a"), "-"]);
         assert.match(lines[4].slice(lines[0].length), /^ {2}\(no legs output: not measured yet\)$/);
+    });
+});
+
+describe("comparison of stacks whose legs an SLA judged", () => {
+    const bounds = { maxDowntimeMs: 60 };
+    const judged = sameSubnet.map((l) => ({ ...l, sla: judgeSla(l, bounds) }));
+    const failed = { leg: "back-2", from: "pc2", to: "pc1", failed: "migration of vm1 from pc2 to pc1 failed", attempt: 0, finishedAt: "" };
+    const input = [
+        { stack: "same-subnet", outputs: { topology: "same-subnet", legs: [...judged, failed] } },
+        { stack: "routed", outputs: stackOutputs("routed", routed.map((l) => ({ ...l, sla: judgeSla(l, { maxDowntimeMs: 1000 }) }))) },
+        { stack: "unbound", outputs: stackOutputs("same-subnet", sameSubnet) },
+    ];
+    const rows = comparisonRows(input);
+
+    it("counts the measured legs judged and names those that broke the SLA", () => {
+        // out (60 ms) meets 60 ms, back (45 ms) too; out-2 (80 ms) breaks it; the failed leg measured nothing.
+        assert.deepStrictEqual(rows.map((r) => r.sla), [{ judged: 3, broken: ["out-2"] }, { judged: 4, broken: [] }, undefined]);
+    });
+
+    it("marks them in the table and lists each broken bound under it", () => {
+        const lines = comparisonTable(rows).split("\n");
+        const width = lines[0].length;
+        assert.match(lines[2].slice(0, width), /\s1\/3 broken$/);
+        assert.strictEqual(lines[2].slice(width), "  (SLA broken by out-2)");
+        assert.match(lines[3], /\spassed$/);
+        assert.match(lines[4], /\s-$/);
+        assert.deepStrictEqual(slaBreaches(input), [`same-subnet: ${slaBreachLine(judged[2], judged[2].sla.broken[0])}`]);
+        assert.strictEqual(slaBreaches(input)[0], "same-subnet: leg out-2 (pc1 -> pc2) breaks its SLA: downtimeMs 80 > maxDowntimeMs 60");
     });
 });
 

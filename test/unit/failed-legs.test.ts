@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { comparisonRow } from "../../components/reports/compare";
-import { LegOutcome, isFailed, nextAttempt, parseLegOutcome, guestFaultOf, summarize } from "../../components/reports/metrics";
+import { LegOutcome, isFailed, nextAttempts, parseLegOutcome, guestFaultOf, summarize } from "../../components/reports/metrics";
 import { legsTable } from "../../scripts/print-legs";
 import { ROOT } from "../support";
 
@@ -31,12 +31,12 @@ describe("failed legs", () => {
     });
 
     it("tries a failed leg again with a new try number, and keeps a good one's", () => {
-        assert.strictEqual(nextAttempt(undefined, "out"), 0, "first run");
-        assert.strictEqual(nextAttempt([ok], "out"), 0, "measured: same triggers, nothing to run");
-        assert.strictEqual(nextAttempt([ok, failed], "back"), 2, "failed on try 1: try 2");
-        assert.strictEqual(nextAttempt([{ ...ok, attempt: 2 }], "out"), 2, "succeeded on try 2: stays 2");
-        assert.strictEqual(nextAttempt([{ leg: "out", failed: "x" }], "out"), 1, "older outputs without a try number");
-        assert.strictEqual(nextAttempt("garbage", "out"), 0);
+        assert.deepStrictEqual(nextAttempts(undefined, ["out", "back"]), [0, 0], "first run");
+        assert.deepStrictEqual(nextAttempts([ok], ["out"]), [0], "measured: same triggers, nothing to run");
+        assert.deepStrictEqual(nextAttempts([ok, failed], ["out", "back"]), [0, 2], "failed on try 1: try 2; the measured leg stays");
+        assert.deepStrictEqual(nextAttempts([{ ...ok, attempt: 2 }], ["out"]), [2], "succeeded on try 2: stays 2");
+        assert.deepStrictEqual(nextAttempts([{ leg: "out", failed: "x" }], ["out"]), [1], "older outputs without a try number");
+        assert.deepStrictEqual(nextAttempts("garbage", ["out"]), [0]);
     });
 
     it("leaves failed legs out of the summary and the comparison", () => {

@@ -7,7 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
-import { parseLegOutcome } from "../../components/reports/metrics";
+import { LegMetrics, parseLegOutcome } from "../../components/reports/metrics";
+import { judgeSla } from "../../components/reports/sla";
 import { recordLegMetrics, writeMetricsFile } from "../../components/reports/metricsFile";
 import { escapeLabelValue, legModes, legsOfOutputs, metricsFileName, renderOpenMetrics } from "../../components/reports/openmetrics";
 import { fixtureLegs, fixtureText } from "../openmetrics-fixture";
@@ -128,6 +129,17 @@ describe("OpenMetrics text of a stack's legs", () => {
         // Quotes and a backslash in the reason survive the label's escaping.
         assert.match(sample(families, "miglab_migration_failure_info", "back")!.labels.reason, /the guest is 'running' on "pc1" \\ still$/);
         assert.strictEqual(sample(families, "kubevirt_vmi_migration_end_time_seconds", "back")!.value, 1764080004.2);
+    });
+
+    it("says whether a leg met its SLA, and nothing of a leg no SLA judged", () => {
+        // The fixture's out leg (60 ms downtime) was judged by a bound of 50 ms.
+        assert.strictEqual(sample(families, "miglab_migration_sla_passed", "out")!.value, 0);
+        assert.strictEqual(sample(families, "miglab_migration_sla_passed", "back"), undefined, "a failed leg measured nothing to judge");
+        const out = fixtureLegs()[0] as LegMetrics;
+        const met = parseOpenMetrics(renderOpenMetrics({ stack: "s", legs: [{ ...out, sla: judgeSla(out, { maxDowntimeMs: out.downtimeMs }) }] }));
+        assert.strictEqual(sample(met, "miglab_migration_sla_passed", "out")!.value, 1);
+        const unjudged = parseOpenMetrics(renderOpenMetrics({ stack: "s", legs: [{ ...out, sla: undefined }] }));
+        assert.ok(!unjudged.has("miglab_migration_sla_passed"));
     });
 
     it("leaves out a family no leg has a figure for, and a label nobody knows", () => {

@@ -20,6 +20,8 @@ export const guestDisk = fieldRule("guests.image.diskMiB");
 /** The guest's counter port: the next one streams its progress, so it is at most 65534. */
 export const counterPort = fieldRule("guests.counterPort");
 export const dirtyRate = fieldRule("guests.workload.dirtyMiBs");
+/** A guest's CPU: host-model, host-passthrough or a named model with +/- features. */
+export const guestCpu = fieldRule("guests.cpu");
 export const vni = fieldRule("overlay.vni");
 
 /** An IPv4 address in dotted decimal, as ajv-formats' ipv4 (no leading zeros). */

@@ -188,6 +188,10 @@ export interface GuestConfig {
     memoryMiB: number;
     vcpus: number;
     /**
+     * the CPU the guest sees: host-model (libvirt's model of what the host runs: under TCG the emulator's own widest CPU), host-passthrough (the host's own CPU; needs KVM on every host it may visit) or a named libvirt model (virsh cpu-models x86_64), optionally with features added (+name) or removed (-name), e.g. 'Nehalem' or 'EPYC,-vme'. Checked before anything is made on every host the guest may visit (its home and every host its migrations take it to); a failed check names the host, the missing features and a model all of them run. Default: QEMU's generic qemu64 under TCG, the host's CPU under KVM
+     */
+    cpu?: string;
+    /**
      * default: derived from the guest's name
      */
     mac?: string;

@@ -6,6 +6,7 @@ import { migrationEntries } from "./migrations";
 import type { LabConfig, NodeConfig } from "./types";
 import { intToIp, ipToInt, networkOf } from "./net";
 import { runsWorkload } from "./workload";
+import { guestCpuProblems } from "./cpu";
 import { schemaDefault } from "./schema";
 import { hasDotSegment, isMac } from "./checks";
 import { lockedKeyProblem } from "./sshKey";
@@ -357,6 +358,9 @@ export function labRules(cfg: LabConfig): string[] {
                 "which would migrate idle while the legs report it as dirtying or filled: remove workload or use image: { builtin: tiny }");
         }
     });
+
+    // CPUs: what can be said without asking a host (the preflight asks the hosts the rest).
+    p.push(...guestCpuProblems(cfg));
 
     // Site ssh: every host a machine of its own. Two hosts behind one sshd are one machine: each
     // one's setup overwrites the other's, and libvirt refuses to migrate a guest to the host it runs on.

@@ -186,6 +186,30 @@ export function domainScript(d: DomainScriptSpec, action: Action): string {
     });
 }
 
+export interface CpuCheckSpec {
+    /** The host asked, for messages. */
+    node: string;
+    /** How the lab's guests run (virsh's --virttype): kvm or qemu (TCG). */
+    virtType: "kvm" | "qemu";
+    /** Print the CPU modes the host offers and its host-model CPU. */
+    hostInfo: boolean;
+    /** CPU documents (cpuXml) to ask about, by id (letters, digits, '-', '_'). */
+    compare: { id: string; xml: string }[];
+    /** CPU documents whose common CPU (libvirt's baseline) to ask for. */
+    baseline: string[];
+}
+
+/** One host's answer to the CPU preflight (cpu-check.sh); reports/cpuCheck.ts reads it. */
+export function cpuCheckScript(c: CpuCheckSpec): string {
+    for (const { id } of c.compare) {
+        if (!/^[A-Za-z0-9_-]+$/.test(id)) { throw new Error(`cpuCheckScript: '${id}' is not an id of letters, digits, '-' and '_'`); }
+    }
+    return script("cpu-check.sh", {
+        NODE: c.node, VIRTTYPE: c.virtType, HOST_INFO: c.hostInfo ? 1 : 0,
+        COMPARE: c.compare.map(({ id, xml }) => `#cpu ${id}\n${xml.trimEnd()}`).join("\n"), BASELINE: c.baseline.map((x) => x.trimEnd()).join("\n"),
+    });
+}
+
 // ---- networks -------------------------------------------------------------------
 
 export function natScript(n: NatNetworkSpec, action: Action): string {

@@ -1,10 +1,21 @@
 // The libvirt XML documents the hosts are given: pure functions of narrow specs,
 // each document checked with virt-xml-validate in the unit suite.
+import type { GuestCpu } from "../model/cpu";
 import { intToIp, ipToInt } from "../model/net";
 import { xmlEscape as e } from "./text";
 
 /** TCG unless the host has usable hardware virtualization (decided by the host check). */
 export type Accel = "kvm" | "tcg";
+
+/** A guest that migrates runs on each of its hosts alike: KVM only if every one has it. */
+export function commonAccel(accels: Accel[]): Accel {
+    return accels.length > 0 && accels.every((a) => a === "kvm") ? "kvm" : "tcg";
+}
+
+/** libvirt's name of an accelerator (a domain's type, virsh's --virttype). */
+export function virtType(accel: Accel): "kvm" | "qemu" {
+    return accel === "kvm" ? "kvm" : "qemu";
+}
 
 /** How a guest's NIC attaches on every host: a Linux bridge, or a libvirt network (NAT or Open vSwitch). */
 export type GuestAttachment =
@@ -23,6 +34,24 @@ export interface DomainSpec {
     boot?: { kernel: string; initrd: string; cmdline: string };
     mac: string;
     network: GuestAttachment;
+    /** The CPU the guest sees (guests[].cpu); default: the host's under KVM, QEMU's generic qemu64 under TCG. */
+    cpu?: GuestCpu;
+}
+
+/**
+ * A domain's <cpu> element, also the document the CPU preflight asks each host about. A named
+ * model never falls back to another: a guest gets the CPU it was checked with or does not start.
+ */
+export function cpuXml(cpu: GuestCpu | undefined, accel: Accel): string {
+    if (!cpu) {
+        // PVM-style nested KVM cannot run stock guest kernels: TCG with a generic CPU is the safe default.
+        return accel === "kvm"
+            ? "<cpu mode='host-passthrough'/>\n"
+            : "<cpu mode='custom' match='exact'>\n  <model fallback='allow'>qemu64</model>\n</cpu>\n";
+    }
+    if (cpu.mode !== "custom") { return `<cpu mode='${cpu.mode}'/>\n`; }
+    const features = cpu.features.map((f) => `  <feature policy='${f.policy}' name='${e(f.name)}'/>\n`).join("");
+    return `<cpu mode='custom' match='exact'>\n  <model fallback='forbid'>${e(cpu.model)}</model>\n${features}</cpu>\n`;
 }
 
 /**
@@ -37,13 +66,10 @@ export function domainXml(d: DomainSpec, accel: Accel): string {
     const boot = d.boot
         ? `    <kernel>${e(d.boot.kernel)}</kernel>\n    <initrd>${e(d.boot.initrd)}</initrd>\n    <cmdline>${e(d.boot.cmdline)}</cmdline>\n`
         : "    <boot dev='hd'/>\n";
-    // PVM-style nested KVM cannot run stock guest kernels: TCG with a generic CPU is the safe default.
-    const cpu = accel === "kvm"
-        ? "  <cpu mode='host-passthrough'/>\n"
-        : "  <cpu mode='custom' match='exact'>\n    <model fallback='allow'>qemu64</model>\n  </cpu>\n";
+    const cpu = cpuXml(d.cpu, accel).replace(/^/gm, "  ").replace(/ +$/, "");
     // The serial console is also kept in a file on each host the guest runs on: a leg whose guest
     // stops answering after a migration prints its end (migrate-leg.sh).
-    return `<domain type='${accel === "kvm" ? "kvm" : "qemu"}'>
+    return `<domain type='${virtType(accel)}'>
   <name>${e(d.name)}</name>
   <uuid>${e(d.uuid)}</uuid>
   <description>${e(d.description ?? `miglab guest ${d.name}`)}</description>

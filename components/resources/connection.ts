@@ -5,6 +5,12 @@ import { Action, bashCommand } from "../render";
 /** How remote.Commands reach one node: host, port, user and a private key (a secret). */
 export type NodeConnection = command.types.input.remote.ConnectionArgs;
 
+/** Whether the program runs under pulumi.runtime.setMocks, whose monitor holds the mocks: checks that would reach real machines skip. */
+export function underMocks(): boolean {
+    const monitor: unknown = pulumi.runtime.getMonitor();
+    return typeof monitor === "object" && monitor !== null && "mocks" in monitor;
+}
+
 /** Default options of every host-side command: long scripts may take minutes, never hide their failure. */
 export function childOpts(parent: pulumi.Resource, extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions {
     return { parent, customTimeouts: { create: "30m", update: "30m", delete: "10m" }, ...extra };

@@ -6,10 +6,11 @@ import { Host } from "./host";
 import { NatNetwork } from "./natNetwork";
 import { OvsBridge } from "./ovsBridge";
 import { schemaDefault } from "../model/schema";
-import { ArgChecks, counterPort as counterPortRule, dirtyRate, guestMemory, guestVcpus, ipMsg, isCount, isIpv4, isMac, isName, macMsg, nameMsg } from "./validate";
+import { ArgChecks, counterPort as counterPortRule, dirtyRate, guestCpu, guestMemory, guestVcpus, ipMsg, isCount, isIpv4, isMac, isName, macMsg, nameMsg } from "./validate";
 import { macFor, uuidFor } from "../model/net";
 import { fillProblem, runsWorkload, workingSetProblem } from "../model/workload";
-import { Accel, GuestAttachment, bashCommand, domainScript, domainXml, tinyGuestCmdline } from "../render";
+import { parseGuestCpu } from "../model/cpu";
+import { GuestAttachment, bashCommand, commonAccel, domainScript, domainXml, tinyGuestCmdline } from "../render";
 import { guestAnsweringProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
 
@@ -23,6 +24,12 @@ export interface DomainArgs {
     memoryMiB: number;
     /** Default: the schema's guests.vcpus (1). */
     vcpus?: number;
+    /**
+     * The CPU the guest sees, as guests[].cpu takes it: host-model, host-passthrough or a named model
+     * with +/- features. Default: the host's under KVM, QEMU's qemu64 under TCG. A CpuCheck's
+     * `cpuOf(guest)` gives it once every host the guest may visit runs it.
+     */
+    cpu?: pulumi.Input<string>;
     /** Its disk (and, for the built-in image, kernel and initramfs). */
     image: GuestImage;
     /** Where its NIC plugs in on every host: a NatNetwork, an OvsBridge, or `{ kind: "bridge", bridge: "br-lab" }`. */
@@ -74,6 +81,7 @@ export class Domain extends pulumi.ComponentResource {
         v.check(isName(guestName), args.guestName ? "guestName" : "guestName (default: the resource name)", `'${guestName}' ${nameMsg}`);
         v.check(guestMemory.test(args.memoryMiB), "memoryMiB", `${args.memoryMiB} ${guestMemory.message}`);
         v.check(guestVcpus.test(vcpus), "vcpus", `${vcpus} ${guestVcpus.message}`);
+        v.later(args.cpu, "cpu", (c) => (guestCpu.test(c) ? undefined : `'${c}' ${guestCpu.message}`), this);
         v.check(args.image instanceof GuestImage, "image", "must be a GuestImage on the NFS export");
         v.check(!!network && (network.kind === "bridge" ? !!network.bridge : network.kind === "network" && !!network.network), "network",
             "must be a NatNetwork, an OvsBridge or { kind: 'bridge', bridge: '<linux bridge>' }");
@@ -109,11 +117,11 @@ export class Domain extends pulumi.ComponentResource {
             }),
         } : undefined;
         // A guest that migrates runs everywhere: KVM only if every host has it.
-        const accel = pulumi.all(hosts.map((h) => h.accel))
-            .apply((a): Accel => (a.every((x) => x === "kvm") ? "kvm" : "tcg"));
-        this.xml = pulumi.all([accel, image.disk]).apply(([a, disk]) => domainXml({
+        const accel = pulumi.all(hosts.map((h) => h.accel)).apply(commonAccel);
+        this.xml = pulumi.all([accel, image.disk, args.cpu]).apply(([a, disk, cpu]) => domainXml({
             name: guestName, uuid: args.uuid ?? uuidFor(identity), mac: args.mac ?? macFor(identity),
             description: args.description, memoryMiB: args.memoryMiB, vcpus, disk, boot, network: network!,
+            cpu: cpu === undefined || !guestCpu.test(cpu) ? undefined : parseGuestCpu(cpu),
         }, a));
         const watch = new DriftWatch(`${name}-drift`, {
             what: `guest ${guestName} running on one of the hosts and answering`,

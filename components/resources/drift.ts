@@ -23,39 +23,55 @@ export interface DriftWatchArgs {
 interface PlainTarget { name: string; host?: string; port?: number; user?: string; privateKey?: string }
 interface WatchState { what: string; probe: string; targets: PlainTarget[]; want: "any" | "all"; drifted: boolean; found: string }
 
+/** A node reached over SSH: its sshd, the private key (never written to a file) and, when known, its host key. */
+export interface SshTarget { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }
+
 /**
- * Runs the probe on every target (serialized into the state with the provider, so it uses
- * only Node's own modules). The SSH key goes to an ssh-agent of this probe alone, never a file.
+ * Runs a command on a node over SSH (self-contained: it is serialized with the drift provider, so it
+ * uses only Node's own modules). The key goes to an ssh-agent of this call alone; a given host key
+ * must be the one the node shows (otherwise none is checked: the local site's nodes get new keys).
+ * Exit 255: ssh could not reach the node, said (with ssh's last word) in stdout.
  */
-function look(s: WatchState): { drifted: boolean; found: string } {
+export function sshRun(t: SshTarget, command: string, timeoutMs: number): { status: number | null; stdout: string; stderr: string } {
     /* eslint-disable @typescript-eslint/no-var-requires */
     const cp = require("child_process"), fs = require("fs"), os = require("os"), path = require("path");
-    const results = s.targets.map((t) => {
-        let r: { status: number | null; stdout?: string; stderr?: string };
-        if (!t.host) {
-            r = cp.spawnSync("bash", ["-c", s.probe], { encoding: "utf8", timeout: 60000 });
-        } else {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-drift-"));
-            const sock = path.join(dir, "agent.sock");
-            const agent = cp.spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore", detached: true });
-            try {
-                for (let i = 0; i < 100 && !fs.existsSync(sock); i++) { cp.spawnSync("sleep", ["0.02"]); }
-                const env = { PATH: process.env.PATH, SSH_AUTH_SOCK: sock };
-                // The socket appears when the agent binds it, a moment before it listens: ask again on a busy machine.
-                for (let i = 0; i < 50; i++) {
-                    const added = cp.spawnSync("ssh-add", ["-q", "-t", "120", "-"], { input: `${(t.privateKey ?? "").trim()}\n`, env, encoding: "utf8" });
-                    if (added.status === 0 || !/connecting to agent/i.test(added.stderr ?? "")) { break; }
-                    cp.spawnSync("sleep", ["0.1"]);
-                }
-                r = cp.spawnSync("ssh", ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                    "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15", "-p", String(t.port ?? 22), `${t.user ?? "root"}@${t.host}`, s.probe],
-                { encoding: "utf8", env, timeout: 60000 });
-                if (r.status === 255) { r = { status: 255, stdout: `unreachable over SSH (${(r.stderr ?? "").trim().split("\n").pop()})` }; }
-            } finally {
-                try { process.kill(-agent.pid, "SIGTERM"); } catch { /* gone */ }
-                fs.rmSync(dir, { recursive: true, force: true });
-            }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-ssh-"));
+    const sock = path.join(dir, "agent.sock");
+    const agent = cp.spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore", detached: true });
+    try {
+        for (let i = 0; i < 100 && !fs.existsSync(sock); i++) { cp.spawnSync("sleep", ["0.02"]); }
+        const env = { PATH: process.env.PATH, SSH_AUTH_SOCK: sock };
+        // The socket appears when the agent binds it, a moment before it listens: ask again on a busy machine.
+        for (let i = 0; i < 50; i++) {
+            const added = cp.spawnSync("ssh-add", ["-q", "-t", "120", "-"], { input: `${(t.privateKey ?? "").trim()}\n`, env, encoding: "utf8" });
+            if (added.status === 0 || !/connecting to agent/i.test(added.stderr ?? "")) { break; }
+            cp.spawnSync("sleep", ["0.1"]);
         }
+        const port = t.port ?? 22;
+        let trust = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
+        if (t.hostKey) {
+            const known = path.join(dir, "known_hosts");
+            fs.writeFileSync(known, `${port === 22 ? t.host : `[${t.host}]:${port}`} ${t.hostKey.trim().split(/\s+/).slice(0, 2).join(" ")}\n`);
+            trust = ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`];
+        }
+        const r = cp.spawnSync("ssh", ["-o", "BatchMode=yes", ...trust, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15",
+            "-p", String(port), `${t.user ?? "root"}@${t.host}`, command], { encoding: "utf8", env, timeout: timeoutMs });
+        if (r.status === 255) { return { status: 255, stdout: `unreachable over SSH (${(r.stderr ?? "").trim().split("\n").pop()})`, stderr: "" }; }
+        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+    } finally {
+        try { process.kill(-agent.pid, "SIGTERM"); } catch { /* gone */ }
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Runs the probe on every target: over SSH, or on this machine for a target without a host. */
+function look(s: WatchState): { drifted: boolean; found: string } {
+    /* eslint-disable @typescript-eslint/no-var-requires */
+    const cp = require("child_process");
+    const results = s.targets.map((t) => {
+        const r: { status: number | null; stdout?: string; stderr?: string } = t.host
+            ? sshRun({ host: t.host, port: t.port, user: t.user, privateKey: t.privateKey }, s.probe, 60000)
+            : cp.spawnSync("bash", ["-c", s.probe], { encoding: "utf8", timeout: 60000 });
         const said = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n").slice(-3).join(" ");
         return { name: t.name, ok: r.status === 0, said: said || `probe exit ${r.status}` };
     });

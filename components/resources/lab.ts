@@ -1,10 +1,12 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig, migrationEntries, migrationPath, migrationSla } from "../model/config";
+import { guestVisits } from "../model/cpu";
 import { Plan, planLab } from "../model/plan";
 import { DirectionSummary, LegOutcome, summarize } from "../reports/metrics";
 import { GuestAttachment, bashCommand, reachScript } from "../render";
 import { NodeConnection } from "./connection";
+import { CpuCheck } from "./cpuCheck";
 import { Domain } from "./domain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
@@ -127,6 +129,12 @@ export class Lab extends pulumi.ComponentResource {
             host: this.hosts[h.name], name: plan.pool.name, target: plan.pool.target, nfs: plan.pool.type === "netfs" ? nfs : undefined,
             mountOf: !local && plan.pool.type === "dir" ? nfs : undefined,
         }, { parent: this, dependsOn: [nfs, networks[i]] }));
+        // Guests with a configured CPU: checked on every host each may visit before any guest is made.
+        const visits = guestVisits(plan.config);
+        const withCpu = plan.guests.map((g, i) => ({ g, field: `guests[${i}].cpu` })).filter(({ g }) => g.cpu !== undefined);
+        const cpuCheck = withCpu.length === 0 ? undefined : new CpuCheck(`${name}-cpu`, {
+            hosts: hostList, guests: withCpu.map(({ g, field }) => ({ name: g.name, cpu: g.cpu!, visits: visits[g.name], field })),
+        }, parent);
         for (const g of plan.guests) {
             const image = new GuestImage(`${name}-${g.name}-image`, {
                 nfs, name: g.name, image: g.image.qcow2 ? { qcow2: g.image.qcow2 } : { builtin: "tiny" },
@@ -136,6 +144,7 @@ export class Lab extends pulumi.ComponentResource {
                 host: this.hosts[g.home], hosts: hostList, guestName: g.name, memoryMiB: g.memoryMiB, vcpus: g.vcpus,
                 image, network: attachment, address: g.address, prefix: g.prefix, counterPort: g.counterPort,
                 gateway: g.gateway, ping: g.ping, workload: g.workload, uuid: g.uuid, mac: g.mac,
+                cpu: g.cpu !== undefined ? cpuCheck!.cpuOf(g.name) : undefined,
                 description: `miglab guest of stack ${plan.stack}`,
             }, { parent: this, dependsOn: ssh ? [...pools, ssh, ...routeChecks] : pools });
         }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { spawnSync } from "child_process";
 import { hostKeyProblem, keyscanCommand, labKeyCommand, preferredHostKey, splitLabKey } from "../model/trust";
 import { hostTrustCommand } from "../render";
-import { NodeConnection, childOpts } from "./connection";
+import { NodeConnection, childOpts, underMocks } from "./connection";
 import { schemaDefault } from "../model/schema";
 import { lockedKeyProblem } from "../model/sshKey";
 import { ArgChecks, ipMsg, isAbsPath, isIpv4, isName, nameMsg, pathMsg } from "./validate";
@@ -26,12 +26,6 @@ export interface SshSiteArgs {
     /** Names the lab's key and files on the machines, so two labs can share them. */
     id: string;
     nodes: SshSiteNode[];
-}
-
-/** Whether the program runs under pulumi.runtime.setMocks, whose monitor holds the mocks. */
-function underMocks(): boolean {
-    const monitor: unknown = pulumi.runtime.getMonitor();
-    return typeof monitor === "object" && monitor !== null && "mocks" in monitor;
 }
 
 /** A connection that also names the host key the provider must find (`connection.hostKey`). */

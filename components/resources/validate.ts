@@ -43,7 +43,7 @@ export class ArgChecks {
 
 // The value rules are the schema's (model/checks): the config and the components share them.
 export {
-    cidrMsg, counterPort, dirtyRate, guestDisk, guestMemory, guestVcpus, ifnameMsg, ipMsg, isAbsPath, isCidr, isIfname, isIpv4, isMac, isName,
+    cidrMsg, counterPort, dirtyRate, guestCpu, guestDisk, guestMemory, guestVcpus, ifnameMsg, ipMsg, isAbsPath, isCidr, isIfname, isIpv4, isMac, isName,
     macMsg, nameMsg, natBridge, pathMsg, vni,
 } from "../model/checks";
 

@@ -111,6 +111,25 @@ describe("same-subnet lab, built by a real pulumi up", function () {
         }
     });
 
+    it("previews a guest cpu no host runs as a failure naming hosts, features and a CPU they run, and that CPU as fine", () => {
+        // The lab is built: the preflight asks its hosts during the preview. Under TCG no host runs Skylake-Server.
+        try {
+            lab.configure((l) => { l.guests[0].cpu = "Skylake-Server"; });
+            const bad = lab.pulumi(["preview"]);
+            assert.notStrictEqual(bad.code, 0, bad.stdout.slice(-3000));
+            const said = bad.stdout + bad.stderr;
+            const line = /guest vm1: cpu 'Skylake-Server' does not run on pc1 \(missing: ([^)]*)\), pc2 \(missing: ([^)]*)\); a CPU all of pc1, pc2 run: '([^']+)' \(set guests\[0\]\.cpu to it\)/.exec(said);
+            assert.ok(line, said.slice(-3000));
+            for (const missing of [line[1], line[2]]) { assert.match(missing, /(^|, )avx512f(,|$)/); }
+            // The CPU it suggests is one the same preflight passes on both hosts.
+            lab.configure((l) => { l.guests[0].cpu = line[3]; });
+            const good = lab.pulumi(["preview"]);
+            assert.strictEqual(good.code, 0, (good.stdout + good.stderr).slice(-3000));
+        } finally {
+            lab.configure();
+        }
+    });
+
     it("a failed migration says why and leaves the guest running where it was", () => {
         const g = lab.plan.guests[0];
         // The NFS node has no libvirt: virsh migrate to it must fail.

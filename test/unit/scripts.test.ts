@@ -47,10 +47,12 @@ for (const implementation of ["ganesha", "ganesha-service", "kernel"] as const) 
 rendered["host-check"] = r.hostCheckScript(plan.hosts[0]);
 rendered["host-check with addresses to reach"] = r.hostCheckScript({ ...plan.hosts[0], reach: [{ address: "10.10.20.2", why: "outside.address: the guests ping it" }] });
 rendered["reach"] = r.reachScript({ name: "nfs", reach: [{ address: "10.10.30.1", why: "overlay.subnet: route it" }] });
+rendered["cpu-check"] = r.cpuCheckScript({ node: "pc1", virtType: "qemu", hostInfo: true, compare: [{ id: "g0", xml: "<cpu mode='host-model'/>" }],
+    baseline: ["<cpu><model>EPYC</model></cpu>", "<cpu><model>Nehalem</model></cpu>"] });
 rendered["migrate-leg"] = r.migrateLegScript(legSpecOf(plan, g, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }));
 
 const prelude = r.scriptText("prelude.sh");
-const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh", "reach.sh"]
+const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh", "reach.sh", "cpu-check.sh"]
     .map((file) => ({ file, text: r.scriptText(file) }));
 /** Set by the shell or the prelude, not by a renderer. */
 const PROVIDED = new Set(["PATH", "SECONDS", "HOME", "IFS", "RANDOM", "EPOCHREALTIME", "V", "VIRSH_URI", "SSH_OPTS", "PEER_URI_PARAMS"]);

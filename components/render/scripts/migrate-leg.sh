@@ -167,10 +167,11 @@ job_now() { # "remaining iteration processed" of the running job: the sampler's 
 }
 # Pre-copy's stop conditions (migration.stopAfter). Once one is met, QEMU's downtime limit goes to
 # its maximum (2000 s) for the rest of the leg. QEMU stops the guest and sends the rest once that
-# fits in the limit at the rate it measured over its last 100 ms, and 2000 s covers any guest at
-# any rate above ~0.1 MB/s, so its next check is the last. A limit worked out from the remaining
-# memory and our reading of the rate would miss whenever QEMU's own figure dipped below ours. The
-# limit is only QEMU's threshold: the pause lasts what the rest takes to send, whatever it is set to.
+# fits in the limit at the rate it measured over its last 100 ms; in 2000 s it fits unless that rate
+# is under a 2000th of it per second (0.1 MB/s for 200 MiB left), so QEMU's next check is its last.
+# A limit worked out from the remaining memory and our reading of the rate would miss whenever
+# QEMU's own figure dipped below ours. The limit is only QEMU's threshold: the pause lasts what the
+# rest takes to send, whatever it is set to.
 STOP_FORCE_MS=2000000
 stopped_by=""; stopped_said=""; page_size=""
 pass_iter=0; pass_rem=0; pass_proc=0; pass_pages=""

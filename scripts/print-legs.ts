@@ -32,23 +32,33 @@ export function postcopyText(p: PostcopyMetrics): string {
         (p.recovery ? `; the stream broke and was resumed after ${p.recovery.pausedMs} ms paused (${p.recovery.tries} tries), then ${p.recovery.resumedMs} ms to the end` : "");
 }
 
+/** A leg whose pre-copy a stop condition (migration.stopAfter) ended, in one line: what was met, when, and what it cost. */
+export function stoppedNote(l: LegMetrics): string | undefined {
+    const s = l.stoppedBy;
+    return s ? `${l.from} -> ${l.to}: pre-copy stopped by stopAfter.${s.condition} at iteration ${s.iteration}, ${(s.afterMs / 1000).toFixed(1)} s in, ` +
+        `${(s.sentBytes / 1e6).toFixed(1)} MB sent and ${(s.remainingBytes / 1e6).toFixed(1)} MB left${s.lastPassPages === null ? "" : ` (the pass began with ${s.lastPassPages} dirty pages)`}; ` +
+        `the stop-and-copy cost ${l.downtimeMs} ms of downtime` : undefined;
+}
+
 export function legsTable(legs: LegOutcome[], since?: number): string {
     // Several guests: the leg names the guest that moved, and the others are shown standing by.
     const several = legs.some((o) => (o as LegMetrics).bystanders?.length);
-    const head = ["leg", "total ms", "downtime ms", "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio",
+    // A stop condition's column sits beside the downtime it cost, shown when one ended a leg.
+    const stopped = legs.some((o) => (o as LegMetrics).stoppedBy);
+    const head = ["leg", "total ms", "downtime ms", ...(stopped ? ["stopped by"] : []), "probe lost", "longest gap ms", "guest pings lost", "data MB", "iter", "migr MB/s", "plain MB/s", "ratio",
         ...(several ? ["bystanders (counter, pings lost)"] : [])];
     const rows = legs.map((o) => {
         const name = `${several && o.guest ? `${o.guest} ` : ""}${o.from} -> ${o.to}${isEarlier(o, since) ? " *" : ""}${brokeSla(o) ? " !" : ""}`;
         if (isFailed(o)) { return [name, "FAILED", ...head.slice(2).map(() => "-")]; }
         const l = o as LegMetrics;
         return [
-            name, l.totalTimeMs, l.downtimeMs, l.probe ? `${l.probe.lost}/${l.probe.sent}` : "n/a", l.probe?.longestGapMs ?? "n/a",
+            name, l.totalTimeMs, l.downtimeMs, ...(stopped ? [l.stoppedBy ? `${l.stoppedBy.condition} @${l.stoppedBy.iteration}` : "-"] : []), l.probe ? `${l.probe.lost}/${l.probe.sent}` : "n/a", l.probe?.longestGapMs ?? "n/a",
             l.guestPing ? `${l.guestPing.lost}/${l.guestPing.sent}` : "-",
             (l.dataProcessedBytes / 1e6).toFixed(1), l.iterations, l.throughputMBs, l.plainMBs, l.ratio,
             ...(several ? [bystanderText(l)] : []),
         ].map(String);
     });
-    const notes: string[] = [];
+    const notes: string[] = legs.flatMap((o) => (isFailed(o) ? [] : [stoppedNote(o as LegMetrics)].filter((n): n is string => n !== undefined)));
     for (const o of legs) {
         const p = isFailed(o) ? null : o.postcopy;
         if (p) { notes.push(`${o.from} -> ${o.to} ${postcopyText(p)}`); }

@@ -49,6 +49,8 @@ function describe(e: ErrorObject): string {
             const ranged = node.minimum !== undefined && node.maximum !== undefined;
             return `${fieldPath(e.instancePath)}: ${ranged ? `must be ${ruleText(node, "")}` : e.message}`;
         }
+        // An object that asks for some of its fields (migration.stopAfter): its x-rule names them.
+        case "minProperties": return `${fieldPath(e.instancePath)}: must be ${(e.parentSchema as { "x-rule"?: string } | undefined)?.["x-rule"] ?? e.message}`;
         case "oneOf": {
             const sub = e.parentSchema as { "x-oneOf"?: string } | undefined;
             return `${fieldPath(e.instancePath)}: ${sub?.["x-oneOf"] ?? e.message}`;

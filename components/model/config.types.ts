@@ -307,6 +307,23 @@ export interface MigrationConfig {
      */
     compression: "none" | "xbzrle";
     /**
+     * precopy: the reference's stop conditions for pre-copy; once any is met (checked every 0.5 s), miglab raises QEMU's downtime limit for the rest of the leg, so QEMU pauses the guest and sends what is left (the stop-and-copy phase); the leg reports the condition, the iteration and what was left (stoppedBy), and libvirt's downtime is what the stop cost. The migration completes, where timeoutSeconds aborts it
+     */
+    stopAfter?: {
+        /**
+         * once pre-copy reaches this pass over memory (libvirt's memory_iteration: 1 is the first full pass, 2 begins once it is sent)
+         */
+        iterations?: number;
+        /**
+         * once this much memory has been sent (libvirt's memory_processed, MiB)
+         */
+        sentMiB?: number;
+        /**
+         * once a pass begins with fewer pages to send than this: the pages the guest dirtied during the pass before, which is QEMU's memory remaining right after it synced its dirty bitmap (when memory_iteration advances), in its pages (memory_page_size, 4 KiB on x86); the leg's reading comes up to one timeline interval after the sync and adds back what QEMU sent meanwhile. Not QEMU's dirty rate, which is pages per second over at least a second, whatever a pass lasted
+         */
+        dirtyPagesBelow?: number;
+    };
+    /**
      * how many times to run the migration (each run one or two legs)
      */
     runs: number;

@@ -13,7 +13,7 @@ export function migrationPath(m: Pick<MigrationConfig, "path" | "from" | "to">):
 }
 
 /** The options a migration's mode and connections cannot combine. */
-type Options = Pick<MigrationConfig, "runs" | "mode" | "postcopySwitch" | "postcopyVariant" | "parallelConnections" | "compression" | "autoConverge">;
+type Options = Pick<MigrationConfig, "runs" | "mode" | "postcopySwitch" | "postcopyVariant" | "parallelConnections" | "compression" | "autoConverge" | "stopAfter">;
 
 /**
  * postcopyVariant 'demand': the background push's cap in MiB/s. libvirt's --postcopy-bandwidth
@@ -40,6 +40,10 @@ export function migrationOptionProblems(m: Options, at: string, closed: boolean)
     if (m.mode === "cold" && m.autoConverge) { p.push(`${f("autoConverge")}: throttles a running guest, and a cold migration pauses it first; remove it or use mode: precopy`); }
     if (m.mode === "cold" && m.compression === "xbzrle") {
         p.push(`${f("compression")}: xbzrle sends deltas of pages sent before, and a cold migration sends each page once; use compression: none or mode: precopy`);
+    }
+    // Post-copy ends pre-copy by switching, and a cold migration has no pre-copy to end.
+    if (m.stopAfter && m.mode !== "precopy") {
+        p.push(`${f("stopAfter")}: ends pre-copy's passes, and mode '${m.mode}' has ${m.mode === "cold" ? "none" : "its own end (postcopySwitch)"}; remove it or set mode: precopy`);
     }
     if (m.parallelConnections > 1 && m.compression === "xbzrle") {
         p.push(`${f("compression")}: xbzrle does not work over multifd; use compression: none or parallelConnections: 1`);

@@ -272,7 +272,8 @@ export function ovsScript(o: OvsSpec, action: Action): string {
 
 /** How a leg migrates: the config's migration fields that reach virsh and the leg script. */
 export type MigrationTuning = Pick<MigrationConfig, "mode" | "postcopySwitch" | "postcopyAfterSeconds" | "postcopyVariant" | "timeoutSeconds"
-    | "probeIntervalMs" | "timelineIntervalMs" | "bandwidthMiBs" | "maxDowntimeMs" | "autoConverge" | "parallelConnections" | "compression">;
+    | "probeIntervalMs" | "timelineIntervalMs" | "bandwidthMiBs" | "maxDowntimeMs" | "autoConverge" | "parallelConnections" | "compression"
+    | "stopAfter">;
 
 /** virsh migrate flags for the tuning options (mode, bandwidth and downtime are set by the leg script). */
 export function migrateFlags(m: MigrationTuning): string {
@@ -325,6 +326,8 @@ export function migrateLegScript(s: LegSpec): string {
         MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
         PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), TIMELINE_INTERVAL_S: m.timelineIntervalMs ? (m.timelineIntervalMs / 1000).toFixed(3) : "0", PLAIN_BYTES: s.guest.memoryMiB * 1024 * 1024,
         BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),
+        // Pre-copy's stop conditions (0: not set).
+        STOP_ITERATIONS: m.stopAfter?.iterations ?? 0, STOP_SENT_MIB: m.stopAfter?.sentMiB ?? 0, STOP_DIRTY_PAGES_BELOW: m.stopAfter?.dirtyPagesBelow ?? 0,
         BYSTANDERS: (s.bystanders ?? []).map((b) => `${b.name} ${b.address} ${b.counterPort} ${b.asker} ${b.host}`).join("\n"),
     });
 }

@@ -29,6 +29,8 @@ export interface ComparisonRow {
     postcopyRequests: number | null;
     /** The measured legs an SLA judged, and the names of those that broke it; absent when no leg had an SLA. */
     sla?: { judged: number; broken: string[] };
+    /** How many of its legs a stop condition (migration.stopAfter) ended, per condition ("iterations 2/2"); absent when none did. */
+    stoppedBy?: string;
     /** Why a row has no numbers. */
     note?: string;
 }
@@ -62,6 +64,9 @@ export function comparisonRow({ stack, outputs }: StackOutputs): ComparisonRow {
     };
     const judged = legs.filter((l) => l.sla && typeof l.sla === "object");
     if (judged.length > 0) { row.sla = { judged: judged.length, broken: judged.filter(brokeSla).map((l) => String(l.leg)) }; }
+    const stops = new Map<string, number>();
+    for (const l of legs) { if (l.stoppedBy) { stops.set(l.stoppedBy.condition, (stops.get(l.stoppedBy.condition) ?? 0) + 1); } }
+    if (stops.size) { row.stoppedBy = [...stops].map(([c, n]) => `${c} ${n}/${legs.length}`).join(", "); }
     if (!Array.isArray(o.legs)) {
         row.note = Object.keys(o).length ? "no legs output: not measured yet" : "no outputs: the stack was never deployed";
     } else if (legs.length === 0) {
@@ -77,12 +82,14 @@ export function comparisonRows(stacks: StackOutputs[]): ComparisonRow[] {
 
 /** The comparison as a text table; a note, when present, trails its row unpadded. */
 export function comparisonTable(rows: ComparisonRow[]): string {
-    const head = ["stack", "topology", "legs", "total ms", "downtime ms", "probe lost", "longest gap ms",
+    // Beside the downtime it cost, when a stop condition ended any leg.
+    const stopped = rows.some((r) => r.stoppedBy);
+    const head = ["stack", "topology", "legs", "total ms", "downtime ms", ...(stopped ? ["stopped by"] : []), "probe lost", "longest gap ms",
         "guest pings lost", "migr MB/s", "plain MB/s", "ratio", "postcopy req", "SLA"];
     const cell = (v: number | string | null) => (v === null ? "n/a" : String(v));
     const sla = (r: ComparisonRow) => (!r.sla ? "-" : r.sla.broken.length ? `${r.sla.broken.length}/${r.sla.judged} broken` : "passed");
     const cells = rows.map((r) => [
-        r.stack, r.topology, r.legs, r.totalTimeMs, r.downtimeMs, r.probeLost, r.longestGapMs,
+        r.stack, r.topology, r.legs, r.totalTimeMs, r.downtimeMs, ...(stopped ? [r.stoppedBy ?? "-"] : []), r.probeLost, r.longestGapMs,
         r.guestPingsLost, r.throughputMBs, r.plainMBs, r.ratio, r.postcopyRequests, sla(r),
     ].map(cell));
     // The legs that broke the SLA, by name, trail their stack's row.

@@ -53,6 +53,22 @@ export interface PostcopyRecovery {
     tries: number;
 }
 
+/** What ended a pre-copy leg's passes: a stop condition of migration.stopAfter, met while the guest still ran. */
+export interface StopCondition {
+    /** The stopAfter field whose threshold was met. */
+    condition: "iterations" | "sentMiB" | "dirtyPagesBelow";
+    /** libvirt's pass count then (memory_iteration). */
+    iteration: number;
+    /** Since the migration started, when the leg saw it (ms). */
+    afterMs: number;
+    /** Memory left to send then (bytes): what the stop-and-copy had at least to move, plus what the guest dirtied until QEMU paused it. */
+    remainingBytes: number;
+    /** Memory sent by then (libvirt's memory_processed, bytes). */
+    sentBytes: number;
+    /** The pages the latest pass began with (what the guest dirtied in the one before); null before the second pass, or when dirtyPagesBelow was not set. */
+    lastPassPages: number | null;
+}
+
 export interface LegMetrics {
     leg: string;
     /** The guest that moved (several guests: see bystanders for the others). */
@@ -86,6 +102,11 @@ export interface LegMetrics {
     postcopyRequests: number;
     /** Post-copy legs that switched: what happened after the switch; null otherwise. */
     postcopy: PostcopyMetrics | null;
+    /**
+     * Pre-copy ended by migration.stopAfter: miglab raised QEMU's downtime limit, and downtimeMs is
+     * what the stop-and-copy cost. null: QEMU ended pre-copy itself (its downtime target was met).
+     */
+    stoppedBy: StopCondition | null;
     /** null behind NAT, where no third node can reach the guest. */
     probe: ProbeStats | null;
     /** The guest's own pings to the outside during the leg (nat and bridged), from its counter service. */
@@ -240,6 +261,32 @@ export function parseMaxDowntime(text: string | undefined): number | null {
     return Number(t);
 }
 
+const STOP_CONDITIONS: StopCondition["condition"][] = ["iterations", "sentMiB", "dirtyPagesBelow"];
+
+/**
+ * The leg's "stop-condition" section ("condition=iterations iteration=2 elapsed_s=4.21
+ * remaining_bytes=... sent_bytes=... last_pass_pages=-") → what ended pre-copy; null when absent.
+ */
+export function parseStopCondition(text: string | undefined): StopCondition | null {
+    if (text === undefined) { return null; }
+    const kv = new Map([...text.trim().matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+    const condition = kv.get("condition") as StopCondition["condition"];
+    const n = (k: string) => {
+        const v = Number(kv.get(k));
+        if (kv.get(k) === undefined || !Number.isFinite(v)) { throw new Error(`stop condition: no number ${k} in '${text.trim().slice(0, 200)}'`); }
+        return v;
+    };
+    if (!STOP_CONDITIONS.includes(condition)) {
+        throw new Error(`stop condition: '${kv.get("condition")}' is none of ${STOP_CONDITIONS.join(", ")}`);
+    }
+    const pages = kv.get("last_pass_pages");
+    return {
+        condition, iteration: n("iteration"), afterMs: Math.round(n("elapsed_s") * 1000),
+        remainingBytes: n("remaining_bytes"), sentBytes: n("sent_bytes"),
+        lastPassPages: pages === undefined || pages === "-" ? null : n("last_pass_pages"),
+    };
+}
+
 /** iperf3 -J → received throughput in MB/s. */
 export function parseIperf(text: string): number {
     const start = text.indexOf("{");
@@ -358,6 +405,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
         dirtyRatePagesPerSec: num("memory_dirty_rate"),
         postcopyRequests: num("memory_postcopy_requests"),
         postcopy: parsePostcopy(s.get("postcopy"), job, s.get("postcopy-recovery")),
+        stoppedBy: parseStopCondition(s.get("stop-condition")),
         probe: /^\s*skipped:/.test(need("probe")) ? null : parsePing(need("probe")),
         guestPing: guestPingDelta(s.get("counter-before"), s.get("counter-after")),
         tunnelForwardedPackets: tunnelDelta(s.get("tunnel")),

@@ -89,6 +89,34 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         assert.strictEqual(dirty.maxDowntimeMs, schema.properties.migration.properties.maxDowntimeMs.default);
     });
 
+    it("stopAfter.iterations: 2 ends pre-copy of a guest that dirties faster than the link may carry, and the migration completes", () => {
+        // The same guest (not restarted), its 40 MiB/s of dirtying over a cap of 20 MiB/s: each pass
+        // leaves more than QEMU's 50 ms target can send, so without the condition it would go on
+        // until timeoutSeconds aborted it. The forced stop-and-copy is not held to the cap (QEMU
+        // sends the rest at the link's rate), so each leg takes seconds.
+        lab.configure((c) => {
+            c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };
+            c.migration.bandwidthMiBs = 20;
+            c.migration.stopAfter = { iterations: 2 };
+        });
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        const legs = legsOf();
+        assert.strictEqual(legs.length, 2);
+        for (const l of legs) {
+            const s = l.stoppedBy;
+            // Met at the reading where the second pass had begun (a reading every 0.5 s, one pass ~1.6 s at
+            // the cap: the second, or a later one on a machine that slowed the leg's readings).
+            assert.ok(s && s.condition === "iterations" && s.iteration >= 2, `stoppedBy ${JSON.stringify(s)}`);
+            // QEMU's completed job counts at least the passes seen, and what was left then had yet to cross.
+            assert.ok(l.iterations >= s.iteration && s.remainingBytes > 0 && s.sentBytes > 0 && s.afterMs < l.wallClockMs, JSON.stringify(l));
+            // It completed: the guest answers on the destination and kept counting.
+            assert.strictEqual(l.destinationState, "running");
+            assert.ok(l.counterAfter > l.counterBefore, JSON.stringify(l));
+        }
+        assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
+    });
+
     it("post-copy moves the dirtying guest with pages requested on demand", () => {
         lab.configure((c) => {
             c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };

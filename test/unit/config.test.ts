@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, LabConfig, parseLabConfig } from "../../components/model/config";
+import { ConfigError, LabConfig, checkMigrationOptions, parseLabConfig } from "../../components/model/config";
 import { KernelFeature, guestMemoryProblems, kernelFeatureProblems, machineMemoryOf, probeKernel, probeMemory } from "../../components/model/kernel";
 import { ROOT, sh } from "../support";
 
@@ -149,6 +149,24 @@ describe("config (ajv schema + cross-field rules)", () => {
             ["guests[0].workload.fillMiB: 385 MiB does not fit: the guest's 512 MiB less 128 MiB for its kernel leaves 384 MiB; lower it or give the guest more memory"]);
         const fits = sampleLab(); fits.guests[0].memoryMiB = 512; fits.guests[0].workload = { dirtyMiBs: 0, fillMiB: 384 };
         assert.strictEqual(parseLabConfig(fits).guests[0].workload.fillMiB, 384);
+    });
+
+    it("takes pre-copy's stop conditions for pre-copy only, at least one of them", () => {
+        const c = sampleLab();
+        c.migration.stopAfter = { iterations: 2, dirtyPagesBelow: 500 };
+        assert.deepStrictEqual(parseLabConfig(c).migrations[0].stopAfter, { iterations: 2, dirtyPagesBelow: 500 });
+        assert.strictEqual(parseLabConfig(sampleLab()).migrations[0].stopAfter, undefined);
+        assert.deepStrictEqual(problems((x) => { x.migration.mode = "postcopy"; x.migration.stopAfter = { sentMiB: 100 }; }),
+            ["migration.stopAfter: ends pre-copy's passes, and mode 'postcopy' has its own end (postcopySwitch); remove it or set mode: precopy"]);
+        assert.deepStrictEqual(problems((x) => { x.migration.mode = "cold"; x.migration.stopAfter = { iterations: 3 }; }),
+            ["migration.stopAfter: ends pre-copy's passes, and mode 'cold' has none; remove it or set mode: precopy"]);
+        assert.deepStrictEqual(problems((x) => { x.migration.stopAfter = {}; }),
+            ["migration.stopAfter: must be an object with at least one of iterations, sentMiB and dirtyPagesBelow"]);
+        assert.deepStrictEqual(problems((x) => { x.migration.stopAfter = { iterations: 0, rounds: 2 }; }),
+            ["migration.stopAfter.rounds: is not a known field; remove it or check its spelling", "migration.stopAfter.iterations: must be an integer from 1 to 10000"]);
+        // A Migration declared without a stack config is held to the same rules.
+        assert.deepStrictEqual(checkMigrationOptions({ mode: "cold", stopAfter: { iterations: 2 } }).problems,
+            ["stopAfter: ends pre-copy's passes, and mode 'cold' has none; remove it or set mode: precopy"]);
     });
 
     it("says what to do when miglab:lab is missing", () => {

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseCounter, parseIperf, parseJobInfo, parseLeg, parseLegOutcome, parseMaxDowntime, parsePing, sections } from "../../components/reports/metrics";
+import { isFailed, parseCounter, parseIperf, parseJobInfo, parseLeg, parseLegOutcome, parseMaxDowntime, parsePing, parseStopCondition, sections } from "../../components/reports/metrics";
 import { ROOT } from "../support";
 
 // Captured from a real leg on the local site (pc1 -> pc2, 192 MiB TCG guest, links at 1 Gbit/s).
@@ -85,6 +85,29 @@ describe("metrics parsers", () => {
         // An unreadable target is a failed leg naming the command, not a leg with a wrong figure.
         const bad = parseLegOutcome("out", "pc1", "pc2", captured.replace("=== counter-before", "=== maxdowntime\nerror: x\n=== counter-before"));
         assert.match((bad as { failed: string }).failed, /downtime target: migrate-getmaxdowntime printed 'error: x'/);
+    });
+
+    it("reads what ended pre-copy when a stop condition did, and nothing when QEMU did", () => {
+        const fixture = (name: string) => fs.readFileSync(path.join(ROOT, "test", "fixtures", name), "utf8");
+        const stopped = parseLeg("out", "pc1", "pc2", fixture("leg-stopafter.txt"));
+        assert.deepStrictEqual(stopped.stoppedBy, {
+            condition: "sentMiB", iteration: 1, afterMs: 1722, remainingBytes: 62234624, sentBytes: 52420408, lastPassPages: null,
+        });
+        // What it cost is the leg's downtime, libvirt's as ever; the rest of the leg reads as before.
+        const plain = parseLeg("out", "pc1", "pc2", fixture("leg-precopy.txt"));
+        assert.strictEqual(plain.stoppedBy, null);
+        assert.deepStrictEqual({ ...stopped, stoppedBy: null }, plain);
+        assert.deepStrictEqual(parseStopCondition("condition=dirtyPagesBelow iteration=4 elapsed_s=9.5 remaining_bytes=40960 sent_bytes=9 last_pass_pages=12\n"),
+            { condition: "dirtyPagesBelow", iteration: 4, afterMs: 9500, remainingBytes: 40960, sentBytes: 9, lastPassPages: 12 });
+    });
+
+    it("refuses a stop-condition section it cannot read, naming what is wrong", () => {
+        assert.throws(() => parseStopCondition("condition=rounds iteration=2 elapsed_s=1 remaining_bytes=1 sent_bytes=1 last_pass_pages=-"),
+            /stop condition: 'rounds' is none of iterations, sentMiB, dirtyPagesBelow/);
+        assert.throws(() => parseStopCondition("condition=iterations iteration=? elapsed_s=1 remaining_bytes=1 sent_bytes=1"), /stop condition: no number iteration in/);
+        const broken = fs.readFileSync(path.join(ROOT, "test", "fixtures", "leg-stopafter.txt"), "utf8").replace("remaining_bytes=62234624 ", "");
+        const o = parseLegOutcome("out", "pc1", "pc2", broken);
+        assert.ok(isFailed(o) && /could not be read: stop condition: no number remaining_bytes/.test(o.failed), JSON.stringify(o));
     });
 
     it("says which section a broken leg output lacks", () => {

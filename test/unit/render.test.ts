@@ -179,4 +179,12 @@ describe("host scripts", () => {
         assert.match(text, new RegExp(`^PLAIN_BYTES='${192 * 1024 * 1024}'$`, "m"));
         assert.match(text, /^PROBE_ADDR='10\.10\.10\.3'$/m);
     });
+
+    it("passes pre-copy's stop conditions to the leg, 0 for those not set", () => {
+        const header = (stopAfter?: object) => r.migrateLegScript({ ...leg, tuning: { ...leg.tuning, stopAfter } })
+            .split("\n").filter((l) => /^STOP_\w+='/.test(l)).join(" ");
+        assert.strictEqual(header({ iterations: 3, dirtyPagesBelow: 250 }), "STOP_ITERATIONS='3' STOP_SENT_MIB='0' STOP_DIRTY_PAGES_BELOW='250'");
+        assert.strictEqual(header({ sentMiB: 512 }), "STOP_ITERATIONS='0' STOP_SENT_MIB='512' STOP_DIRTY_PAGES_BELOW='0'");
+        assert.strictEqual(header(undefined), "STOP_ITERATIONS='0' STOP_SENT_MIB='0' STOP_DIRTY_PAGES_BELOW='0'");
+    });
 });

@@ -316,3 +316,102 @@ silent_guest ${where}`], { encoding: "utf8", cwd: path.join(dir, "src"), env: { 
         assert.strictEqual(said("", `${ready}${panic}\r\n`), fault("pc2", panic));
     });
 });
+
+describe("the migration leg's pre-copy stop conditions (migration.stopAfter)", function () {
+    this.timeout(20000);
+    const fns = ["last_pass_pages", "stop_condition", "stop_check"].map((f) => {
+        const m = new RegExp(`^${f}\\(\\) \\{[\\s\\S]*?^\\}$`, "m").exec(rendered["migrate-leg"]);
+        assert.ok(m, `migrate-leg.sh has no ${f} function`);
+        return m[0];
+    }).join("\n");
+    // The leg's state for them, as the script sets it before its loop.
+    const state = /^STOP_FORCE_MS=.*\n.*\n.*$/m.exec(rendered["migrate-leg"]);
+    const bash = (script: string, env: Record<string, string>) => {
+        const res = spawnSync("bash", ["-c", `set -u\nsay() { echo "$LEG: $*" >&2; }\n${state![0]}\n${fns}\n${script}`], {
+            // (stdin not Node's socket, on which bash would read ~/.bashrc as if run by sshd)
+            encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
+            env: { PATH: process.env.PATH, LEG: "out", GUEST: "vm1", MODE: "precopy", STOP_ITERATIONS: "0", STOP_SENT_MIB: "0", STOP_DIRTY_PAGES_BELOW: "0", ...env },
+        });
+        assert.strictEqual(res.status, 0, res.stderr);
+        return res;
+    };
+
+    it("meet a threshold: the pass count reaches it, the memory sent reaches it, a pass begins with fewer dirty pages; the first of them in that order", () => {
+        assert.ok(state, "migrate-leg.sh sets no STOP_FORCE_MS and stop state before its loop");
+        const cond = (env: Record<string, string>, iteration: number, sent: number, pages: string) =>
+            bash(`stop_condition ${iteration} ${sent} "${pages}"`, env).stdout.trim();
+        const MiB = 1048576;
+        assert.strictEqual(cond({ STOP_ITERATIONS: "2" }, 1, 500 * MiB, "10"), "");
+        assert.strictEqual(cond({ STOP_ITERATIONS: "2" }, 2, 0, ""), "iterations");
+        assert.strictEqual(cond({ STOP_SENT_MIB: "100" }, 5, 100 * MiB - 1, "10"), "");
+        assert.strictEqual(cond({ STOP_SENT_MIB: "100" }, 1, 100 * MiB, ""), "sentMiB");
+        assert.strictEqual(cond({ STOP_DIRTY_PAGES_BELOW: "300" }, 3, 0, "300"), "");
+        assert.strictEqual(cond({ STOP_DIRTY_PAGES_BELOW: "300" }, 3, 0, "299"), "dirtyPagesBelow");
+        // Before the second pass no pass began with dirtied pages: nothing to compare.
+        assert.strictEqual(cond({ STOP_DIRTY_PAGES_BELOW: "300" }, 1, 0, ""), "");
+        assert.strictEqual(cond({ STOP_ITERATIONS: "4", STOP_SENT_MIB: "1", STOP_DIRTY_PAGES_BELOW: "300" }, 4, MiB, "1"), "iterations");
+        assert.strictEqual(cond({ STOP_ITERATIONS: "4", STOP_SENT_MIB: "1", STOP_DIRTY_PAGES_BELOW: "300" }, 3, MiB, "1"), "sentMiB");
+        assert.strictEqual(cond({}, 40, 1000 * MiB, "0"), "");
+    });
+
+    it("count the pages a pass began with: what remained at its first reading, plus what QEMU sent of it before that reading", () => {
+        // Readings "remaining iteration processed": the first pass, then the second began between
+        // two readings, 100 pages before the first pass's end (409600 bytes left) and with 2000
+        // pages (8192000 bytes) dirtied; 409600 + 819200 bytes were sent since, so 200 pages of the
+        // second pass had gone by its first reading.
+        const out = bash(`
+            for r in "0 0 0" "150000000 1 20000000" "409600 1 70000000" "7372800 2 71228800" "5000000 2 73600000"; do
+                last_pass_pages $r 4096; echo "\${pass_pages:--}"
+            done
+            # Several passes between two readings: what remains is all there is to go by.
+            last_pass_pages 409600 5 90000000 4096; echo "$pass_pages"`, {}).stdout.trim().split("\n");
+        assert.deepStrictEqual(out, ["-", "-", "-", "2000", "2000", "100"]);
+    });
+
+    /** stop_check over readings ("remaining iteration processed elapsed"), against a faked virsh: what it printed, the virsh calls, and its report. */
+    function stopCheck(env: Record<string, string>, readings: string[], virsh: { state?: string; refuse?: number } = {}) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-stop-"));
+        try {
+            fs.writeFileSync(path.join(dir, "virsh"), `#!/bin/bash
+echo "$*" >> ${dir}/calls
+case "$*" in
+  *domstate*) echo ${virsh.state ?? "running"} ;;
+  *"domjobinfo vm1 --rawstats"*) printf 'memory_iteration: 2\\nmemory_page_size: 4096\\n' ;;
+  *migrate-setmaxdowntime*) n=$(grep -c setmaxdowntime ${dir}/calls); [ "$n" -gt ${virsh.refuse ?? 0} ] ;;
+  *) exit 1 ;;
+esac
+`, { mode: 0o755 });
+            const res = bash(`${readings.map((r) => `stop_check ${r}`).join("\n")}\necho "$stopped_by"`, { PATH: `${dir}:${process.env.PATH}`, ...env });
+            const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+            return { report: res.stdout.trim(), said: res.stderr.trim(), calls: calls.map((c) => c.replace(/^-c qemu:\/\/\/system /, "")) };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    const readings = ["150000000 1 20000000 1.5", "8000000 2 160000000 2.0", "7000000 2 161000000 2.5", "6000000 3 170000000 3.0"];
+
+    it("force the stop-and-copy once, at QEMU's highest downtime limit, and report the condition, the pass and what was left", () => {
+        const r = stopCheck({ STOP_ITERATIONS: "2" }, readings);
+        assert.deepStrictEqual(r.calls, ["domstate vm1", "migrate-setmaxdowntime vm1 2000000"]);
+        assert.strictEqual(r.report, "condition=iterations iteration=2 elapsed_s=2.0 remaining_bytes=8000000 sent_bytes=160000000 last_pass_pages=-");
+        assert.match(r.said, /^out: stopAfter\.iterations met at iteration 2: forcing the stop-and-copy/);
+        const pages = stopCheck({ STOP_DIRTY_PAGES_BELOW: "3000" }, readings);
+        assert.strictEqual(pages.report, "condition=dirtyPagesBelow iteration=2 elapsed_s=2.0 remaining_bytes=8000000 sent_bytes=160000000 last_pass_pages=1953");
+        assert.deepStrictEqual(pages.calls, ["domjobinfo vm1 --rawstats", "domstate vm1", "migrate-setmaxdowntime vm1 2000000"]);
+    });
+
+    it("claim nothing of a guest QEMU already paused on its own, and try again when QEMU did not take the limit", () => {
+        const paused = stopCheck({ STOP_ITERATIONS: "2" }, readings, { state: "paused" });
+        assert.strictEqual(paused.report, "");
+        assert.ok(!paused.calls.some((c) => c.includes("setmaxdowntime")), paused.calls.join("; "));
+        const refused = stopCheck({ STOP_SENT_MIB: "100" }, readings, { refuse: 1 });
+        assert.strictEqual(refused.calls.filter((c) => c.includes("setmaxdowntime")).length, 2);
+        assert.match(refused.report, /^condition=sentMiB iteration=2 elapsed_s=2\.5 /);
+        assert.match(refused.said, /QEMU did not take the downtime limit 2000000 ms: trying again/);
+    });
+
+    it("leave a leg alone that set none, or that is not pre-copy", () => {
+        assert.deepStrictEqual(stopCheck({}, readings), { report: "", said: "", calls: [] });
+        assert.deepStrictEqual(stopCheck({ MODE: "postcopy", STOP_ITERATIONS: "2" }, readings), { report: "", said: "", calls: [] });
+    });
+});

@@ -4,7 +4,8 @@
 # silent after the move), KEY, KNOWN_HOSTS (see prelude.sh), MODE (precopy|postcopy|cold), POSTCOPY_SWITCH
 # (after-first-pass|after-seconds|on-stall), POSTCOPY_AFTER_S,
 # TIMEOUT_S, PROBE_INTERVAL_S, TIMELINE_INTERVAL_S (0 = no timeline), PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
-# MAX_DOWNTIME_MS (0 = QEMU's default, 300 ms), EXTRA_FLAGS, COUNTER_FROM (probe: the
+# MAX_DOWNTIME_MS (0 = QEMU's default, 300 ms), STOP_ITERATIONS, STOP_SENT_MIB, STOP_DIRTY_PAGES_BELOW
+# (pre-copy's stop conditions, migration.stopAfter; 0 = not set), EXTRA_FLAGS, COUNTER_FROM (probe: the
 # probe node asks the guest's counter; hosts: the host it runs on does, behind NAT),
 # PROBE_ADDR ("" when no third node can reach the guest), TUNNEL_PORT (bridged: the
 # source's tunnel port towards the destination, whose packet count shows forwarding),
@@ -63,6 +64,7 @@ hangup() {
   # Only the migration is waited for: the timeline's recorders run until cleanup ends them, and a
   # bare `wait` hung here for good, leaving the leg's files in /tmp after every Ctrl-C.
   [ -n "${mig:-}" ] && wait "$mig" 2>/dev/null
+  [ -n "${stopped_by:-}" ] && virsh -c qemu:///system migrate-setmaxdowntime "$GUEST" "$took"
   exit 130
 }
 trap hangup PIPE HUP INT TERM
@@ -155,12 +157,62 @@ sampler() { # "t remaining processed bps dirty-rate iteration postcopy-requests"
     if [ $d -gt 0 ]; then printf -v frac %06d $((d % 1000000)); sleep "$((d / 1000000)).$frac"; else next=$t; fi
   done
 }
-job_now() { # "remaining iteration" of the running job: the sampler's last line, or libvirt asked now
+job_now() { # "remaining iteration processed" of the running job: the sampler's last line, or libvirt asked now
   if [ -n "$SAMPLER_PID" ]; then
-    tail -n1 "$WORK/samples.txt" 2>/dev/null | awk '{ print $2, $6 }'
+    tail -n1 "$WORK/samples.txt" 2>/dev/null | awk '{ print $2, $6, $3 }'
   else
     virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null |
-      awk -F: '{ gsub(/ /, "", $2) } $1 == "memory_remaining" { r = $2 } $1 == "memory_iteration" { i = $2 } END { if (r != "") print r, i }'
+      awk -F: '{ gsub(/ /, "", $2) } $1 == "memory_remaining" { r = $2 } $1 == "memory_iteration" { i = $2 } $1 == "memory_processed" { p = $2 } END { if (r != "") print r, i + 0, p + 0 }'
+  fi
+}
+# Pre-copy's stop conditions (migration.stopAfter). Once one is met, QEMU's downtime limit goes to
+# its maximum (2000 s) for the rest of the leg. QEMU stops the guest and sends the rest once that
+# fits in the limit at the rate it measured over its last 100 ms; in 2000 s it fits unless that rate
+# is under a 2000th of it per second (0.1 MB/s for 200 MiB left), so QEMU's next check is its last.
+# A limit worked out from the remaining memory and our reading of the rate would miss whenever
+# QEMU's own figure dipped below ours. The limit is only QEMU's threshold: the pause lasts what the
+# rest takes to send, whatever it is set to.
+STOP_FORCE_MS=2000000
+stopped_by=""; stopped_said=""; page_size=""
+pass_iter=0; pass_rem=0; pass_proc=0; pass_pages=""
+last_pass_pages() { # $1 remaining $2 iteration $3 processed (bytes) $4 page size: pass_pages, once a pass after the first began
+  # A pass begins with the pages the guest dirtied during the one before: QEMU's remaining memory
+  # right after its bitmap sync, when the iteration advances. The reading comes later, so what QEMU
+  # sent of the new pass meanwhile is added back (sent since the last reading, beyond what the
+  # previous pass had left then); after several short passes since the last reading, what remains
+  # is all there is to go by.
+  if [ "$2" -ge 2 ] && [ "$2" -gt "$pass_iter" ]; then
+    local ahead=0
+    [ $(($2 - pass_iter)) = 1 ] && ahead=$(($3 - pass_proc - pass_rem))
+    [ "$ahead" -gt 0 ] || ahead=0
+    pass_pages=$((($1 + ahead) / $4))
+  fi
+  pass_iter=$2; pass_rem=$1; pass_proc=$3
+}
+stop_condition() { # $1 iteration $2 bytes sent $3 pages the last pass began with ("": none yet): the first condition met, if any
+  if [ "$STOP_ITERATIONS" != 0 ] && [ "$1" -ge "$STOP_ITERATIONS" ]; then echo iterations
+  elif [ "$STOP_SENT_MIB" != 0 ] && [ "$2" -ge $((STOP_SENT_MIB * 1048576)) ]; then echo sentMiB
+  elif [ "$STOP_DIRTY_PAGES_BELOW" != 0 ] && [ -n "$3" ] && [ "$3" -lt "$STOP_DIRTY_PAGES_BELOW" ]; then echo dirtyPagesBelow
+  fi
+}
+stop_check() { # $1 remaining $2 iteration $3 processed $4 elapsed (s): once per reading of the job; forces the stop-and-copy once a condition is met
+  [ "$MODE" = precopy ] && [ -z "$stopped_by" ] && [ "$STOP_ITERATIONS$STOP_SENT_MIB$STOP_DIRTY_PAGES_BELOW" != 000 ] || return 0
+  [ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ] || return 0
+  if [ "$STOP_DIRTY_PAGES_BELOW" != 0 ]; then
+    [ -n "$page_size" ] || page_size=$(virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null | awk -F: '$1 == "memory_page_size" { gsub(/ /, "", $2); p = $2 } END { print p + 0 ? p : 4096 }')
+    last_pass_pages "$1" "$2" "$3" "$page_size"
+  fi
+  local c; c=$(stop_condition "$2" "$3" "$pass_pages")
+  [ -n "$c" ] || return 0
+  # A guest already paused is in the stop-and-copy QEMU began on its own (its target was met, and the
+  # reading is up to one interval old): that is not this condition's doing.
+  [ "$(virsh -c qemu:///system domstate "$GUEST" 2>/dev/null)" = running ] || return 0
+  if virsh -c qemu:///system migrate-setmaxdowntime "$GUEST" "$STOP_FORCE_MS" >/dev/null 2>&1; then
+    stopped_by="condition=$c iteration=$2 elapsed_s=$4 remaining_bytes=$1 sent_bytes=$3 last_pass_pages=${pass_pages:--}"
+    stopped_said="stopAfter.$c (met at iteration $2)"
+    say "stopAfter.$c met at iteration $2: forcing the stop-and-copy (downtime limit $STOP_FORCE_MS ms for the rest of the leg)"
+  else
+    say "stopAfter.$c met at iteration $2, but QEMU did not take the downtime limit $STOP_FORCE_MS ms: trying again at the next reading"
   fi
 }
 # A command for the probe node: wait (at most 3 s) until the probe has a reply stamped after $1 (epoch s).
@@ -315,8 +367,9 @@ switched=0; aborted=0; best_remaining=""; stalled=0
 while kill -0 "$mig" 2>/dev/null; do
   sleep 0.5
   now=$(date +%s.%N); elapsed=$(echo "$now - $start" | bc)
-  read -r remaining iter < <(job_now)
+  read -r remaining iter processed < <(job_now)
   say "elapsed ${elapsed%.*}s iteration ${iter:-?} memory remaining ${remaining:-?} bytes"
+  stop_check "$remaining" "$iter" "$processed" "$elapsed"
   # Pre-copy is "stalling" when a whole second passes without the remaining memory reaching a new low.
   if [ -n "$remaining" ]; then
     if [ -z "$best_remaining" ] || [ "$remaining" -lt "$best_remaining" ]; then best_remaining=$remaining; stalled=0
@@ -346,6 +399,7 @@ end=$(date +%s.%N)
 [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""
 echo "=== wallclock"; echo "$start $end"
 echo "=== migrate"; cat "$WORK/migrate.out"
+[ -n "$stopped_by" ] && { echo "=== stop-condition"; echo "$stopped_by"; }
 after=$EPOCHREALTIME
 [ -n "$PROBE_ADDR" ] || sleep 0.5
 echo "=== probe"
@@ -392,7 +446,7 @@ if [ $rc -ne 0 ]; then
     # Nothing to undo here: resuming the source would lose the pages the guest wrote on the destination.
     fail "post-copy of $GUEST from $SRC_NAME to $DST_NAME broke after the switch and could not be resumed in ${TIMEOUT_S}s (migration.timeoutSeconds)${err:+; virsh: $err}; the guest is paused on both hosts (post-copy failed): once $DST_NAME is reachable from $SRC_NAME again, 'virsh migrate --postcopy --postcopy-resume' on $SRC_NAME completes it"
   elif [ $aborted = 1 ]; then
-    why="aborted after ${TIMEOUT_S}s (migration.timeoutSeconds)"
+    why="aborted after ${TIMEOUT_S}s (migration.timeoutSeconds)${stopped_said:+ though $stopped_said had forced the stop-and-copy}"
   elif ! $SSH_NEW -o ConnectTimeout=10 "root@$DST_ADDR" true 2>"$WORK/ssh.err"; then
     why="$DST_NAME ($DST_ADDR) stopped answering over SSH ($(tail -n1 "$WORK/ssh.err"))${err:+; virsh: $err}"
   elif ! dst_virsh=$($SSH "root@$DST_ADDR" "timeout 10 virsh -c qemu:///system version" 2>&1 >/dev/null); then
@@ -403,6 +457,8 @@ if [ $rc -ne 0 ]; then
   # A migration that failed at its very end can leave the source paused: it must run again.
   st=$(virsh -c qemu:///system domstate "$GUEST" 2>&1)
   if [ "$st" = paused ]; then virsh -c qemu:///system resume "$GUEST" >/dev/null 2>&1; st=$(virsh -c qemu:///system domstate "$GUEST" 2>&1); fi
+  # The guest stays here with the limit a stop condition raised: its target goes back to what QEMU held before.
+  [ -n "$stopped_by" ] && [ "$st" = running ] && virsh -c qemu:///system migrate-setmaxdowntime "$GUEST" "$took" >/dev/null 2>&1
   # While the guest runs here, a copy the destination was receiving must not outlive the
   # failure: libvirt removes it, unless its daemon is gone; then stop that QEMU by its PID
   # file (started with -incoming, it never ran the guest).

@@ -1,5 +1,6 @@
 // The programs in examples/, each as a user runs it: `pulumi up` in its folder (the
-// components imported as the package "miglab"), a migration really measured, and a
+// components imported as the package "miglab": this checkout linked, or for `installed` the
+// packed tarball installed into an empty project), a migration really measured, and a
 // `pulumi destroy` that leaves nothing on this machine.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -18,8 +19,9 @@ class Example {
     readonly env: NodeJS.ProcessEnv;
     private readonly state: string;
 
+    /** `program`: a folder of examples/, or the absolute path of a project elsewhere. */
     constructor(program: string, stack: string) {
-        this.dir = path.join(ROOT, "examples", program);
+        this.dir = path.resolve(ROOT, "examples", program);
         this.stack = `${testPrefix()}-${stack}`;
         this.labId = labIdFor(this.stack);
         // Made by init(): a describe that --grep leaves out makes nothing.
@@ -77,6 +79,27 @@ function assertGone(labId: string, exportDir: string): void {
     assert.ok(!fs.existsSync(exportDir), `${exportDir} is still there`);
 }
 
+/**
+ * A project that installed miglab from the tarball `npm pack` makes (its dependencies from the
+ * registry, as a user's `npm install` gets them), holding examples/installed's program.
+ */
+function installedProject(): { dir: string; tmp: string } {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-installed-"));
+    const pack = spawnSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT, encoding: "utf8" });
+    assert.strictEqual(pack.status, 0, pack.stderr);
+    const dir = path.join(tmp, "app");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "miglab-installed", private: true }));
+    for (const f of ["Pulumi.yaml", "index.ts"]) { fs.copyFileSync(path.join(ROOT, "examples", "installed", f), path.join(dir, f)); }
+    // --ignore-scripts: @pulumi/command's install script downloads its plugin; the engine has it (scripts/setup-pulumi).
+    const typescript = require(path.join(ROOT, "node_modules", "typescript", "package.json")).version;
+    const npm = spawnSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts",
+        path.join(tmp, JSON.parse(pack.stdout)[0].filename), `typescript@${typescript}`], { cwd: dir, encoding: "utf8", timeout: 5 * 60 * 1000 });
+    assert.strictEqual(npm.status, 0, npm.stdout + npm.stderr);
+    assert.ok(!fs.lstatSync(path.join(dir, "node_modules", "miglab")).isSymbolicLink(), "miglab was linked, not installed");
+    return { dir, tmp };
+}
+
 describe("examples/: programs using the components directly, each up, measured and destroyed", function () {
     this.timeout(40 * 60 * 1000);
 
@@ -106,6 +129,43 @@ describe("examples/: programs using the components directly, each up, measured a
             const r = ex.destroy();
             assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
             assertGone(ex.labId, exportDir);
+        });
+    });
+
+    describe("installed: the 20-line program in an empty project that installed the packed tarball", () => {
+        let project: { dir: string; tmp: string } | undefined;
+        let ex: Example;
+        let built = false;
+        before(() => {
+            project = installedProject();
+            ex = new Example(project.dir, "ex-installed");
+            ex.init();
+        });
+        after(() => {
+            if (ex && built && ex.destroy().code !== 0) { sh(`cd ${ROOT} && node bin/scripts/clean-lab.js ${ex.stack}`); }
+            ex?.remove();
+            if (project) { fs.rmSync(project.tmp, { recursive: true, force: true }); }
+        });
+
+        it("pulumi preview plans the lab from the package's components and makes nothing", () => {
+            const r = ex.pulumi(["preview"]);
+            assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+            for (const t of ["miglab:site:LocalSite\\s+site", "miglab:host:Host\\s+pc1", "miglab:guest:Domain\\s+vm1", "miglab:migration:Migration\\s+migration"]) {
+                assert.match(r.stdout, new RegExp(`${t}\\s+create`), r.stdout.slice(-6000));
+            }
+            assert.ok(!fs.existsSync(`/var/lib/miglab/${ex.labId}`), "a preview made the site");
+        });
+
+        it("pulumi up builds it and migrates the guest pc1 -> pc2 -> pc1, measured; destroy leaves nothing", () => {
+            const r = ex.up();
+            built = fs.existsSync(`/var/lib/miglab/${ex.labId}`);
+            assert.ok(built, `no site was made: ${r.stdout.slice(-3000)}${r.stderr}`);
+            assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+            assertMeasured(ex.outputs().legs, "pc1", "pc2", 192);
+            const d = ex.destroy();
+            assert.strictEqual(d.code, 0, d.stdout.slice(-3000));
+            built = false;
+            assertGone(ex.labId, `/var/lib/miglab/exports/${ex.stack}`);
         });
     });
 

@@ -1,0 +1,20 @@
+// The same-subnet lab in 20 lines, as a project that installed miglab from npm writes it: this
+// machine becomes two hypervisors and an NFS server, a guest moves pc1 -> pc2 -> pc1, measured.
+import * as pulumi from "@pulumi/pulumi";
+import { Domain, GuestImage, Host, LocalSite, Migration, NfsServer, StoragePool, labIdFor } from "miglab";
+
+const stack = pulumi.getStack();
+const exportDir = `/var/lib/miglab/exports/${stack}`;
+const site = new LocalSite("site", { id: labIdFor(stack), link: { rate: "1gbit" }, nodes: [
+    { name: "pc1", addresses: ["10.20.0.1/24"] }, { name: "pc2", addresses: ["10.20.0.2/24"] },
+    { name: "nfs", role: "nfs", addresses: ["10.20.0.3/24"] }] });
+const [pc1, pc2, nfsNode] = ["pc1", "pc2", "nfs"].map((n) => new Host(n, site.hostArgs(n)));
+const nfs = new NfsServer("nfs", { host: nfsNode, export: exportDir, allowedNetworks: ["10.20.0.0/24"],
+    implementation: "ganesha", stateDir: `${site.nodeDir("nfs")}/ganesha` });
+const pools = [pc1, pc2].map((h) => new StoragePool(`${h.hostname}-pool`, { host: h, target: exportDir }, { dependsOn: [nfs] }));
+const vm1 = new Domain("vm1", { host: pc1, hosts: [pc1, pc2], memoryMiB: 192, image: new GuestImage("vm1-image", { nfs }),
+    network: site.guestBridge, address: "10.20.0.10", prefix: 24 }, { dependsOn: pools });
+const migration = new Migration("migration", { domain: vm1, from: pc1, to: pc2, probe: nfsNode, probeIntervalMs: 10 });
+
+export const legs = migration.legs;
+export const summary = migration.summary;

@@ -2,6 +2,9 @@
 // virsh's raw job statistics, ping's timestamped replies, iperf3's JSON.
 import { SlaResult, brokeSla } from "./sla";
 import { CompactTimeline, LegPhases, legPhases, parseTimeline } from "./timeline";
+import { LegSection, LegSections, sections } from "./legSections";
+
+export { sections };
 
 export interface ProbeStats {
     sent: number;
@@ -139,7 +142,7 @@ function bystanderLines(text: string | undefined): Map<string, { host: string; l
     return out;
 }
 
-export function parseBystanders(s: Map<string, string>): BystanderMetrics[] {
+export function parseBystanders(s: LegSections): BystanderMetrics[] {
     const before = bystanderLines(s.get("bystanders-before"));
     const after = bystanderLines(s.get("bystanders-after"));
     return [...before].map(([guest, b]) => {
@@ -205,24 +208,6 @@ export function nextAttempts(previous: unknown, legs: string[]): number[] {
 /** An epoch time as ISO text; "" for none (an absent section reads as Number("") = 0, not 1970). */
 function isoOf(epochSeconds: number): string {
     return Number.isFinite(epochSeconds) && epochSeconds > 0 ? new Date(epochSeconds * 1000).toISOString() : "";
-}
-
-/** Splits "=== name" sections. */
-export function sections(text: string): Map<string, string> {
-    const out = new Map<string, string>();
-    let name: string | undefined;
-    let lines: string[] = [];
-    for (const line of text.split("\n")) {
-        const m = /^=== (\S+)\s*$/.exec(line);
-        if (m) {
-            if (name) { out.set(name, lines.join("\n")); }
-            name = m[1]; lines = [];
-        } else if (name) {
-            lines.push(line);
-        }
-    }
-    if (name) { out.set(name, lines.join("\n")); }
-    return out;
 }
 
 /** `virsh domjobinfo --completed --rawstats` → numeric fields by raw name. */
@@ -377,7 +362,7 @@ export function parseLegOutcome(leg: string, from: string, to: string, stdout: s
 export function parseLeg(leg: string, from: string, to: string, stdout: string, attempt = 0): LegMetrics {
     const s = sections(stdout);
     const finishedAt = isoOf(Number((s.get("at") ?? "").trim()));
-    const need = (k: string) => {
+    const need = (k: LegSection) => {
         const v = s.get(k);
         if (v === undefined) { throw new Error(`migration leg ${leg}: its output has no '${k}' section`); }
         return v;

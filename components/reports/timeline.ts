@@ -3,6 +3,7 @@
 // and the destination ("events-src", "events-dst"), the guest's progress stream read on the probe
 // node ("progress") and the probe's timestamped replies ("probe"). Pure functions: the outputs keep
 // the compact form (compactTimeline), the SVG is drawn from it (components/reports/timelineChart.ts).
+import type { LegSections } from "./legSections";
 
 /** One `virsh domjobinfo --rawstats` sample; t in epoch ms. */
 export interface JobSample {
@@ -225,7 +226,7 @@ export function replyRanges(p: { first: number; runs: number[] }): [number, numb
 const tenths = (x: number) => Math.round(x * 10);
 
 /** What the leg printed, by section, turned into its compact timeline; null when the leg kept none. */
-export function parseTimeline(s: Map<string, string>, guest?: string): CompactTimeline | null {
+export function parseTimeline(s: LegSections, guest?: string): CompactTimeline | null {
     if (!s.has("samples")) { return null; }
     const intervalMs = Math.round(Number((s.get("timeline-interval") ?? "").trim()) * 1000) || 0;
     const [t0, t1] = (s.get("wallclock") ?? "").trim().split(/\s+/).map((x) => Number(x) * 1000);

@@ -10,7 +10,7 @@ const captured = fs.readFileSync(path.join(ROOT, "test", "fixtures", "leg-out.tx
 describe("metrics parsers", () => {
     it("splits a leg's output into its sections", () => {
         const s = sections(captured);
-        for (const k of ["counter-before", "iperf3", "wallclock", "migrate", "probe", "jobinfo", "dest-state", "counter-after"]) {
+        for (const k of ["counter-before", "iperf3", "wallclock", "migrate", "probe", "jobinfo", "dest-state", "counter-after"] as const) {
             assert.ok(s.has(k), `missing ${k}`);
         }
     });

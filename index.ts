@@ -26,7 +26,7 @@ const lab = new Lab("lab", { config, stack: pulumi.getStack(), previousLegs: sel
 export const topology = config.topology;
 export const site = config.site;
 export const guest = config.migrations[0].guest;
-// An update that measured also leaves its legs as OpenMetrics for node_exporter (README, Metrics);
+// An update that measured also leaves its legs as OpenMetrics for node_exporter (docs/outputs.md, Metrics);
 // a preview measures nothing and writes nothing. In the outputs' own chain, so an error of a leg
 // stays the one the outputs report.
 export const legs = lab.legs.apply((measured) => {

@@ -5,7 +5,7 @@
 //    measured downtime, total time and data, for the idle guest and one dirtying 40 MiB/s.
 // `npm run bench -- downtime` (or `-- grid`) runs one of them. Prints the figures (with the
 // machine's load: it is shared), writes docs/bench.txt, docs/bench.svg and
-// docs/bench-downtime.svg (README shows them) and bench/results.json.
+// docs/bench-downtime.svg (docs/benchmarks.md shows them) and bench/results.json.
 // Environment: MIGLAB_BENCH_MODES, _DIRTY, _CAP, _TIMEOUT (the grid), MIGLAB_BENCH_DOWNTIMES,
 // _DOWNTIME_DIRTY, _PARALLEL, _RUNS (the downtime run), read below.
 // A benchmark that prints figures, not a test.

@@ -16,7 +16,7 @@ import { write } from "./timeline";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-/** The stacks README shows, drawn into docs/lab-<stack>.svg and .mmd by --docs. */
+/** The stacks docs/outputs.md shows, drawn into docs/lab-<stack>.svg and .mmd by --docs. */
 export const DOC_STACKS = ["same-subnet", "nat", "bridged"];
 
 export interface GraphArgs { stack: string; out: string; docs: boolean }

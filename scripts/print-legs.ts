@@ -85,7 +85,7 @@ if (require.main === module) {
         process.exit(1);
     }
     const guests = [...new Set(outputs.legs.map((l: LegOutcome) => l.guest ?? outputs.guest))].join(", ");
-    // The emulator decides the figures as much as the code does (README, Emulator); on the local
+    // The emulator decides the figures as much as the code does (docs/benchmarks.md, Emulator); on the local
     // site it is this machine's, on real hosts theirs (not asked here).
     const v = outputs.site === "local" ? emulatorVersions() : undefined;
     console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), ${guests.includes(",") ? "guests" : "guest"} ${guests}${v ? `; ${v.qemu}, ${v.libvirt}` : ""}\n`);

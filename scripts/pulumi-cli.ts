@@ -16,8 +16,9 @@ export function testPrefix(): string {
 }
 
 /**
- * A benchmark's stack name: as the README gives it (`bench`, `repro-same-subnet`) unless
- * MIGLAB_TEST_PREFIX is set, which gives each checkout on one machine labs of its own.
+ * A benchmark's stack name: as docs/benchmarks.md and docs/reproduce.md give it
+ * (`bench`, `repro-same-subnet`) unless MIGLAB_TEST_PREFIX is set, which gives each
+ * checkout on one machine labs of its own.
  */
 export function benchStack(name: string): string {
     return process.env.MIGLAB_TEST_PREFIX ? `${process.env.MIGLAB_TEST_PREFIX}-${name}` : name;

@@ -9,7 +9,7 @@ import { readOutputs } from "./compare";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-/** The committed examples README shows, each drawn from a captured real leg. */
+/** The committed examples docs/outputs.md shows, each drawn from a captured real leg. */
 export const DOC_EXAMPLES = [
     { raw: "test/fixtures/leg-precopy.txt", svg: "docs/timeline-precopy.svg", leg: "out", from: "pc1", to: "pc2" },
     { raw: "test/fixtures/leg-postcopy.txt", svg: "docs/timeline-postcopy.svg", leg: "out", from: "pc1", to: "pc2" },

@@ -1,5 +1,5 @@
 // The emulator this machine runs the lab on: QEMU's and libvirt's versions, as their binaries
-// say them. Figures depend on it (README, Emulator), so every benchmark and `npm run lab` name it.
+// say them. Figures depend on it (docs/benchmarks.md, Emulator), so every benchmark and `npm run lab` name it.
 import { spawnSync } from "child_process";
 
 function firstLine(cmd: string, args: string[]): string | undefined {

@@ -279,7 +279,7 @@ export interface MigrationConfig {
      */
     bandwidthMiBs: number;
     /**
-     * pre-copy's downtime target in ms: QEMU's downtime-limit, set on the source before each leg and read back (a leg fails when QEMU did not take it); 0: leave QEMU's own (300 ms). QEMU stops the guest once what is left to send fits in this time at the rate it measured; libvirt's downtime adds the device state and resuming the guest on the destination (about 50-70 ms of an idle 192 MiB TCG guest's downtime whatever the target). Default 50, chosen by `npm run bench -- hunt` (README, Emulator): on QEMU 10 no leg at 20 or 50 ms damaged the guest, where QEMU 7.2 under TCG damaged 4 of 20 at 20 ms
+     * pre-copy's downtime target in ms: QEMU's downtime-limit, set on the source before each leg and read back (a leg fails when QEMU did not take it); 0: leave QEMU's own (300 ms). QEMU stops the guest once what is left to send fits in this time at the rate it measured; libvirt's downtime adds the device state and resuming the guest on the destination (about 50-70 ms of an idle 192 MiB TCG guest's downtime whatever the target). Default 50, chosen by `npm run bench -- hunt` (docs/benchmarks.md, Emulator): on QEMU 10 no leg at 20 or 50 ms damaged the guest, where QEMU 7.2 under TCG damaged 4 of 20 at 20 ms
      */
     maxDowntimeMs: number;
     /**

@@ -180,7 +180,7 @@ export function isFailed(l: LegOutcome | Partial<LegOutcome>): l is FailedLeg {
  * Where and what the guest's kernel reported as a fault, when a silent guest is why `l` failed
  * (migrate-leg.sh names it from a host's console: "... on pc2 (console: ...)"): a fault of QEMU
  * under TCG in a guest it migrated, not of the lab, which only a restart of the guest mends
- * (README, Downtime target).
+ * (docs/benchmarks.md, Downtime target).
  */
 export function guestFaultOf(l: LegOutcome): string | undefined {
     return isFailed(l) ? /its kernel reported a fault (on \S+ \(console: .*?\))(, a fault of QEMU| and on )/.exec(l.failed)?.[1] : undefined;

@@ -78,7 +78,7 @@ describe("faults on a real lab (same-subnet)", function () {
     /**
      * The guest runs on exactly one host (pc1, where it was), counts, and its disk is as it was.
      * A guest that does not answer fails here, with what its kernel said on the hosts' consoles:
-     * on the emulator miglab ships (QEMU 10, README: Emulator) no leg has damaged a guest, so a
+     * on the emulator miglab ships (QEMU 10, docs/benchmarks.md: Emulator) no leg has damaged a guest, so a
      * silent one is a fault of the lab, not one to retry past.
      */
     function guestIntact(why: string): void {

@@ -44,7 +44,7 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     let labPrivateKey = "";
 
     /**
-     * A site-ssh stack from the README's example, pointed at the bed, keys set as secrets. nat and
+     * A site-ssh stack from docs/ssh-site.md's example, pointed at the bed, keys set as secrets. nat and
      * bridged labs use the machines' routed addresses, and the outside node the team's network has.
      */
     function sshStack(name: string, user: string, guestHost: number, pass = passphrase, topology = "same-subnet", outside = outsideAddress): LabStack {

@@ -1,5 +1,5 @@
 # The SSH test bed: "machines" that look, from SSH, like fresh Debian hosts after
-# `apt-get install` of the packages README's "Using your own machines" lists.
+# `apt-get install` of the packages docs/ssh-site.md lists.
 # Each machine is a network namespace with its own mount and UTS namespaces,
 # private copies of the directories a host keeps its state in (/etc/ssh,
 # /etc/libvirt, /etc/ganesha, /root, /home, /run, /tmp, ...), its own SSH host

@@ -19,7 +19,7 @@ describe("stack names of test labs and benchmarks", () => {
         assert.strictEqual(withPrefix("alice", testPrefix), "alice");
     });
 
-    it("benchmarks: the README's names unless MIGLAB_TEST_PREFIX is set", () => {
+    it("benchmarks: the documented names unless MIGLAB_TEST_PREFIX is set", () => {
         assert.strictEqual(withPrefix(undefined, () => benchStack("bench")), "bench");
         assert.strictEqual(withPrefix(undefined, () => benchStack("repro-nat")), "repro-nat");
         assert.strictEqual(withPrefix("alice", () => benchStack("bench")), "alice-bench");

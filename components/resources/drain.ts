@@ -63,10 +63,10 @@ export class Drain extends pulumi.ComponentResource {
 
     constructor(name: string, args: DrainArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:migration:Drain", name, {}, opts);
-        const { host, moves, parallel: given, probe, watchTunnel, bystanders, legNames, legPrefix, triggers, previousLegs, previousDrains, at, ...rest } = args;
+        const { host, moves, parallel: parallelArg, probe, watchTunnel, bystanders, legNames, legPrefix, triggers, previousLegs, previousDrains, at, ...rest } = args;
         const roundTrip = rest.roundTrip ?? schemaDefault<boolean>("migration.roundTrip");
         const { options, problems } = checkMigrationOptions(rest as Record<string, unknown>, false, probe !== undefined, true);
-        const parallel = given ?? schemaDefault<number>("migration.drain.parallel");
+        const parallel = parallelArg ?? schemaDefault<number>("migration.drain.parallel");
         const v = new ArgChecks("Drain", name);
         for (const p of problems) { v.check(false, p.slice(0, p.indexOf(":")), p.slice(p.indexOf(":") + 2)); }
         v.check(parallelRule.test(parallel), "parallel", parallelRule.message);
@@ -86,9 +86,10 @@ export class Drain extends pulumi.ComponentResource {
             "must be a Host none of the guests visits (it pings them from outside)");
         (bystanders ?? []).forEach((b, i) => v.check(b.domain instanceof Domain && b.host instanceof Host && !(moves ?? []).some((m) => m.domain === b.domain),
             `bystanders[${i}]`, "must be a guest that does not move, and the Host it runs on"));
-        const steps = [...moves.map((m) => ({ domain: m.domain, from: host, to: m.to, back: false })),
-            ...(roundTrip ? moves.map((m) => ({ domain: m.domain, from: m.to, to: host, back: true })) : [])];
-        const names = legNames ?? steps.map((s) => `${s.domain.guestName}-${s.back ? "back" : "out"}`);
+        const given = Array.isArray(moves) ? moves : [];
+        const steps = [...given.map((m) => ({ domain: m.domain, from: host, to: m.to, back: false })),
+            ...(roundTrip ? given.map((m) => ({ domain: m.domain, from: m.to, to: host, back: true })) : [])];
+        const names = legNames ?? steps.map((s) => `${s.domain?.guestName}-${s.back ? "back" : "out"}`);
         v.check(names.length === steps.length, "legNames", `has ${names.length} names for ${steps.length} legs (out, then back with roundTrip)`);
         v.done(this);
 

@@ -21,7 +21,7 @@ const secretsProblem = passphraseProblem(config.site, process.env);
 if (secretsProblem) { throw new pulumi.RunError(secretsProblem); }
 // The stack's own outputs of last time: a leg that failed then is tried again now.
 const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-const lab = new Lab("lab", { config, stack: pulumi.getStack(), previousLegs: self.getOutput("legs") });
+const lab = new Lab("lab", { config, stack: pulumi.getStack(), previousLegs: self.getOutput("legs"), previousDrains: self.getOutput("drains") });
 
 export const topology = config.topology;
 export const site = config.site;
@@ -37,3 +37,5 @@ export const legs = lab.legs.apply((measured) => {
 });
 /** Per direction over all runs: median, min and max of the headline figures. */
 export const summary = lab.summary;
+/** Per drain: its time to empty the host (and to bring the guests back), each guest's outage and link share, the bystanders' losses. */
+export const drains = lab.drainReports;

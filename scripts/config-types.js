@@ -59,6 +59,9 @@ function parsedView(schema) {
                 for (const [name, sub] of Object.entries(child)) { walk(sub, `${pointer}/${key}/${name}`); }
             } else if (isObject(child)) {
                 walk(child, `${pointer}/${key}`);
+            } else if (Array.isArray(child)) {
+                // the branches of a oneOf of types (e.g. a list of names or 'any')
+                child.forEach((c, i) => walk(c, `${pointer}/${key}/${i}`));
             }
         }
         if (typeof node.$ref === "string") {

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import { LegMetrics, LegOutcome, PostcopyMetrics, isFailed } from "../components/reports/metrics";
 import { brokeSla, slaBreachLines } from "../components/reports/sla";
+import { DrainReport, drainsTable } from "../components/reports/drain";
 import { textTable } from "../components/reports/table";
 import { emulatorVersions } from "./versions";
 
@@ -90,5 +91,7 @@ if (require.main === module) {
     const v = outputs.site === "local" ? emulatorVersions() : undefined;
     console.log(`\nmiglab: ${outputs.topology} (${outputs.site} site), ${guests.includes(",") ? "guests" : "guest"} ${guests}${v ? `; ${v.qemu}, ${v.libvirt}` : ""}\n`);
     console.log(legsTable(outputs.legs, since));
-    if (outputs.legs.some((l: LegOutcome) => isFailed(l) || brokeSla(l))) { process.exit(1); }
+    const drains: DrainReport[] = Array.isArray(outputs.drains) ? outputs.drains : [];
+    if (drains.length) { console.log(`\n${drainsTable(drains)}`); }
+    if (outputs.legs.some((l: LegOutcome) => isFailed(l) || brokeSla(l)) || drains.some((d) => d.sla?.passed === false)) { process.exit(1); }
 }

@@ -8,10 +8,12 @@ import { ajv, ruleText, schema } from "./schema";
 import { fillProblem, workingSetProblem } from "./workload";
 import { FeatureProbe, MemoryProbe, guestMemoryProblems, kernelFeatureProblems, probeKernel, probeMemory } from "./kernel";
 import { migrationEntries, migrationOptionProblems, migrationPath, slaProblems } from "./migrations";
+import { drainDestinations, drainFieldProblems, placeDrain } from "./drain";
 import type { LabConfig, MigrationConfig } from "./types";
 
 export type { GuestConfig, LabConfig, MigrationConfig, NodeConfig, SlaConfig, SshArgs } from "./types";
 export { migrationEntries, migrationPath, migrationSla } from "./migrations";
+export { drainDestinations, drainWaits, placeDrain, placeGuests } from "./drain";
 
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
@@ -126,6 +128,9 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
         if (addrs.has(g.address)) { problems.push(`guests[${i}].address: ${g.address} is already the address of ${addrs.get(g.address)}`); }
         addrs.set(g.address, `guests[${i}]`);
     });
+    if (cfg.nfs.host.memoryMiB !== undefined) {
+        problems.push("nfs.host.memoryMiB: is what a hypervisor host gives its guests (drains place by it), and the NFS server runs none; remove it");
+    }
     problems.push(...migrationProblems(cfg, hostNames, guestNames, new Set(seen.keys())));
     cfg.guests.forEach((g, i) => {
         const set = workingSetProblem(g.memoryMiB, g.workload);
@@ -176,6 +181,14 @@ function migrationProblems(cfg: LabConfig, hostNames: Set<string>, guestNames: M
     const hostList = [...hostNames].join(", ");
     const where = new Map(cfg.guests.map((g) => [g.name, { host: g.home, after: "" }]));
     for (const { m, at } of migrationEntries(cfg)) {
+        if (m.drain) {
+            const d = placeDrain(cfg, m.drain, at, new Map([...where].map(([g, w]) => [g, w.host])));
+            problems.push(...drainFieldProblems(m, at), ...d.problems);
+            if (!m.roundTrip) { for (const mv of d.moves) { where.set(mv.guest, { host: mv.to, after: at }); } }
+            const visits = [m.drain.host, ...drainDestinations(m.drain, [...hostNames])];
+            problems.push(...optionProblems(cfg, m, at, m.roundTrip, visits, nodeNames, true).filter((x) => !problems.includes(x)));
+            continue;
+        }
         const guest = cfg.guests.find((g) => g.name === m.guest);
         if (!guest) { problems.push(`${at}.guest: '${m.guest}' is not one of the guests (${[...guestNames.keys()].join(", ")})`); }
         const path = migrationPath(m);
@@ -195,16 +208,21 @@ function migrationProblems(cfg: LabConfig, hostNames: Set<string>, guestNames: M
         }
         const closed = m.roundTrip || path[path.length - 1] === path[0];
         if (guest && at0) { where.set(guest.name, { host: closed ? path[0] : path[path.length - 1], after: at }); }
-        problems.push(...migrationOptionProblems(m, at, closed));
         // A bound of the lab's that no migration can measure is said once, not once per migration.
-        for (const s of slaProblems(m.sla, cfg.sla, at, {
-            closed, timeline: m.timelineIntervalMs > 0,
-            noProbe: cfg.topology === "nat" ? "topology 'nat' has none (no node outside the guest's host reaches it): remove the bound" : undefined,
-        })) { if (!problems.includes(s)) { problems.push(s); } }
-        if (m.probeHost !== undefined) {
-            if (!nodeNames.has(m.probeHost)) { problems.push(`${at}.probeHost: '${m.probeHost}' is not a node of the lab`); }
-            else if (path.includes(m.probeHost)) { problems.push(`${at}.probeHost: must be none of the hosts the guest visits (${path.join(", ")})`); }
-        }
+        problems.push(...optionProblems(cfg, m, at, closed, path, nodeNames, false).filter((x) => !problems.includes(x)));
+    }
+    return problems;
+}
+
+/** A migration's (or drain's) options, SLA and probe host; `visits`: the hosts its guests run on during it. */
+function optionProblems(cfg: LabConfig, m: MigrationConfig, at: string, closed: boolean, visits: string[], nodeNames: Set<string>, drain: boolean): string[] {
+    const problems = [...migrationOptionProblems(m, at, closed), ...slaProblems(m.sla, cfg.sla, at, {
+        closed, timeline: m.timelineIntervalMs > 0, drain,
+        noProbe: cfg.topology === "nat" ? "topology 'nat' has none (no node outside the guest's host reaches it): remove the bound" : undefined,
+    })];
+    if (m.probeHost !== undefined) {
+        if (!nodeNames.has(m.probeHost)) { problems.push(`${at}.probeHost: '${m.probeHost}' is not a node of the lab`); }
+        else if (visits.includes(m.probeHost)) { problems.push(`${at}.probeHost: must be none of the hosts the guest${drain ? "s visit" : " visits"} (${visits.join(", ")})`); }
     }
     return problems;
 }
@@ -214,7 +232,7 @@ function migrationProblems(cfg: LabConfig, hostNames: Set<string>, guestNames: M
 const migrationSchema = {
     type: "object", additionalProperties: false, definitions: schema.definitions,
     properties: Object.fromEntries(Object.entries(schema.properties.migration.properties)
-        .filter(([k]) => !["guest", "from", "to", "path", "probeHost"].includes(k))),
+        .filter(([k]) => !["guest", "from", "to", "path", "drain", "probeHost"].includes(k))),
 };
 const validateMigration = ajv.compile(migrationSchema);
 
@@ -224,14 +242,14 @@ const validateMigration = ajv.compile(migrationSchema);
  * hosts it visits end where they start, so runs may repeat without roundTrip. `probe`: a
  * node pings the guest, so the SLA may bound what it measures.
  */
-export function checkMigrationOptions(raw: Record<string, unknown>, pathCloses = false, probe = true): { options: MigrationConfig; problems: string[] } {
+export function checkMigrationOptions(raw: Record<string, unknown>, pathCloses = false, probe = true, drain = false): { options: MigrationConfig; problems: string[] } {
     const value = JSON.parse(JSON.stringify(raw));
     const problems = validateMigration(value) ? [] : [...new Set((validateMigration.errors ?? []).map(describe))];
     const m = value as MigrationConfig;
     if (problems.length === 0) {
         const closed = m.roundTrip || pathCloses;
         problems.push(...migrationOptionProblems(m, "", closed),
-            ...slaProblems(m.sla, undefined, "", { closed, timeline: m.timelineIntervalMs > 0, noProbe: probe ? undefined : "this Migration has none: give it a probe, or remove the bound" }));
+            ...slaProblems(m.sla, undefined, "", { closed, timeline: m.timelineIntervalMs > 0, drain, noProbe: probe ? undefined : `this ${drain ? "Drain" : "Migration"} has none: give it a probe, or remove the bound` }));
     }
     return { options: m, problems };
 }

@@ -155,6 +155,10 @@ export interface NodeConfig {
      */
     prefix: number;
     ssh?: SshArgs;
+    /**
+     * hypervisor hosts: the memory this host gives its guests, in MiB; a drain places the guests it moves on the destinations with the most of it free (this less the memoryMiB of the guests there then), and a drain whose guests do not fit is refused before anything is built. Default: no bound (a drain then places by the least guest memory already on each destination). On the local site every host shares this machine, whose own memory is checked as a whole; there it only steers placement. Not for nfs.host
+     */
+    memoryMiB?: number;
 }
 export interface SshArgs {
     /**
@@ -229,13 +233,13 @@ export interface GuestConfig {
     };
 }
 /**
- * One guest moving between hosts: from and to (and back, with roundTrip), or a path through several hosts; each step is one measured leg.
+ * One guest moving between hosts: from and to (and back, with roundTrip), or a path through several hosts; each step is one measured leg. Or a drain: every guest on one host moved off it, several at once.
  */
 export interface MigrationConfig {
     /**
-     * the guest that moves
+     * the guest that moves (not with drain)
      */
-    guest: string;
+    guest?: string;
     /**
      * where the leg starts: the guest's home, or where the previous migration left it
      */
@@ -253,6 +257,32 @@ export interface MigrationConfig {
      * Items: lower-case letters, digits and '-', at most 15 characters
      */
     path?: string[];
+    /**
+     * move every guest running on host (where the migrations before left them) off it, at most parallel legs at once; with roundTrip (the default) they come back once the host is empty, parallel at once too. Each move is a measured leg like any other; the drain's own figures are the output `drains`. Instead of guest with from/to or path; runs must be 1
+     */
+    drain?: {
+        /**
+         * the host to empty
+         */
+        host: string;
+        /**
+         * the hosts the guests may go to: a list of host names, or 'any' (every other host)
+         */
+        to: string[] | "any";
+        /**
+         * the most legs running at once (2: KubeVirt's default parallelOutboundMigrationsPerNode); leg k starts when leg k - parallel has ended, the guests taken largest first
+         */
+        parallel: number;
+        /**
+         * where given guests go, by name (e.g. { vm1: pc2 }), each a host of to; the other guests are placed by free memory (hosts[].memoryMiB)
+         */
+        place?: {
+            /**
+             * lower-case letters, digits and '-', at most 15 characters
+             */
+            [k: string]: string;
+        };
+    };
     /**
      * precopy: live, memory sent while the guest runs, then a short stop; postcopy: live, the guest switches to the destination and fetches the rest on demand; cold: the guest is paused while its whole state moves and resumes on the destination (the baseline the live modes beat: its downtime is about the whole migration)
      */
@@ -357,4 +387,8 @@ export interface SlaConfig {
      * the migration's throughput divided by a plain TCP transfer's between the same hosts in the same leg (ratio), at least this
      */
     minRatio?: number;
+    /**
+     * a drain's total time (drainMs: from its first leg's migration start to its last leg's end, the legs that bring the guests back not counted), in ms, at most this; applies to drain entries only. A drain that breaks it fails pulumi up with one line naming the drain, and runs again whole on the next pulumi up
+     */
+    maxDrainMs?: number;
 }

@@ -1,6 +1,6 @@
 // A guest's CPU as the config names it, and the hosts whose CPU it must run on.
-import { migrationEntries, migrationPath } from "./migrations";
-import type { LabConfig } from "./types";
+import type { PlannedLeg } from "./plan";
+import type { GuestConfig, LabConfig } from "./types";
 
 export interface CpuFeature { name: string; policy: "require" | "disable" }
 
@@ -27,16 +27,14 @@ export function formatGuestCpu(c: GuestCpu): string {
 }
 
 /**
- * Every host a guest may run on, in the order it gets there: its home, then each host the
- * migrations that move it pass through (a round trip only returns to a host already listed).
- * A guest no migration moves stays at home.
+ * Every host a guest may run on, in the order it gets there: its home, then where each of the
+ * plan's legs (paths, round trips and drains alike) takes it. A guest no leg moves stays at home.
  */
-export function guestVisits(cfg: Pick<LabConfig, "guests" | "migration" | "migrations">): Record<string, string[]> {
-    const visits: Record<string, string[]> = Object.fromEntries(cfg.guests.map((g) => [g.name, [g.home]]));
-    for (const { m } of migrationEntries(cfg as LabConfig)) {
-        const seen = visits[m.guest];
-        if (!seen) { continue; }
-        for (const h of migrationPath(m)) { if (!seen.includes(h)) { seen.push(h); } }
+export function guestVisits(guests: Pick<GuestConfig, "name" | "home">[], legs: Pick<PlannedLeg, "guest" | "to">[]): Record<string, string[]> {
+    const visits: Record<string, string[]> = Object.fromEntries(guests.map((g) => [g.name, [g.home]]));
+    for (const l of legs) {
+        const seen = visits[l.guest];
+        if (seen && !seen.includes(l.to)) { seen.push(l.to); }
     }
     return visits;
 }

@@ -104,12 +104,16 @@ export function guestMemoryProblems(cfg: LabConfig, probe: MemoryProbe = probeMe
     if (out.length > 0) { return out; }
     const used = cfg.guests.map((g) => ({ g, mib: (g.workload.fillMiB ?? 0) + dirtyingMiB(g.workload) }));
     const moving = new Set(cfg.migrations.map((x) => x.guest));
-    const copy = used.filter((u) => moving.has(u.g.name)).sort((a, b) => b.mib - a.mib)[0];
-    const total = used.reduce((a, u) => a + u.mib, 0) + (copy?.mib ?? 0);
+    // A drain moves up to `parallel` guests at once, each with a copy on its destination: counted
+    // as the largest guests of the lab (its own are known only once placed).
+    const atOnce = Math.max(1, ...cfg.migrations.map((x) => x.drain?.parallel ?? 1));
+    const copies = used.filter((u) => moving.has(u.g.name) || cfg.migrations.some((x) => x.drain)).sort((a, b) => b.mib - a.mib).slice(0, atOnce);
+    const copyMiB = copies.reduce((a, u) => a + u.mib, 0);
+    const total = used.reduce((a, u) => a + u.mib, 0) + copyMiB;
     if (total > m.ramMiB + m.swapMiB) {
         const each = used.filter((u) => u.mib > 0).map((u) => `${u.g.name} ${u.mib}`).join(", ");
-        out.push(`guests[*].workload: the guests fill and dirty ${total - (copy?.mib ?? 0)} MiB (${each}), and ${copy?.mib ?? 0} MiB more for ` +
-            `${copy ? `'${copy.g.name}'` : "a guest"}'s copy on the destination during its legs: ${total} MiB, more than this machine's RAM and swap ` +
+        out.push(`guests[*].workload: the guests fill and dirty ${total - copyMiB} MiB (${each}), and ${copyMiB} MiB more for ` +
+            `${copies.length ? copies.map((c) => `'${c.g.name}'`).join(", ") : "a guest"}'s cop${copies.length > 1 ? "ies" : "y"} on the destination during ${copies.length > 1 ? "a drain's" : "its"} legs: ${total} MiB, more than this machine's RAM and swap ` +
             `(${m.ramMiB} + ${m.swapMiB} MiB); it would run out of memory and its OOM killer end QEMU or another process: lower workload.fillMiB or the number of guests`);
     }
     return out;

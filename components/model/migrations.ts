@@ -12,6 +12,11 @@ export function migrationPath(m: Pick<MigrationConfig, "path" | "from" | "to">):
     return m.path ?? [m.from!, m.to!];
 }
 
+/** Whether a migration entry is a drain (its guests are those on drain.host then: see placeDrain). */
+export function isDrain(m: MigrationConfig): m is MigrationConfig & { drain: NonNullable<MigrationConfig["drain"]> } {
+    return m.drain !== undefined;
+}
+
 /** The options a migration's mode and connections cannot combine. */
 type Options = Pick<MigrationConfig, "runs" | "mode" | "postcopySwitch" | "postcopyVariant" | "parallelConnections" | "compression" | "autoConverge" | "stopAfter">;
 
@@ -68,6 +73,8 @@ export interface SlaContext {
     noProbe?: string;
     /** The legs keep a timeline (timelineIntervalMs above 0), where network recovery is read. */
     timeline: boolean;
+    /** It is a drain (several guests, several legs at once): only a drain has a drain time to bound. */
+    drain?: boolean;
 }
 
 /**
@@ -91,6 +98,10 @@ export function slaProblems(own: SlaConfig | undefined, lab: SlaConfig | undefin
         if (sla[bound] !== undefined && ctx.noProbe) {
             p.push(`${where(bound)}: is measured by a probe pinging the guest from a third node, and ${ctx.noProbe}`);
         }
+    }
+    // The lab's bound applies to the drains among its migrations; a migration's own, only to a drain.
+    if (own?.maxDrainMs !== undefined && !ctx.drain) {
+        p.push(`${f("sla.maxDrainMs")}: bounds a drain's total time, and this is a single guest's migration; remove it (or give it to a drain entry or the lab's sla)`);
     }
     if (sla.maxNetworkRecoveryMs !== undefined && !ctx.timeline) {
         p.push(`${where("maxNetworkRecoveryMs")}: is read from the leg's timeline, which ${f("timelineIntervalMs")}: 0 turns off; set it above 0 or remove the bound`);

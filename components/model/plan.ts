@@ -1,6 +1,7 @@
 // Config -> plan: every name, address, port, route and path the lab uses, decided
 // in one pure function so resources and tests see the same answers.
 import { GuestConfig, LabConfig, MigrationConfig, NodeConfig, migrationEntries, migrationPath } from "./config";
+import { DrainMove, drainWaits, placeDrain } from "./drain";
 import { cidrOf, fnv1a, intToIp, macFor, networkOf, routerAddressIn, uuidFor } from "./net";
 
 export type Role = "host" | "nfs" | "outside";
@@ -58,6 +59,20 @@ export interface PlannedLeg {
     bystanders: Bystander[];
 }
 
+/** A drain of the config: where each guest goes, and its legs in the order they start. */
+export interface PlannedDrain {
+    /** The config path of its entry ("migrations[i]"). */
+    at: string;
+    host: string;
+    parallel: number;
+    /** Largest guest first: the order the legs out start in (and the legs back). */
+    moves: DrainMove[];
+    /** Its legs' names: out (one per move), then back (with roundTrip). */
+    legs: string[];
+    /** For each leg, the names of the legs it waits for (drainWaits). */
+    waits: string[][];
+}
+
 export interface Plan {
     stack: string;
     labId: string;
@@ -94,8 +109,9 @@ export interface Plan {
     /** How hosts check each other's SSH host keys: site ssh verifies them against the recorded ones. */
     hostSsh: { options: string; uriParams: string; knownHosts?: string; configFile?: string };
     guests: PlannedGuest[];
-    /** Every leg of every migration, in the order they run. */
+    /** Every leg of every migration, in the order they run (a drain's: in the order they start). */
     legs: PlannedLeg[];
+    drains: PlannedDrain[];
     config: LabConfig;
 }
 
@@ -104,29 +120,56 @@ export interface Plan {
  * step back to its start with roundTrip (unless it ends there), all of it `runs` times.
  */
 export function planLegs(cfg: LabConfig, defaultProbe: string): PlannedLeg[] {
+    return planMigrations(cfg, defaultProbe).legs;
+}
+
+/** The legs, and the drains with their placement and schedule (a config parseLabConfig accepted places). */
+export function planMigrations(cfg: LabConfig, defaultProbe: string): { legs: PlannedLeg[]; drains: PlannedDrain[] } {
     const legs: PlannedLeg[] = [];
+    const drains: PlannedDrain[] = [];
     const where = new Map(cfg.guests.map((g) => [g.name, g.home]));
     const counts = new Map<string, number>();
     const single = cfg.migration !== undefined;
+    const nameFor = (guest: string) => {
+        const n = (counts.get(guest) ?? 0) + 1;
+        counts.set(guest, n);
+        return `${guest}-${n}`;
+    };
     for (const { m, at } of migrationEntries(cfg)) {
+        if (m.drain) {
+            const { moves } = placeDrain(cfg, m.drain, at, where);
+            const moving = new Set(moves.map((x) => x.guest));
+            // The guests that stay put are the bystanders; the others move during the drain themselves.
+            const bystanders = cfg.guests.filter((g) => !moving.has(g.name)).map((g) => ({ guest: g.name, host: where.get(g.name)! }));
+            const steps = [...moves.map((x) => ({ guest: x.guest, from: m.drain!.host, to: x.to })),
+                ...(m.roundTrip ? moves.map((x) => ({ guest: x.guest, from: x.to, to: m.drain!.host })) : [])];
+            const names = steps.map((st) => nameFor(st.guest));
+            steps.forEach((st, k) => legs.push({ name: names[k], ...st, at, migration: m, probe: m.probeHost ?? defaultProbe, bystanders }));
+            drains.push({
+                at, host: m.drain.host, parallel: m.drain.parallel, moves, legs: names,
+                waits: drainWaits(moves.length, m.drain.parallel, m.roundTrip).map((w) => w.map((k) => names[k])),
+            });
+            if (!m.roundTrip) { for (const x of moves) { where.set(x.guest, x.to); } }
+            continue;
+        }
+        const guest = m.guest!;
         const path = migrationPath(m);
         const steps = m.roundTrip && path[path.length - 1] !== path[0] ? [...path, path[0]] : path;
         for (let run = 1; run <= m.runs; run++) {
             for (let k = 1; k < steps.length; k++) {
-                const n = (counts.get(m.guest) ?? 0) + 1;
-                counts.set(m.guest, n);
+                const n = nameFor(guest);
                 // A single from/to migration keeps the leg names scripts/lab --remeasure looks for.
-                const name = single && !m.path ? `${k === 1 ? "out" : "back"}${m.runs > 1 ? `-${run}` : ""}` : `${m.guest}-${n}`;
+                const name = single && !m.path ? `${k === 1 ? "out" : "back"}${m.runs > 1 ? `-${run}` : ""}` : n;
                 legs.push({
-                    name, guest: m.guest, from: steps[k - 1], to: steps[k], at, migration: m,
+                    name, guest, from: steps[k - 1], to: steps[k], at, migration: m,
                     probe: m.probeHost ?? defaultProbe,
-                    bystanders: cfg.guests.filter((g) => g.name !== m.guest).map((g) => ({ guest: g.name, host: where.get(g.name)! })),
+                    bystanders: cfg.guests.filter((g) => g.name !== guest).map((g) => ({ guest: g.name, host: where.get(g.name)! })),
                 });
-                where.set(m.guest, steps[k]);
+                where.set(guest, steps[k]);
             }
         }
     }
-    return legs;
+    return { legs, drains };
 }
 
 /** A short id for the stack's lab; interface names derived from it stay under Linux's 15 characters. */
@@ -252,6 +295,6 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
                 options: `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/root/.ssh/miglab-${labId}.known_hosts -o IdentitiesOnly=yes`,
                 uriParams: "", knownHosts: `/root/.ssh/miglab-${labId}.known_hosts`, configFile: `/etc/ssh/ssh_config.d/miglab-${labId}.conf`,
             },
-        guests, legs: planLegs(cfg, nfs.name), config: cfg,
+        guests, ...planMigrations(cfg, nfs.name), config: cfg,
     };
 }

@@ -412,6 +412,8 @@ export function givenFieldRules(cfg: LabConfig, raw: Record<string, any>): strin
     if (cfg.topology !== "same-subnet") {
         const first = new Map<string, { ms: number; at: string }>();
         migrationEntries(cfg).forEach(({ m, at }, k) => {
+            // A drain's guests keep the interval they booted with (their first own migration's, or the first entry's).
+            if (m.guest === undefined) { return; }
             const f = first.get(m.guest);
             if (!f) { first.set(m.guest, { ms: m.guestPingIntervalMs, at }); return; }
             if (given[k]?.m?.guestPingIntervalMs !== undefined && m.guestPingIntervalMs !== f.ms) {

@@ -293,6 +293,8 @@ export interface LegSpec {
     to: { name: string; address: string };
     /** A third node that pings the guest throughout; absent (NAT), the hosts ask the guest's counter. */
     probe?: string;
+    /** The destination's port for the plain transfer (default 5201): legs of a drain that run at once each have their own. */
+    iperfPort?: number;
     /** Bridged: the source's tunnel port towards the destination, whose packet count shows forwarding. */
     tunnelPort?: string;
     /** Key file on the source with which it reaches the destination and the probe. */
@@ -315,6 +317,9 @@ export function nicStateScript(guest: string): string {
     return `${scriptHeader({ GUEST: guest, CONSOLE_LOG: consoleLogPath(guest) })}\n${scriptText("nic-state.sh")}`;
 }
 
+/** iperf3's own default port: the plain transfer's, when one leg runs at a time. */
+export const IPERF_PORT = 5201;
+
 export function migrateLegScript(s: LegSpec): string {
     const m = s.tuning;
     return script("migrate-leg.sh", {
@@ -324,7 +329,7 @@ export function migrateLegScript(s: LegSpec): string {
         TUNNEL_PORT: s.tunnelPort ?? "",
         GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, CONSOLE_LOG: consoleLogPath(s.guest.name), NIC_STATE: nicStateScript(s.guest.name), KEY: s.keyPath, KNOWN_HOSTS: s.knownHosts ?? "",
         MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
-        PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), TIMELINE_INTERVAL_S: m.timelineIntervalMs ? (m.timelineIntervalMs / 1000).toFixed(3) : "0", PLAIN_BYTES: s.guest.memoryMiB * 1024 * 1024,
+        PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), TIMELINE_INTERVAL_S: m.timelineIntervalMs ? (m.timelineIntervalMs / 1000).toFixed(3) : "0", PLAIN_BYTES: s.guest.memoryMiB * 1024 * 1024, IPERF_PORT: s.iperfPort ?? IPERF_PORT,
         BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),
         // Pre-copy's stop conditions (0: not set).
         STOP_ITERATIONS: m.stopAfter?.iterations ?? 0, STOP_SENT_MIB: m.stopAfter?.sentMiB ?? 0, STOP_DIRTY_PAGES_BELOW: m.stopAfter?.dirtyPagesBelow ?? 0,

@@ -84,6 +84,8 @@ export interface LegMetrics {
     attempt: number;
     /** When the leg ended (ISO 8601): an output from an earlier run shows it. */
     finishedAt: string;
+    /** When `virsh migrate` started (ISO 8601, ms); it ran wallClockMs. A drain's legs overlap by these. */
+    startedAt: string;
     /** The leg judged against its migration's SLA; absent when the migration has no SLA. */
     sla?: SlaResult;
     /** Total migration time as libvirt measured it (ms). */
@@ -376,7 +378,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
     const [t0, t1] = (s.get("wallclock") ?? "").trim().split(/\s+/).map(Number);
     const timeline = parseTimeline(s, s.get("timeline-guest")?.trim() || undefined);
     return {
-        leg, from, to, attempt, finishedAt: finishedAt || isoOf(t1),
+        leg, from, to, attempt, finishedAt: finishedAt || isoOf(t1), startedAt: isoOf(t0),
         totalTimeMs: total,
         downtimeMs: num("downtime"),
         maxDowntimeMs: parseMaxDowntime(s.get("maxdowntime")),

@@ -31,8 +31,12 @@ interface Check {
     value: (l: LegMetrics) => number | null | undefined;
 }
 
-// Keyed by every bound the schema has, so a bound added there without a check does not compile.
-const CHECKS: Record<SlaBound, Check> = {
+/** The bounds on a drain as a whole (components/reports/drain.ts judges them), not on one leg. */
+export const DRAIN_BOUNDS = ["maxDrainMs"] as const;
+export type LegSlaBound = Exclude<SlaBound, typeof DRAIN_BOUNDS[number]>;
+
+// Keyed by every leg bound the schema has, so a bound added there without a check does not compile.
+const CHECKS: Record<LegSlaBound, Check> = {
     maxDowntimeMs: { figure: "downtimeMs", side: "max", value: (l) => l.downtimeMs },
     maxTotalMs: { figure: "totalTimeMs", side: "max", value: (l) => l.totalTimeMs },
     maxProbeLost: { figure: "probe.lost", side: "max", value: (l) => l.probe?.lost },
@@ -49,7 +53,7 @@ const CHECKS: Record<SlaBound, Check> = {
  */
 export function judgeSla(leg: LegMetrics, bounds: SlaConfig): SlaResult {
     const broken: SlaBreach[] = [];
-    for (const bound of Object.keys(CHECKS) as SlaBound[]) {
+    for (const bound of Object.keys(CHECKS) as LegSlaBound[]) {
         const limit = bounds[bound];
         if (limit === undefined) { continue; }
         const c = CHECKS[bound];
@@ -69,7 +73,7 @@ export function brokeSla(l: LegOutcome | Partial<LegMetrics>): boolean {
 
 /** The one line a broken bound fails `pulumi up` with: the leg, the figure, the bound and the value measured. */
 export function slaBreachLine(leg: Pick<LegOutcome, "leg" | "from" | "to">, b: SlaBreach): string {
-    const side = CHECKS[b.bound]?.side ?? (b.bound.startsWith("min") ? "min" : "max");
+    const side = CHECKS[b.bound as LegSlaBound]?.side ?? (b.bound.startsWith("min") ? "min" : "max");
     const what = b.value === null ? `${b.figure} not measured (${b.bound} ${b.limit})` : `${b.figure} ${b.value} ${side === "max" ? ">" : "<"} ${b.bound} ${b.limit}`;
     return `leg ${leg.leg} (${leg.from} -> ${leg.to}) breaks its SLA: ${what}`;
 }

@@ -4,10 +4,12 @@ import { LabConfig, migrationEntries, migrationPath, migrationSla } from "../mod
 import { guestVisits } from "../model/cpu";
 import { Plan, planLab } from "../model/plan";
 import { DirectionSummary, LegOutcome, summarize } from "../reports/metrics";
+import { DrainReport } from "../reports/drain";
 import { GuestAttachment, bashCommand, reachScript } from "../render";
 import { NodeConnection } from "./connection";
 import { CpuCheck } from "./cpuCheck";
 import { Domain } from "./domain";
+import { Drain } from "./drain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
 import { HostBridge } from "./hostBridge";
@@ -26,6 +28,8 @@ export interface LabArgs {
     stack: string;
     /** The legs reported last time (the stack's `legs` output): failed ones are tried again. */
     previousLegs?: pulumi.Input<unknown>;
+    /** The drains reported last time (the stack's `drains` output): one that broke its SLA runs again. */
+    previousDrains?: pulumi.Input<unknown>;
 }
 
 /**
@@ -42,6 +46,10 @@ export class Lab extends pulumi.ComponentResource {
     readonly domains: Record<string, Domain> = {};
     /** One per migration of the config, run in order. */
     readonly migrations: Migration[] = [];
+    /** One per drain of the config, in the same chain as the migrations. */
+    readonly drains: Drain[] = [];
+    /** Each drain's own figures (components/reports/drain.ts). */
+    readonly drainReports: pulumi.Output<DrainReport[]>;
     readonly legs: pulumi.Output<LegOutcome[]>;
     readonly summary: pulumi.Output<DirectionSummary[]>;
 
@@ -130,7 +138,7 @@ export class Lab extends pulumi.ComponentResource {
             mountOf: !local && plan.pool.type === "dir" ? nfs : undefined,
         }, { parent: this, dependsOn: [nfs, networks[i]] }));
         // Guests with a configured CPU: checked on every host each may visit before any guest is made.
-        const visits = guestVisits(plan.config);
+        const visits = guestVisits(plan.config.guests, plan.legs);
         const withCpu = plan.guests.map((g, i) => ({ g, field: `guests[${i}].cpu` })).filter(({ g }) => g.cpu !== undefined);
         const cpuCheck = withCpu.length === 0 ? undefined : new CpuCheck(`${name}-cpu`, {
             hosts: hostList, guests: withCpu.map(({ g, field }) => ({ name: g.name, cpu: g.cpu!, visits: visits[g.name], field })),
@@ -153,13 +161,26 @@ export class Lab extends pulumi.ComponentResource {
         let previous: pulumi.Resource[] = Object.values(this.domains);
         for (const { m, at } of migrationEntries(plan.config)) {
             const legs = plan.legs.filter((l) => l.at === at);
-            const { guest, from, to, path, probeHost, guestPingIntervalMs, sla, ...options } = m;
+            const { guest, from, to, path, drain, probeHost, guestPingIntervalMs, sla, runs, ...options } = m;
+            // Behind NAT no third node reaches the guest: the hosts ask its counter instead.
+            const probe = net.kind === "nat" ? undefined : this.hosts[legs[0].probe];
+            const bystanders = legs[0].bystanders.map((b) => ({ domain: this.domains[b.guest], host: this.hosts[b.host] }));
+            if (drain) {
+                const d = plan.drains.find((x) => x.at === at)!;
+                const component = new Drain(`${name}-drain${this.drains.length ? `-${this.drains.length + 1}` : ""}`, {
+                    host: this.hosts[d.host], moves: d.moves.map((x) => ({ domain: this.domains[x.guest], to: this.hosts[x.to] })),
+                    parallel: d.parallel, probe, bystanders, watchTunnel: net.kind === "ovs", legNames: d.legs, legPrefix: `${name}-migration`,
+                    triggers: [JSON.stringify(net)], previousLegs: args.previousLegs, previousDrains: args.previousDrains, at, ...options,
+                    sla: migrationSla(plan.config.sla, sla),
+                }, { parent: this, dependsOn: previous });
+                this.drains.push(component);
+                previous = [component];
+                continue;
+            }
             const route = migrationPath(m).map((h) => this.hosts[h]);
             const migration = new Migration(`${name}-migration${this.migrations.length ? `-${this.migrations.length + 1}` : ""}`, {
-                domain: this.domains[guest], ...(path ? { path: route } : { from: route[0], to: route[1] }),
-                // Behind NAT no third node reaches the guest: the hosts ask its counter instead.
-                probe: net.kind === "nat" ? undefined : this.hosts[legs[0].probe],
-                bystanders: legs[0].bystanders.map((b) => ({ domain: this.domains[b.guest], host: this.hosts[b.host] })),
+                domain: this.domains[guest!], ...(path ? { path: route } : { from: route[0], to: route[1] }),
+                probe, bystanders, runs,
                 watchTunnel: net.kind === "ovs", legNames: legs.map((l) => l.name), legPrefix: `${name}-migration`,
                 // A changed guest network is measured again too (e.g. a stack switching vxlan to gre).
                 triggers: [JSON.stringify(net)], previousLegs: args.previousLegs, ...options,
@@ -169,8 +190,12 @@ export class Lab extends pulumi.ComponentResource {
             this.migrations.push(migration);
             previous = [migration];
         }
-        this.legs = pulumi.all(this.migrations.map((m) => m.legs)).apply((l) => l.flat());
+        // In the order the config gives the migrations and drains.
+        const order = migrationEntries(plan.config).map(({ m }) => m.drain !== undefined);
+        let mi = 0, di = 0;
+        this.legs = pulumi.all(order.map((isDrain) => (isDrain ? this.drains[di++] : this.migrations[mi++]).legs)).apply((l) => l.flat());
         this.summary = this.legs.apply(summarize);
-        this.registerOutputs({ legs: this.legs, summary: this.summary });
+        this.drainReports = pulumi.all(this.drains.map((d) => d.report));
+        this.registerOutputs({ legs: this.legs, summary: this.summary, drains: this.drainReports });
     }
 }

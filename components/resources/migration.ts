@@ -108,11 +108,7 @@ export class Migration extends pulumi.ComponentResource {
         // A changed guest (or bystander, or anything given) is measured again, and so is one made to run again after a drift.
         const changes = pulumi.all([domain.xml, domain.instance, ...(bystanders ?? []).flatMap((b) => [b.domain.xml, b.domain.instance]),
             ...(triggers ?? [])]);
-        const bystanderList = pulumi.all((bystanders ?? []).map((b) => pulumi.all([b.host.address, probe?.address]).apply(([hostAddr, probeAddr]) => ({
-            name: b.domain.guestName, address: b.domain.address, counterPort: b.domain.counterPort,
-            // Behind NAT (no probe) only the host a guest runs on reaches its counter.
-            asker: probeAddr ?? hostAddr, host: b.host.hostname,
-        }))));
+        const bystanderList = bystanderSpecs(bystanders, probe);
         // A leg that failed last time, or every leg when one broke the SLA, has a new try number:
         // its triggers change and it runs again.
         const attempts = pulumi.output(previousLegs as pulumi.Input<unknown[] | undefined>).apply((p) => nextAttempts(p, specs.map((s) => s.leg)));
@@ -120,50 +116,93 @@ export class Migration extends pulumi.ComponentResource {
         let previous: pulumi.Input<pulumi.Resource>[] = [domain, ...hosts, ...(probe ? [probe] : []),
             ...(bystanders ?? []).map((b) => b.domain), ...givenDependsOn(opts)];
         for (const [k, s] of specs.entries()) {
-            const spec = pulumi.all([s.from.address, s.to.address, probe?.address, bystanderList])
-                .apply(([fromAddr, toAddr, probeAddr, others]): LegSpec => ({
-                    leg: s.leg,
-                    guest: { name: domain.guestName, address: domain.address, counterPort: domain.counterPort, memoryMiB: domain.memoryMiB },
-                    from: { name: s.from.hostname, address: fromAddr }, to: { name: s.to.hostname, address: toAddr },
-                    probe: probeAddr, tunnelPort: watchTunnel ? tunnelPort({ name: s.to.hostname }) : undefined,
-                    keyPath: s.from.peerKeyPath, knownHosts: s.from.peerKnownHosts, tuning: options, bystanders: others,
-                }));
-            const attempt = attempts.apply((a) => a[k]);
-            const leg = new command.remote.Command(`${legPrefix ?? name}-${s.leg}`, {
-                connection: s.from.connection,
-                create: spec.apply((x) => bashCommand(migrateLegScript(x))),
-                // stdout is the leg's raw figures (iperf3's JSON, every probe reply): kept in the
-                // outputs, not streamed into `pulumi up`; stderr is its progress, shown live.
-                logging: "stderr",
-                triggers: pulumi.all([changes, attempt]).apply(([c, a]) => [...c.filter((x) => x !== undefined && x !== ""), ...(a > 0 ? [a] : [])]),
-            }, childOpts(this, { dependsOn: previous }));
-            // The leg script reports a failed migration instead of failing, so the outputs can say so;
-            // the update still fails, with the leg's one clear line. (Said here, in the one chain the
-            // outputs hang on: a side chain would turn any error of the leg into an unhandled rejection.)
-            const outcome = pulumi.all([leg.stdout, attempt]).apply(([out, a]): LegOutcome => {
-                const o: LegOutcome = { ...parseLegOutcome(s.leg, s.from.hostname, s.to.hostname, out, a), guest: domain.guestName };
-                if (isFailed(o)) {
-                    pulumi.log.error(`leg ${o.leg} (${o.from} -> ${o.to}): ${o.failed}`, leg);
-                    // The update fails once the program is done and its outputs (which list this
-                    // failure) are saved: 32 is the Node SDK's "error already reported" exit code.
-                    process.exitCode = 32;
-                } else if (options.sla) {
-                    // Judged on every update, from the figures the state keeps: a bound tightened
-                    // since the leg ran fails this update, and the next one measures again. A
-                    // preview only warns: failing it would stop the update whose outputs record
-                    // the verdict that the next update measures again on.
-                    o.sla = judgeSla(o, options.sla);
-                    const preview = pulumi.runtime.isDryRun();
-                    for (const b of o.sla.broken) { (preview ? pulumi.log.warn : pulumi.log.error)(slaBreachLine(o, b), leg); }
-                    if (!o.sla.passed && !preview) { process.exitCode = 32; }
-                }
-                return o;
-            });
-            outputs.push(outcome);
-            previous = [leg];
+            const leg = measuredLeg(this, `${legPrefix ?? name}-${s.leg}`, {
+                leg: s.leg, domain, from: s.from, to: s.to, probe, watchTunnel, bystanders: bystanderList, tuning: options,
+                sla: options.sla, changes, attempt: attempts.apply((a) => a[k]),
+            }, previous);
+            outputs.push(leg.outcome);
+            previous = [leg.resource];
         }
         this.legs = pulumi.all(outputs);
         this.summary = this.legs.apply(summarize);
         this.registerOutputs({ legs: this.legs, summary: this.summary });
     }
+}
+
+/** The other guests as a leg's script takes them: where each runs and the node that can ask its counter. */
+export function bystanderSpecs(bystanders: { domain: Domain; host: Host }[] | undefined, probe: Host | undefined): pulumi.Output<NonNullable<LegSpec["bystanders"]>> {
+    return pulumi.all((bystanders ?? []).map((b) => pulumi.all([b.host.address, probe?.address]).apply(([hostAddr, probeAddr]) => ({
+        name: b.domain.guestName, address: b.domain.address, counterPort: b.domain.counterPort,
+        // Behind NAT (no probe) only the host a guest runs on reaches its counter.
+        asker: probeAddr ?? hostAddr, host: b.host.hostname,
+    }))));
+}
+
+/** One measured leg as a Migration or a Drain declares it. */
+export interface LegArgs {
+    leg: string;
+    domain: Domain;
+    from: Host;
+    to: Host;
+    probe?: Host;
+    watchTunnel?: boolean;
+    bystanders: pulumi.Output<NonNullable<LegSpec["bystanders"]>>;
+    tuning: MigrationTuning;
+    sla?: SlaConfig;
+    /** The plain transfer's port on the destination (legs to one destination at once each need their own). */
+    iperfPort?: number;
+    /** Whatever, changed, measures the leg again. */
+    changes: pulumi.Output<unknown[]>;
+    /** Its try number (nextAttempts): a new one runs it again. */
+    attempt: pulumi.Output<number>;
+}
+
+/**
+ * A leg: migrate-leg.sh run on the source, after `dependsOn`, and its outcome (parsed, judged
+ * against the SLA). A failed leg or a broken bound is logged as an error and fails the update
+ * once the program is done (its outputs saved); a preview only warns about a broken bound.
+ */
+export function measuredLeg(parent: pulumi.Resource, resourceName: string, x: LegArgs, dependsOn: pulumi.Input<pulumi.Resource>[]):
+    { resource: command.remote.Command; outcome: pulumi.Output<LegOutcome> } {
+    const { domain, from, to } = x;
+    const spec = pulumi.all([from.address, to.address, x.probe?.address, x.bystanders])
+        .apply(([fromAddr, toAddr, probeAddr, others]): LegSpec => ({
+            leg: x.leg,
+            guest: { name: domain.guestName, address: domain.address, counterPort: domain.counterPort, memoryMiB: domain.memoryMiB },
+            from: { name: from.hostname, address: fromAddr }, to: { name: to.hostname, address: toAddr },
+            probe: probeAddr, tunnelPort: x.watchTunnel ? tunnelPort({ name: to.hostname }) : undefined,
+            keyPath: from.peerKeyPath, knownHosts: from.peerKnownHosts, tuning: x.tuning, bystanders: others,
+            ...(x.iperfPort !== undefined ? { iperfPort: x.iperfPort } : {}),
+        }));
+    const leg = new command.remote.Command(resourceName, {
+        connection: from.connection,
+        create: spec.apply((s) => bashCommand(migrateLegScript(s))),
+        // stdout is the leg's raw figures (iperf3's JSON, every probe reply): kept in the
+        // outputs, not streamed into `pulumi up`; stderr is its progress, shown live.
+        logging: "stderr",
+        triggers: pulumi.all([x.changes, x.attempt]).apply(([c, a]) => [...c.filter((v) => v !== undefined && v !== ""), ...(a > 0 ? [a] : [])]),
+    }, childOpts(parent, { dependsOn }));
+    // The leg script reports a failed migration instead of failing, so the outputs can say so;
+    // the update still fails, with the leg's one clear line. (Said here, in the one chain the
+    // outputs hang on: a side chain would turn any error of the leg into an unhandled rejection.)
+    const outcome = pulumi.all([leg.stdout, x.attempt]).apply(([out, a]): LegOutcome => {
+        const o: LegOutcome = { ...parseLegOutcome(x.leg, from.hostname, to.hostname, out, a), guest: domain.guestName };
+        if (isFailed(o)) {
+            pulumi.log.error(`leg ${o.leg} (${o.from} -> ${o.to}): ${o.failed}`, leg);
+            // The update fails once the program is done and its outputs (which list this
+            // failure) are saved: 32 is the Node SDK's "error already reported" exit code.
+            process.exitCode = 32;
+        } else if (x.sla) {
+            // Judged on every update, from the figures the state keeps: a bound tightened
+            // since the leg ran fails this update, and the next one measures again. A
+            // preview only warns: failing it would stop the update whose outputs record
+            // the verdict that the next update measures again on.
+            o.sla = judgeSla(o, x.sla);
+            const preview = pulumi.runtime.isDryRun();
+            for (const b of o.sla.broken) { (preview ? pulumi.log.warn : pulumi.log.error)(slaBreachLine(o, b), leg); }
+            if (!o.sla.passed && !preview) { process.exitCode = 32; }
+        }
+        return o;
+    });
+    return { resource: leg, outcome };
 }

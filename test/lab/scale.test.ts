@@ -1,12 +1,14 @@
 // Labs of more than two hosts, built by real `pulumi up`s: a bridged overlay of three
 // hosts on two subnets with two guests (VXLAN, then GRE on the same lab), and a NAT lab
 // of three hosts on three subnets. One guest tours every host while the other one,
-// a bystander, must keep counting and reaching the outside.
+// a bystander, must keep counting and reaching the outside. Then, on the bridged lab, a
+// drain of one host's three guests two at a time.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import { LegMetrics } from "../../components/reports/metrics";
 import { LabStack } from "../../scripts/lab-stack";
 import { legsTable } from "../../scripts/print-legs";
+import { DrainReport, drainsTable, maxOverlap } from "../../components/reports/drain";
 
 // From the two-host bridged lab (README, FACTS.md): the probe loses the guest's downtime
 // plus ~200 ms while the old host still sends its pings into the tunnel (10-39 lost at
@@ -154,6 +156,49 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
             const a = lab.counter(g);
             spawnSync("sleep", ["1.5"]);
             assert.ok(lab.counter(g) > a, `${g.name} stopped counting`);
+        }
+    }));
+
+    // Last, on the same lab (over GRE, as the tours left it): two more small guests on pc1 (128 MiB,
+    // the built-in guest's kernel share), and a drain of pc1's three guests two at a time.
+    describe("drain", () => it("drains pc1's three guests two at a time onto pc2 and pc3, at most two legs at once, and brings them back", () => {
+        lab.configure((c) => {
+            edit("gre")(c);
+            c.guests.push({ name: "vm3", home: "pc1", address: "10.10.30.12", memoryMiB: 128 }, { name: "vm4", home: "pc1", address: "10.10.30.13", memoryMiB: 128 });
+            c.migrations = [{ drain: { host: "pc1", parallel: 2 }, probeIntervalMs: 10, guestPingIntervalMs: 50, timeoutSeconds: 300 }];
+        });
+        const planned = lab.plan.drains[0];
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, upFailure(r));
+        const outputs = lab.outputs();
+        const legs: LegMetrics[] = outputs.legs;
+        const drain: DrainReport = outputs.drains[0];
+        console.log(legsTable(legs));
+        console.log(drainsTable(outputs.drains));
+        assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`),
+            lab.plan.legs.map((l) => `${l.name} ${l.from}->${l.to}`), "the legs the plan placed, out then back");
+        const out = legs.slice(0, 3);
+        assert.deepStrictEqual(out.map((l) => `${l.guest}>${l.to}`).sort(), ["vm1>pc2", "vm3>pc2", "vm4>pc3"], JSON.stringify(planned.moves));
+        for (const l of legs) {
+            // Each guest ran and counted on its destination (and, back, at home); vm2, the one guest not moving, kept working.
+            movedAndCounting(l);
+            bystandersUnharmed(l, 2);
+            assert.ok(l.probe!.lost <= probeLossBound(l, 10), `${l.leg}: probe lost ${l.probe!.lost}/${l.probe!.sent}: ${JSON.stringify(l)}`);
+        }
+        // From the legs' timelines: the first two legs out (no edge between them) ran at once, the
+        // third waited for the first, and never more than two migrated at once, out or back.
+        const window = (l: LegMetrics) => ({ start: l.timeline!.startedAt, end: l.timeline!.startedAt + l.timeline!.marks.end });
+        const [w0, w1, w2] = out.map(window);
+        assert.ok(w1.start < w0.end && w0.start < w1.end, `the first two legs out did not overlap: ${JSON.stringify([w0, w1])}`);
+        assert.ok(w2.start >= w0.end, `the third leg out started before the first ended: ${JSON.stringify([w0, w2])}`);
+        assert.strictEqual(maxOverlap(out.map(window)), 2);
+        assert.ok(maxOverlap(legs.slice(3).map(window)) <= 2);
+        assert.ok(Math.min(...legs.slice(3).map((l) => window(l).start)) >= Math.max(...out.map((l) => window(l).end)), "a guest came back before the host was empty");
+        assert.strictEqual(drain.maxConcurrent, 2);
+        assert.ok(drain.drainMs! >= Math.max(...out.map((l) => l.wallClockMs)) && drain.drainMs! <= w2.end - w0.start + 1000, JSON.stringify(drain));
+        assert.ok(drain.out.every((g) => g.linkShare! > 0 && g.linkShare! <= 1), JSON.stringify(drain.out));
+        for (const g of ["vm1", "vm3", "vm4"]) {
+            assert.strictEqual(lab.onNode("pc1", `virsh -c qemu:///system domstate ${g}`).stdout.trim(), "running", `${g} back on pc1`);
         }
     }));
 });

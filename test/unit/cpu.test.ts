@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseLabConfig } from "../../components/model/config";
 import { formatGuestCpu, guestVisits, parseGuestCpu } from "../../components/model/cpu";
+import { planLab } from "../../components/model/plan";
 import { CpuCheckSpec, cpuXml, domainXml } from "../../components/render";
 import { baselineCpu, parseCpuCheck } from "../../components/reports/cpuCheck";
 import { cpuPreflight } from "../../components/resources/cpuCheck";
@@ -66,30 +67,41 @@ describe("guests[].cpu in the config", () => {
 });
 
 describe("the hosts a guest may visit", () => {
-    const lab = (migrations: any[], guests = [{ name: "vm1", home: "pc1" }, { name: "vm2", home: "pc3" }, { name: "vm3", home: "pc4" }]) =>
-        ({ guests, migrations, migration: undefined } as any);
+    // Four hosts, vm1 at pc1, vm2 at pc3, vm3 at pc4: the plan's legs say where each goes.
+    const visits = (edit: (c: any) => void) => {
+        const c: any = sampleLab();
+        c.hosts.push({ name: "pc3", address: "10.10.10.4" }, { name: "pc4", address: "10.10.10.5" });
+        c.guests.push({ name: "vm2", home: "pc3", address: "10.10.10.11" }, { name: "vm3", home: "pc4", address: "10.10.10.12" });
+        delete c.migration;
+        edit(c);
+        const cfg = parseLabConfig(c);
+        return guestVisits(cfg.guests, planLab(cfg, "cpu-test").legs);
+    };
 
     it("are its home and every host its migrations pass through, in the order it gets there", () => {
-        const v = guestVisits(lab([
-            { guest: "vm1", path: ["pc1", "pc3", "pc2"], roundTrip: false },
-            { guest: "vm2", from: "pc3", to: "pc1", roundTrip: true },
-            { guest: "vm1", path: ["pc2", "pc4"], roundTrip: false },
-        ]));
+        const v = visits((c) => {
+            c.migrations = [
+                { guest: "vm1", path: ["pc1", "pc3", "pc2"], roundTrip: false },
+                { guest: "vm2", from: "pc3", to: "pc1", roundTrip: true },
+                { guest: "vm1", path: ["pc2", "pc4"], roundTrip: false },
+            ];
+        });
         assert.deepStrictEqual(v, { vm1: ["pc1", "pc3", "pc2", "pc4"], vm2: ["pc3", "pc1"], vm3: ["pc4"] });
     });
 
     it("gain nothing from a round trip, which only returns to where the guest was", () => {
-        const oneWay = guestVisits(lab([{ guest: "vm1", path: ["pc1", "pc2", "pc3"], roundTrip: false }]));
-        const roundTrip = guestVisits(lab([{ guest: "vm1", path: ["pc1", "pc2", "pc3"], roundTrip: true }]));
+        const oneWay = visits((c) => { c.migrations = [{ guest: "vm1", path: ["pc1", "pc2", "pc3"], roundTrip: false }]; });
+        const roundTrip = visits((c) => { c.migrations = [{ guest: "vm1", path: ["pc1", "pc2", "pc3"], roundTrip: true }]; });
         assert.deepStrictEqual(roundTrip, oneWay);
         assert.deepStrictEqual(roundTrip.vm1, ["pc1", "pc2", "pc3"]);
     });
 
-    it("are read from a parsed config's single migration too", () => {
-        const c = sampleLab();
-        c.hosts.push({ name: "pc3", address: "10.10.10.4" });
-        c.migration = { guest: "vm1", path: ["pc1", "pc3", "pc2", "pc1"] };
-        assert.deepStrictEqual(guestVisits(parseLabConfig(c)), { vm1: ["pc1", "pc3", "pc2"] });
+    it("include where a drain places each guest of the drained host", () => {
+        const v = visits((c) => {
+            c.guests.push({ name: "vm4", home: "pc1", address: "10.10.10.13" });
+            c.migrations = [{ drain: { host: "pc1", to: ["pc2", "pc3"], place: { vm1: "pc3", vm4: "pc2" } } }];
+        });
+        assert.deepStrictEqual(v, { vm1: ["pc1", "pc3"], vm2: ["pc3"], vm3: ["pc4"], vm4: ["pc1", "pc2"] });
     });
 });
 

@@ -61,7 +61,7 @@ describe("labs of any size: config", () => {
         c.migrations[1].from = h2;
         assert.doesNotThrow(() => parseLabConfig(c));
         c.migrations[0].path = [h1, h2];
-        assert.deepStrictEqual(problems(c), ["migrations[0]: give either path or from and to"]);
+        assert.deepStrictEqual(problems(c), ["migrations[0]: give guest with either path or from and to, or give drain"]);
     });
 
     it("wants exactly one of migration and migrations, and path or from/to", () => {
@@ -70,7 +70,7 @@ describe("labs of any size: config", () => {
         assert.deepStrictEqual(problems(c), ["(the lab): give exactly one of migration (one guest) or migrations (a list)"]);
         const d = bigLab(2);
         d.migrations = [{ guest: "vm1" }];
-        assert.deepStrictEqual(problems(d), ["migrations[0]: give either path or from and to"]);
+        assert.deepStrictEqual(problems(d), ["migrations[0]: give guest with either path or from and to, or give drain"]);
         const e = bigLab(3);
         e.migrations[0].path = [e.hosts[0].name, e.hosts[0].name];
         assert.deepStrictEqual(problems(e), [`migrations[0].path[1]: '${e.hosts[0].name}' again; each step must go to another host`]);

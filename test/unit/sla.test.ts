@@ -78,9 +78,9 @@ describe("a migration's SLA: the lab's bounds, its own replacing them one by one
         const parsed = parseLabConfig(cfg);
         assert.deepStrictEqual(parsed.sla, { maxDowntimeMs: 500, maxProbeLost: 10 });
         assert.deepStrictEqual(parsed.migrations[0].sla, { maxDowntimeMs: 800 });
-        const p = problems((c) => { c.sla = { maxDowntimeMs: -1, maxDrainMs: 10 }; c.migration.sla = { maxProbeLost: 1.5 }; });
+        const p = problems((c) => { c.sla = { maxDowntimeMs: -1, maxJitterMs: 10 }; c.migration.sla = { maxProbeLost: 1.5 }; });
         assert.ok(p.includes("sla.maxDowntimeMs: must be a number from 0 to 86400000"), p.join("\n"));
-        assert.ok(p.includes("sla.maxDrainMs: is not a known field; remove it or check its spelling"), p.join("\n"));
+        assert.ok(p.includes("sla.maxJitterMs: is not a known field; remove it or check its spelling"), p.join("\n"));
         assert.ok(p.includes("migration.sla.maxProbeLost: must be an integer from 0 to 100000000"), p.join("\n"));
     });
 

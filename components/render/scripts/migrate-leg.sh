@@ -3,7 +3,8 @@
 # GUEST_ADDR, GUEST_PORT, CONSOLE_LOG, NIC_STATE (nic-state.sh, asked of a guest that is
 # silent after the move), KEY, KNOWN_HOSTS (see prelude.sh), MODE (precopy|postcopy|cold), POSTCOPY_SWITCH
 # (after-first-pass|after-seconds|on-stall), POSTCOPY_AFTER_S,
-# TIMEOUT_S, PROBE_INTERVAL_S, TIMELINE_INTERVAL_S (0 = no timeline), PLAIN_BYTES, BANDWIDTH_MIBS (0 = unlimited),
+# TIMEOUT_S, PROBE_INTERVAL_S, TIMELINE_INTERVAL_S (0 = no timeline), PLAIN_BYTES, IPERF_PORT (legs running at
+# once to one destination each use their own), BANDWIDTH_MIBS (0 = unlimited),
 # MAX_DOWNTIME_MS (0 = QEMU's default, 300 ms), STOP_ITERATIONS, STOP_SENT_MIB, STOP_DIRTY_PAGES_BELOW
 # (pre-copy's stop conditions, migration.stopAfter; 0 = not set), EXTRA_FLAGS, COUNTER_FROM (probe: the
 # probe node asks the guest's counter; hosts: the host it runs on does, behind NAT),
@@ -283,11 +284,11 @@ echo "=== bystanders-before"; bystanders
 say "plain transfer $SRC_NAME -> $DST_NAME ($PLAIN_BYTES bytes)"
 # Its PID file is named after this run: /tmp is every lab's, and iperf3 refuses to start while
 # the PID in the file it is given runs (another lab's server: the leg then found no server).
-$SSH "root@$DST_ADDR" "iperf3 -s -1 -D -B $DST_ADDR -p 5201 --pidfile /tmp/miglab-iperf3-$RUN_TAG.pid" 2>/dev/null
+$SSH "root@$DST_ADDR" "iperf3 -s -1 -D -B $DST_ADDR -p $IPERF_PORT --pidfile /tmp/miglab-iperf3-$RUN_TAG.pid" 2>/dev/null
 # The daemon listens a moment after it forks: on a busy host a fixed pause was not always enough.
-$SSH "root@$DST_ADDR" "for _ in \$(seq 100); do ss -Hltn 'sport = :5201' | grep -q . && exit 0; sleep 0.1; done" 2>/dev/null
+$SSH "root@$DST_ADDR" "for _ in \$(seq 100); do ss -Hltn 'sport = :$IPERF_PORT' | grep -q . && exit 0; sleep 0.1; done" 2>/dev/null
 echo "=== iperf3"
-iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p 5201 -n "$PLAIN_BYTES" -J 2>&1 || say "iperf3 failed"
+iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p "$IPERF_PORT" -n "$PLAIN_BYTES" -J 2>&1 || say "iperf3 failed"
 
 # The probe pings the guest from a host that is neither source nor destination.
 if [ -n "$PROBE_ADDR" ]; then

@@ -161,6 +161,13 @@ export interface GuestImageSpec {
     initrd?: string;
 }
 
+/** The text the built-in guest keeps in its memory from boot (guest-init.sh's /run/marker): what a capture of a migration in clear shows. */
+export function guestMemoryMarker(): string {
+    const m = /^MEMORY_MARKER='([^']+)'$/m.exec(scriptText("guest-init.sh"));
+    if (!m) { throw new Error("miglab: guest-init.sh sets no MEMORY_MARKER"); }
+    return m[1];
+}
+
 export function guestImageScript(g: GuestImageSpec, action: Action): string {
     return script("guest-image.sh", {
         ACTION: action, OUT: g.export, NAME: g.name, DISK: g.disk,

@@ -61,7 +61,7 @@ export class MigrationTls extends pulumi.ComponentResource {
                 ca: { node: caHost.hostname, address: h === caHost ? undefined : caAddress, dir: caDir },
                 keyPath: h.peerKeyPath, knownHosts: h.peerKnownHosts,
             }, action)));
-            return new command.remote.Command(`${name}-${h.hostname}`, {
+            return new command.remote.Command(`${name}-cert-${h.hostname}`, {
                 connection: h.connection, create: render("up"), update: render("up"), delete: render("down"),
                 // A new CA (made again, or kept elsewhere) signs every host's certificate again.
                 triggers: [this.ca.stdout],

@@ -9,7 +9,9 @@ import * as os from "os";
 import * as path from "path";
 import { checkMigrationOptions, parseLabConfig } from "../../components/model/config";
 import { planLab } from "../../components/model/plan";
-import { LOCAL_MIGRATION_TLS_DIR, TLS_HOST_DAYS, localSiteScript, migrateFlags, tlsCaScript, tlsHostScript } from "../../components/render";
+import {
+    LOCAL_MIGRATION_TLS_DIR, TLS_HOST_DAYS, guestMemoryMarker, localSiteScript, migrateFlags, scriptText, tlsCaScript, tlsHostScript,
+} from "../../components/render";
 import { siteSpecOf } from "../../components/render/specs";
 import { sampleLab } from "./config.test";
 
@@ -59,6 +61,29 @@ describe("migration.tls", () => {
         const body = text.slice(text.indexOf("ensure_libvirtd() {"));
         assert.ok(body.indexOf('mkdir -p "$d/root$MIGRATE_TLS_DIR"') < body.indexOf("/usr/sbin/libvirtd"));
         assert.match(body, /^migrate_tls_x509_cert_dir = "\$MIGRATE_TLS_DIR"$/m);
+    });
+
+    it("has the built-in guest keep a known text in every page of /run/marker, written at boot", () => {
+        const marker = guestMemoryMarker();
+        assert.ok(marker.length >= 24, marker);
+        const init = scriptText("guest-init.sh");
+        const part = /^# ---- memory marker\n[^]*?>\/run\/marker\n/m.exec(init)?.[0];
+        assert.ok(part, "guest-init.sh writes no /run/marker");
+        // Before the guest's services start (so before any leg), and as the guest's shell runs it.
+        assert.ok(init.indexOf(part) < init.indexOf("serve \"$PORT\" /bin/miglab-status &"));
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-marker-"));
+        try {
+            const file = path.join(dir, "marker");
+            const r = spawnSync("busybox", ["sh", "-c", part.replace(/\/run\/marker/g, file)], { encoding: "utf8" });
+            assert.strictEqual(r.status, 0, r.error ? `busybox: ${r.error.message} (scripts/setup installs busybox-static)` : r.stderr);
+            const text = fs.readFileSync(file);
+            assert.ok(text.length >= 16 * 4096, `${text.length} bytes`);
+            for (let page = 0; page + 4096 <= text.length; page += 4096) {
+                assert.ok(text.subarray(page, page + 4096).includes(marker), `page ${page / 4096} lacks the marker`);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     describe("the CA and host scripts, run here", function () {

@@ -16,6 +16,7 @@ export * from "./resources/host";
 export * from "./resources/lab";
 export * from "./resources/localSite";
 export * from "./resources/migration";
+export * from "./resources/migrationTls";
 export * from "./resources/natNetwork";
 export * from "./resources/nfsServer";
 export * from "./resources/ovsBridge";

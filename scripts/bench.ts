@@ -83,7 +83,7 @@ function measure(lab: LabStack, what: string, edit: (c: any) => void): { outcome
 function main(): void {
     const only = process.argv[2];
     if (only !== undefined && only !== "grid" && only !== "downtime") {
-        console.error(`bench: unknown run '${only}' (known: grid, downtime, scale, timeline, ab, hunt, drain; none: grid and downtime)`);
+        console.error(`bench: unknown run '${only}' (known: grid, downtime, scale, timeline, tls, ab, hunt, drain; none: grid and downtime)`);
         process.exit(2);
     }
     const started = Date.now();

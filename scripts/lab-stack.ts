@@ -134,6 +134,48 @@ export class LabStack {
         return sh(`nsenter -t ${pid} -m -n -- bash -c ${JSON.stringify(command)}`);
     }
 
+    /**
+     * Captures what crosses a node's interface `iface` matching the capture filter `filter`
+     * (dumpcap, pcap format), inside the node's network namespace, from when this resolves until
+     * stop(), which gives the capture file's path on this machine (the caller removes it) and
+     * what dumpcap said (its count of packets received and dropped).
+     */
+    async capture(node: string, iface: string, filter: string): Promise<{ stop(): Promise<{ file: string; said: string }> }> {
+        const pid = fs.readFileSync(path.join(this.plan.stateDir, "nodes", node, "anchor.pid"), "utf8").trim();
+        const file = path.join(os.tmpdir(), `miglab-capture-${this.name}-${node}-${process.pid}-${Date.now()}.pcap`);
+        const log = `${file}.log`;
+        const out = fs.openSync(log, "w");
+        // dumpcap writes the file itself: nothing of its output passes through this process,
+        // whose event loop a synchronous `pulumi up` blocks meanwhile. A kernel buffer of 64 MiB
+        // keeps up with a leg at the link's 1 Gbit/s while the machine is busy.
+        const child = spawn("nsenter", ["-t", pid, "-n", "--", "dumpcap", "-i", iface, "-P", "-q", "-B", "64", "-f", filter, "-w", file],
+            { stdio: ["ignore", out, out] });
+        fs.closeSync(out);
+        let code: number | null = null;
+        const exited = new Promise<void>((resolve) => child.on("exit", (c) => { code = c ?? -1; resolve(); }));
+        const said = () => fs.readFileSync(log, "utf8");
+        try {
+            for (let i = 0; !/Capturing on/.test(said()); i++) {
+                if (code !== null || i > 100) { throw new Error(`dumpcap on ${node} (${iface}) did not start capturing: ${said() || `exit ${code}`}`); }
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        } catch (e) {
+            child.kill("SIGINT");
+            fs.rmSync(log, { force: true });
+            fs.rmSync(file, { force: true });
+            throw e;
+        }
+        return {
+            stop: async () => {
+                child.kill("SIGINT");
+                await exited;
+                const text = said();
+                fs.rmSync(log, { force: true });
+                return { file, said: text.trim() };
+            },
+        };
+    }
+
     /** Runs a command on a lab node through its sshd, as the program does. */
     onNode(node: string, command: string, input = ""): Run {
         const n = this.plan.nodes.find((x) => x.name === node)!;

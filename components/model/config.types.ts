@@ -354,6 +354,10 @@ export interface MigrationConfig {
         dirtyPagesBelow?: number;
     };
     /**
+     * send the migration stream (memory, device state, and the disks where they move too) over QEMU's TLS (virsh migrate --tls): the lab makes its own CA and a certificate per host it visits, with the host's lab address in its subject alternative names, and removes them when no migration needs them or on destroy
+     */
+    tls: boolean;
+    /**
      * how many times to run the migration (each run one or two legs)
      */
     runs: number;

@@ -1,5 +1,4 @@
 // A guest's CPU as the config names it, and the hosts whose CPU it must run on.
-import type { PlannedLeg } from "./plan";
 import type { GuestConfig, LabConfig } from "./types";
 
 export interface CpuFeature { name: string; policy: "require" | "disable" }
@@ -30,7 +29,7 @@ export function formatGuestCpu(c: GuestCpu): string {
  * Every host a guest may run on, in the order it gets there: its home, then where each of the
  * plan's legs (paths, round trips and drains alike) takes it. A guest no leg moves stays at home.
  */
-export function guestVisits(guests: Pick<GuestConfig, "name" | "home">[], legs: Pick<PlannedLeg, "guest" | "to">[]): Record<string, string[]> {
+export function guestVisits(guests: Pick<GuestConfig, "name" | "home">[], legs: { guest: string; to: string }[]): Record<string, string[]> {
     const visits: Record<string, string[]> = Object.fromEntries(guests.map((g) => [g.name, [g.home]]));
     for (const l of legs) {
         const seen = visits[l.guest];

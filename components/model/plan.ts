@@ -78,7 +78,7 @@ export interface Plan {
     labId: string;
     site: LabConfig["site"];
     topology: LabConfig["topology"];
-    /** Where the local site keeps its state, keys and per-node daemons' files. */
+    /** Where the local site keeps its state, keys and per-node daemons' files (on real hosts: the lab's files there). */
     stateDir: string;
     nodes: PlannedNode[];
     hosts: PlannedNode[];
@@ -112,6 +112,11 @@ export interface Plan {
     /** Every leg of every migration, in the order they run (a drain's: in the order they start). */
     legs: PlannedLeg[];
     drains: PlannedDrain[];
+    /**
+     * Migrations over TLS (migration.tls): the hosts they visit, each of which gets a
+     * certificate, and the lab's CA, kept on the first of them; undefined when none is.
+     */
+    tls?: { hosts: string[]; caHost: string; caDir: string };
     config: LabConfig;
 }
 
@@ -275,6 +280,9 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         }
         return planned;
     });
+    const migrations = planMigrations(cfg, nfs.name);
+    const tlsVisits = new Set(migrations.legs.filter((l) => l.migration.tls).flatMap((l) => [l.from, l.to]));
+    const tlsHosts = hosts.map((h) => h.name).filter((h) => tlsVisits.has(h));
     return {
         stack, labId, site: cfg.site, topology: cfg.topology, stateDir, nodes, hosts, nfs, outside, probe,
         forward: makesRouter ? [nfs.name] : [],
@@ -295,6 +303,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
                 options: `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/root/.ssh/miglab-${labId}.known_hosts -o IdentitiesOnly=yes`,
                 uriParams: "", knownHosts: `/root/.ssh/miglab-${labId}.known_hosts`, configFile: `/etc/ssh/ssh_config.d/miglab-${labId}.conf`,
             },
-        guests, ...planMigrations(cfg, nfs.name), config: cfg,
+        guests, ...migrations, config: cfg,
+        tls: tlsHosts.length ? { hosts: tlsHosts, caHost: tlsHosts[0], caDir: `${stateDir}/tls-ca` } : undefined,
     };
 }

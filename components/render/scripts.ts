@@ -71,12 +71,19 @@ export interface LocalSiteSpec {
     link?: { rate?: string; delayMs?: number; lossPercent?: number };
 }
 
+/**
+ * Where each local-site host's libvirt takes QEMU's migration TLS files from: named in the
+ * host's own qemu.conf, inside its own /etc/libvirt (a per-node copy), since the machine's
+ * /etc/pki is every node's.
+ */
+export const LOCAL_MIGRATION_TLS_DIR = "/etc/libvirt/miglab-tls";
+
 export function localSiteScript(s: LocalSiteSpec, action: Action): string {
     const link = s.link ?? {};
     const nodes = s.nodes.map((n) =>
         `${n.name} ${n.role} ${n.port} ${n.gateway ?? "-"} ${n.links.map((l) => `${l.segment}:${l.cidr}`).join(",")}`).join("\n");
     return script("local-site.sh", {
-        ACTION: action, LAB_ID: s.labId, STATE: s.stateDir, OWNER: s.owner, NODES: nodes,
+        ACTION: action, LAB_ID: s.labId, STATE: s.stateDir, OWNER: s.owner, NODES: nodes, MIGRATE_TLS_DIR: LOCAL_MIGRATION_TLS_DIR,
         HOST_UPLINK: s.hostUplink, LINK_MTU: s.linkMtu, FORWARD: s.forward.join(" "),
         ROUTES: s.routes.map((r) => `${r.node} ${r.dest} ${r.via}`).join("\n"),
         LINK_RATE: link.rate ?? "", LINK_DELAY_MS: link.delayMs ?? 0, LINK_LOSS_PCT: link.lossPercent ?? 0,
@@ -153,6 +160,13 @@ export interface GuestImageSpec {
     /** Where the built-in image's kernel and initramfs go on the NFS host. */
     kernel?: string;
     initrd?: string;
+}
+
+/** The text the built-in guest keeps in its memory from boot (guest-init.sh's /run/marker): what a capture of a migration in clear shows. */
+export function guestMemoryMarker(): string {
+    const m = /^MEMORY_MARKER='([^']+)'$/m.exec(scriptText("guest-init.sh"));
+    if (!m) { throw new Error("miglab: guest-init.sh sets no MEMORY_MARKER"); }
+    return m[1];
 }
 
 export function guestImageScript(g: GuestImageSpec, action: Action): string {
@@ -273,7 +287,7 @@ export function ovsScript(o: OvsSpec, action: Action): string {
 /** How a leg migrates: the config's migration fields that reach virsh and the leg script. */
 export type MigrationTuning = Pick<MigrationConfig, "mode" | "postcopySwitch" | "postcopyAfterSeconds" | "postcopyVariant" | "timeoutSeconds"
     | "probeIntervalMs" | "timelineIntervalMs" | "bandwidthMiBs" | "maxDowntimeMs" | "autoConverge" | "parallelConnections" | "compression"
-    | "stopAfter">;
+    | "stopAfter" | "tls">;
 
 /** virsh migrate flags for the tuning options (mode, bandwidth and downtime are set by the leg script). */
 export function migrateFlags(m: MigrationTuning): string {
@@ -282,6 +296,7 @@ export function migrateFlags(m: MigrationTuning): string {
     if (m.parallelConnections > 1) { f.push("--parallel", "--parallel-connections", String(m.parallelConnections)); }
     if (m.compression === "xbzrle") { f.push("--compressed", "--comp-methods", "xbzrle"); }
     if (m.mode === "postcopy" && m.postcopyVariant === "demand") { f.push("--postcopy-bandwidth", String(DEMAND_PUSH_MIBS)); }
+    if (m.tls) { f.push("--tls"); }
     return f.join(" ");
 }
 
@@ -334,6 +349,53 @@ export function migrateLegScript(s: LegSpec): string {
         // Pre-copy's stop conditions (0: not set).
         STOP_ITERATIONS: m.stopAfter?.iterations ?? 0, STOP_SENT_MIB: m.stopAfter?.sentMiB ?? 0, STOP_DIRTY_PAGES_BELOW: m.stopAfter?.dirtyPagesBelow ?? 0,
         BYSTANDERS: (s.bystanders ?? []).map((b) => `${b.name} ${b.address} ${b.counterPort} ${b.asker} ${b.host}`).join("\n"),
+    });
+}
+
+// ---- TLS migrations ---------------------------------------------------------------
+
+/** How long the lab's migration CA and the hosts' certificates are valid (days); `up` renews either 30 days before. */
+export const TLS_CA_DAYS = 3650;
+export const TLS_HOST_DAYS = 365;
+
+export interface TlsCaSpec {
+    /** The host that keeps the CA, for messages. */
+    node: string;
+    /** Names the CA (its subject). */
+    labId: string;
+    /** Where its key and certificate are on that host (only root reads it). */
+    dir: string;
+}
+
+/** The lab's migration CA on one host: up makes it (printing its certificate's fingerprint), down removes it. */
+export function tlsCaScript(c: TlsCaSpec, action: Action): string {
+    return script("tls-ca.sh", { ACTION: action, NODE: c.node, LAB_ID: c.labId, CA_DIR: c.dir, DAYS: TLS_CA_DAYS });
+}
+
+export interface TlsHostSpec {
+    node: string;
+    /** Marks the files this lab put on the host. */
+    labId: string;
+    /** The host's lab address: the name its certificate is for (a leg migrates to tcp://<address>). */
+    address: string;
+    /**
+     * The local site: the directory the host's own qemu.conf names (LOCAL_MIGRATION_TLS_DIR), which
+     * up insists on; undefined on real hosts: wherever their libvirt takes migration TLS files from.
+     */
+    expectDir?: string;
+    /** The host keeping the CA (tlsCaScript): its name, its lab address (undefined: this host) and the CA's directory. */
+    ca: { node: string; address?: string; dir: string };
+    /** Key file on the host with which it reaches the CA's host, and the peers' recorded host keys (none: not checked). */
+    keyPath: string;
+    knownHosts?: string;
+}
+
+/** One host's key (made there) and certificate, signed by the lab's CA on its host: up installs them, down removes them. */
+export function tlsHostScript(t: TlsHostSpec, action: Action): string {
+    return script("tls-host.sh", {
+        ACTION: action, NODE: t.node, LAB_ID: t.labId, ADDR: t.address, EXPECT_DIR: t.expectDir ?? "", QEMU_CONF: "/etc/libvirt/qemu.conf",
+        CA_NODE: t.ca.node, CA_ADDR: t.ca.address ?? "", CA_DIR: t.ca.dir, DAYS: TLS_HOST_DAYS,
+        KEY: t.keyPath, KNOWN_HOSTS: t.knownHosts ?? "", SIGN: scriptText("tls-sign.sh"),
     });
 }
 

@@ -15,6 +15,7 @@ import { Host } from "./host";
 import { HostBridge } from "./hostBridge";
 import { LocalSite } from "./localSite";
 import { Migration } from "./migration";
+import { MigrationTls } from "./migrationTls";
 import { NatNetwork } from "./natNetwork";
 import { NfsServer } from "./nfsServer";
 import { OvsBridge } from "./ovsBridge";
@@ -44,6 +45,8 @@ export class Lab extends pulumi.ComponentResource {
     readonly sshSite?: SshSite;
     readonly hosts: Record<string, Host> = {};
     readonly domains: Record<string, Domain> = {};
+    /** The CA and certificates of migrations with `tls: true`, if any has it. */
+    readonly tls?: MigrationTls;
     /** One per migration of the config, run in order. */
     readonly migrations: Migration[] = [];
     /** One per drain of the config, in the same chain as the migrations. */
@@ -156,9 +159,16 @@ export class Lab extends pulumi.ComponentResource {
                 description: `miglab guest of stack ${plan.stack}`,
             }, { parent: this, dependsOn: ssh ? [...pools, ssh, ...routeChecks] : pools });
         }
+        if (plan.tls) {
+            this.tls = new MigrationTls(`${name}-tls`, {
+                hosts: plan.tls.hosts.map((h) => this.hosts[h]), caHost: this.hosts[plan.tls.caHost], labId: plan.labId,
+                caDir: plan.tls.caDir, expectDir: this.site?.migrationTlsDir,
+                // Real hosts reach the CA's host with the lab's key, which SshSite installs.
+            }, { parent: this, dependsOn: ssh ? [ssh] : [] });
+        }
         // The migrations one after another, each starting where the previous ones left its guest;
         // every other guest is a bystander that must keep working meanwhile.
-        let previous: pulumi.Resource[] = Object.values(this.domains);
+        let previous: pulumi.Resource[] = [...Object.values(this.domains), ...(this.tls ? [this.tls] : [])];
         for (const { m, at } of migrationEntries(plan.config)) {
             const legs = plan.legs.filter((l) => l.at === at);
             const { guest, from, to, path, drain, probeHost, guestPingIntervalMs, sla, runs, ...options } = m;

@@ -5,7 +5,7 @@ import { HostArgs } from "./host";
 import { ArgChecks, cidrMsg, ipMsg, isCidr, isCount, isIpv4, isName, nameMsg } from "./validate";
 import { cidrOf, fnv1a } from "../model/net";
 import { Role } from "../model/plan";
-import { GuestAttachment, LocalSiteSpec, localSiteScript } from "../render";
+import { GuestAttachment, LOCAL_MIGRATION_TLS_DIR, LocalSiteSpec, localSiteScript } from "../render";
 import { localSiteProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
 
@@ -62,6 +62,8 @@ export class LocalSite extends pulumi.ComponentResource {
     readonly peerKeyPath: string;
     readonly stateDir: string;
     readonly spec: LocalSiteSpec;
+    /** Where each host's libvirt takes QEMU's migration TLS files from (MigrationTls's expectDir). */
+    readonly migrationTlsDir = LOCAL_MIGRATION_TLS_DIR;
 
     constructor(name: string, args: LocalSiteArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:site:LocalSite", name, {}, opts);

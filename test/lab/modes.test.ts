@@ -1,11 +1,23 @@
 // Migration modes on a real lab: pre-copy against a dirtying guest, post-copy, and cold.
 import * as assert from "assert";
+import * as fs from "fs";
 import { LegMetrics } from "../../components/reports/metrics";
 import { expandTimeline } from "../../components/reports/timeline";
+import { LOCAL_MIGRATION_TLS_DIR, guestMemoryMarker } from "../../components/render";
 import { LabStack } from "../../scripts/lab-stack";
+import { Flow, isTlsHello, tcpFlows } from "../capture";
 import schema from "../../components/model/config.schema.json";
 import { DEMAND_PUSH_MIBS } from "../../components/model/migrations";
 import { emulatorVersions } from "../../scripts/versions";
+
+/** libvirt's ports for incoming migrations (qemu.conf's migration_port_min and _max, left at their defaults). */
+const MIGRATION_PORTS: [number, number] = [49152, 49215];
+/**
+ * What the flows' hit counts are of: the text the guest keeps in memory, and how QEMU's
+ * stream begins (its magic "QEVM" and version 3: eight bytes, which ciphertext of a leg's
+ * size holds by chance with a probability of about 1e-11).
+ */
+const PATTERNS = [Buffer.from(guestMemoryMarker()), Buffer.from("QEVM\x00\x00\x00\x03", "latin1")];
 
 /** What a leg's timeline guarantees, whatever the machine's load (see the bounds' reasons below). */
 function checkTimeline(l: LegMetrics): void {
@@ -44,6 +56,27 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     const lab = new LabStack("ci-modes");
     const legsOf = (): LegMetrics[] => lab.outputs().legs;
     let idle: LegMetrics[];
+    /** The migration connections of the dirtying guest's legs in clear, captured on pc1's link. */
+    let clear: Flow[] | undefined;
+
+    /**
+     * `pulumi up` while pc1's link is captured: what pc1 sends to or from a migration port of
+     * pc2's, and the openings of pc2's connections to pc1 (pc2's own data stays out: the
+     * capture is kept to one leg's memory). Gives the up and the connections that opened during it.
+     */
+    async function upCaptured(): Promise<{ r: ReturnType<LabStack["up"]>; flows: Flow[]; said: string }> {
+        const [pc1, pc2] = lab.plan.hosts.map((h) => h.address);
+        const cap = await lab.capture("pc1", "eth0",
+            `tcp portrange ${MIGRATION_PORTS.join("-")} and host ${pc2} and (src host ${pc1} or tcp[tcpflags] & tcp-syn != 0)`);
+        let got: { file: string; said: string } | undefined;
+        try {
+            const r = lab.up();
+            got = await cap.stop();
+            return { r, said: got.said, flows: tcpFlows(fs.readFileSync(got.file), PATTERNS, MIGRATION_PORTS).filter((f) => f.opened) };
+        } finally {
+            fs.rmSync((got ?? await cap.stop()).file, { force: true });
+        }
+    }
 
     before(() => {
         lab.configure();
@@ -67,10 +100,12 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         for (const l of idle) { checkTimeline(l); }
     });
 
-    it("pre-copy sends the memory a guest dirties at 40 MiB/s on top of what an idle guest needs", () => {
+    it("pre-copy sends the memory a guest dirties at 40 MiB/s on top of what an idle guest needs", async () => {
         lab.configure((c) => { c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 }; });
-        // The changed guest is redefined and restarted at home, and the legs run again.
-        const r = lab.up();
+        // The changed guest is redefined and restarted at home, and the legs run again (captured
+        // for the migration.tls test below: the same legs in clear).
+        const { r, flows } = await upCaptured();
+        clear = flows;
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
         const [dirty] = legsOf();
         assert.match(r.stdout, /definition changed, restarting it/);
@@ -115,6 +150,55 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             assert.ok(l.counterAfter > l.counterBefore, JSON.stringify(l));
         }
         assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
+    });
+
+    it("tls: true sends the migration over TLS: every connection opens with a handshake, and nothing of the guest's memory crosses in clear", async () => {
+        const [pc1, pc2] = lab.plan.hosts;
+        const from = (all: Flow[], h: { address: string }) => all.filter((f) => f.client.startsWith(`${h.address}:`));
+        const to = (all: Flow[], h: { address: string }) => all.filter((f) => f.server.startsWith(`${h.address}:`));
+        // What the capture can see: the same legs in clear (the test above) carried QEMU's stream
+        // as is, the text the guest keeps in its memory among the pages pc1 sent.
+        assert.ok(clear, "no capture of the legs in clear: the test above did not run to its end");
+        const clearOut = from(clear, pc1);
+        assert.ok(clearOut.length >= 1, `no migration connection from pc1 in the capture in clear: ${JSON.stringify(clear)}`);
+        assert.ok(clearOut.some((f) => f.clientHits[0] > 0 && f.clientHits[1] > 0),
+            `the capture in clear holds neither the guest's memory marker nor QEMU's stream magic: ${JSON.stringify(clearOut)}`);
+        assert.ok(clearOut.every((f) => !isTlsHello(f.clientFirst, "client")));
+
+        lab.configure((c) => {
+            c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };
+            c.migration.tls = true;
+        });
+        const { r, flows, said } = await upCaptured();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        const legs = legsOf();
+        assert.strictEqual(legs.length, 2);
+        for (const l of legs) { assert.ok(l.destinationState === "running" && l.counterAfter > l.counterBefore, JSON.stringify(l)); }
+        // Out (pc1 the source, QEMU's TLS client): every connection pc1 opened to pc2's migration
+        // port begins with a ClientHello and carried the guest's memory (its data counted).
+        // Back (pc1 the destination, the server): pc1 answered every one with a ServerHello.
+        const out = from(flows, pc1), back = to(flows, pc1);
+        assert.ok(out.length >= 1 && back.length >= 1, `migration connections: ${out.length} out, ${back.length} back: ${JSON.stringify(flows)}; dumpcap: ${said}`);
+        for (const f of out) {
+            assert.ok(isTlsHello(f.clientFirst, "client"), `${f.client} -> ${f.server} began with ${f.clientFirst?.toString("hex")}, not a TLS ClientHello; dumpcap: ${said}`);
+        }
+        assert.ok(out.some((f) => f.clientBytes > 16 << 20), `the TLS connections out carried ${out.map((f) => f.clientBytes).join(", ")} bytes, less than the guest's memory`);
+        for (const f of back) {
+            assert.ok(isTlsHello(f.serverFirst, "server"), `${f.server} answered ${f.client} with ${f.serverFirst?.toString("hex")}, not a TLS ServerHello`);
+        }
+        // And none of what the clear legs showed: neither the guest's memory marker nor QEMU's magic.
+        for (const f of flows) {
+            assert.deepStrictEqual([f.clientHits, f.serverHits], [[0, 0], [0, 0]], `${f.client} -> ${f.server} carried them in clear`);
+        }
+        // Each host's certificate is in its own directory, for its lab address, signed by the lab's one CA.
+        for (const h of [pc1, pc2]) {
+            const d = LOCAL_MIGRATION_TLS_DIR;
+            const v = lab.onNode(h.name, `openssl verify -CAfile ${d}/ca-cert.pem -purpose sslserver -verify_ip ${h.address} ${d}/server-cert.pem`);
+            assert.strictEqual(v.code, 0, `${h.name}: ${v.stdout}${v.stderr}`);
+        }
+        const cas = [pc1, pc2].map((h) => lab.onNode(h.name, `openssl x509 -in ${LOCAL_MIGRATION_TLS_DIR}/ca-cert.pem -noout -fingerprint -sha256`).stdout);
+        assert.ok(cas[0] && cas[0] === cas[1], `the hosts hold different CAs: ${cas.join(" / ")}`);
+        assert.ok(fs.existsSync(`${lab.plan.tls!.caDir}/ca-key.pem`), "the CA's key is not in the lab's state directory on this machine");
     });
 
     it("post-copy moves the dirtying guest with pages requested on demand", () => {
@@ -168,6 +252,15 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             const capBytes = DEMAND_PUSH_MIBS * 2 ** 20 * (p.tailMs + 100) / 1000;
             assert.ok(p.pushedPages * 4096 <= capBytes, `pushed ${p.pushedPages} pages in ${p.tailMs} ms; the cap allows ${Math.round(capBytes / 4096)}`);
         }
+    });
+
+    it("without tls any more (the post-copy up above), the certificates and the CA are gone", () => {
+        for (const h of lab.plan.hosts) {
+            const left = lab.onNode(h.name, `ls -A ${LOCAL_MIGRATION_TLS_DIR}`);
+            assert.strictEqual(left.code, 0, left.stderr);
+            assert.strictEqual(left.stdout.trim(), "", `${h.name} keeps ${left.stdout.trim()}`);
+        }
+        assert.ok(!fs.existsSync(`${lab.plan.stateDir}/tls-ca`), "the lab's CA is still there");
     });
 
     it("a cold migration pauses the guest while all its memory crosses the link: its downtime is the transfer", () => {

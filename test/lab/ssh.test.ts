@@ -47,7 +47,8 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
      * A site-ssh stack from docs/ssh-site.md's example, pointed at the bed, keys set as secrets. nat and
      * bridged labs use the machines' routed addresses, and the outside node the team's network has.
      */
-    function sshStack(name: string, user: string, guestHost: number, pass = passphrase, topology = "same-subnet", outside = outsideAddress): LabStack {
+    function sshStack(name: string, user: string, guestHost: number, pass = passphrase, topology = "same-subnet", outside = outsideAddress,
+        edit: (lab: any) => void = () => undefined): LabStack {
         const s = new LabStack(name, "same-subnet", { PULUMI_CONFIG_PASSPHRASE: pass });
         stacks.push(s);
         const doc = yaml.load(fs.readFileSync(path.join(ROOT, "docs", "ssh-stack.yaml"), "utf8"));
@@ -74,6 +75,7 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
             if (topology === "bridged") { lab.overlay = overlay; lab.guests[0].address = `10.66.3.${guestHost}`; }
             lab.migration.guestPingIntervalMs = 50;
         }
+        edit(lab);
         fs.writeFileSync(s.file, yaml.dump(doc));
         s.init();
         const key = fs.readFileSync(bed.clientKey, "utf8");
@@ -112,8 +114,8 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
 
     let root: LabStack;
     let legs: LegMetrics[];
-    it("builds the same-subnet lab as root over SSH only, and migrates there and back", () => {
-        root = sshStack("ci-ssh", "root", 21);
+    it("builds the same-subnet lab as root over SSH only, and migrates there and back over TLS", () => {
+        root = sshStack("ci-ssh", "root", 21, passphrase, "same-subnet", outsideAddress, (lab) => { lab.migration.tls = true; });
         const r = record(root.up());
         assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
         legs = legsOf(root);
@@ -131,6 +133,23 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
         assert.doesNotMatch(virsh("pc2", "list --all --name"), /vm1/);
         // Only SSH reached the machines: every command arrived through their sshd.
         for (const m of bed.machines) { assert.match(sshLog(m.name), /Accepted publickey for root/, m.name); }
+    });
+
+    it("made the TLS legs' CA on pc1 and each host's key on the host, certificates where libvirt looks, no key in the state", () => {
+        assert.ok(legs, "no lab");
+        const state = root.pulumi(["stack", "export", "--show-secrets"]).stdout;
+        const ca = `${root.plan.tls!.caDir}/ca-key.pem`;
+        assert.strictEqual(bed.inMachine("pc1", `test -s ${ca}`).code, 0, `no CA key at ${ca} on pc1`);
+        assert.notStrictEqual(bed.inMachine("pc2", `test -e ${ca}`).code, 0, "pc2 holds the CA's key");
+        for (const h of root.plan.hosts) {
+            // libvirt's default on a fresh Debian host (no migrate_tls_x509_cert_dir): /etc/pki/qemu.
+            const v = bed.inMachine(h.name, `openssl verify -CAfile /etc/pki/qemu/ca-cert.pem -purpose sslserver -verify_ip ${h.address} /etc/pki/qemu/server-cert.pem`);
+            assert.strictEqual(v.code, 0, `${h.name}: ${v.stdout}${v.stderr}`);
+            const key = bed.inMachine(h.name, "sed -n '2p' /etc/pki/qemu/server-key.pem").stdout.trim();
+            assert.ok(key.length > 40 && !state.includes(key), `${h.name}'s key is in the stack's state`);
+        }
+        const caKey = bed.inMachine("pc1", `sed -n '2p' ${ca}`).stdout.trim();
+        assert.ok(caKey.length > 40 && !state.includes(caKey), "the CA's key is in the stack's state");
     });
 
     it("records each host key in the stack, and the hosts check each other's against it", () => {

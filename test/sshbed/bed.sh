@@ -2,7 +2,7 @@
 # `apt-get install` of the packages docs/ssh-site.md lists.
 # Each machine is a network namespace with its own mount and UTS namespaces,
 # private copies of the directories a host keeps its state in (/etc/ssh,
-# /etc/libvirt, /etc/ganesha, /root, /home, /run, /tmp, ...), its own SSH host
+# /etc/libvirt, /etc/ganesha, /etc/pki, /root, /home, /run, /tmp, ...), its own SSH host
 # keys, and the daemons its packages would start: sshd everywhere, libvirtd and
 # Open vSwitch (userspace datapath: no kernel module here) on hypervisor hosts,
 # rpcbind and nfs-ganesha on the NFS machine. It is test code of its own:
@@ -28,7 +28,7 @@
 set -eu
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-DIRS="run tmp root home srv mnt etc/ssh etc/libvirt etc/ganesha etc/openvswitch etc/sudoers.d \
+DIRS="run tmp root home srv mnt etc/ssh etc/libvirt etc/ganesha etc/openvswitch etc/sudoers.d etc/pki \
 var/lib/libvirt var/log/libvirt var/cache/libvirt var/lib/openvswitch var/log/openvswitch \
 var/log/ganesha var/lib/nfs var/lib/miglab"
 FILES="etc/passwd etc/group etc/shadow etc/hosts etc/hostname etc/exports"
@@ -164,6 +164,9 @@ ROUTES_END
 ensure_anchor() { # a sleeping process holding the machine's mount and UTS namespaces
   local name=$1 d="$STATE/m/$1" binds=""
   alive "$(pidof_file "$d/anchor.pid")" && return 0
+  # /etc/pki, where a host's libvirt takes QEMU's TLS files from, is each machine's own (empty,
+  # as Debian leaves it); this machine may have none to mount it on.
+  mkdir -p /etc/pki
   for sub in $DIRS $FILES; do binds="$binds mount --bind $d/root/$sub /$sub;"; done
   binds="$binds mount --bind $STATE/shared /srv/miglab; mount --bind $STATE/shared /mnt/miglab; hostname $name;"
   ip netns exec "$(ns_of "$name")" unshare -m -u --propagation private sh -c "$binds exec sleep infinity" </dev/null >/dev/null 2>&1 &

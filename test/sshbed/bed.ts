@@ -136,7 +136,7 @@ export class SshBed {
      */
     snapshot(name: string): string {
         const r = this.inMachine(name, [
-            "cd / && find etc/ssh etc/libvirt etc/ganesha etc/sudoers.d etc/exports etc/passwd etc/group root home srv mnt tmp var/lib/miglab var/lib/libvirt " +
+            "cd / && find etc/ssh etc/libvirt etc/ganesha etc/sudoers.d etc/pki etc/exports etc/passwd etc/group root home srv mnt tmp var/lib/miglab var/lib/libvirt " +
             "-xdev \\( -type f -printf '%p ' -exec md5sum {} \\; \\) -o \\( ! -type f -print \\) 2>/dev/null | " +
             // libvirt makes its storage directories on first use and keeps them, empty.
             "grep -v -e '^var/lib/libvirt/dnsmasq' -e '^tmp/\\.' -e '^etc/libvirt/storage$' -e '^etc/libvirt/storage/autostart$' | sort",

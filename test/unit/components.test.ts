@@ -4,7 +4,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    Domain, GuestImage, Host, LocalSite, Migration, NatNetwork, NfsServer, OvsBridge, SshSite, StoragePool,
+    Domain, GuestImage, Host, LocalSite, Migration, MigrationTls, NatNetwork, NfsServer, OvsBridge, SshSite, StoragePool,
 } from "../../components";
 import { declared, find, outputOf, varOf } from "./mocks";
 
@@ -205,6 +205,31 @@ describe("components on their own args (mocks)", function () {
             assert.strictEqual(varOf(out, "PROBE_ADDR"), "");
             assert.strictEqual(varOf(out, "COUNTER_FROM"), "hosts");
             assert.strictEqual(varOf(out, "SRC_NAME"), "pc2");
+        });
+
+        it("MigrationTls keeps the CA on its first host and gives each host a certificate signed there; Migration's tls adds --tls", async () => {
+            const real = new Host("g-real", { connection: conn(2234), address: "10.4.0.4", hostname: "real", peerKeyPath: "/root/.ssh/miglab-x", peerKnownHosts: "/root/.ssh/miglab-x.known_hosts" });
+            const tls = new MigrationTls("g-tls", { hosts: [pc1, real], labId: "lab-1" });
+            assert.strictEqual(tls.certificates.length, 2);
+            const ca = await find("g-tls-ca");
+            assert.strictEqual(ca.inputs.connection.port, 2231);
+            assert.strictEqual(varOf(ca.inputs.create, "CA_DIR"), "/var/lib/miglab/lab-1/tls-ca");
+            const own = (await find("g-tls-cert-pc1")).inputs, other = (await find("g-tls-cert-real")).inputs;
+            assert.strictEqual(varOf(own.create, "CA_ADDR"), "");
+            assert.strictEqual(varOf(other.create, "CA_ADDR"), "10.4.0.1");
+            assert.strictEqual(varOf(other.create, "ADDR"), "10.4.0.4");
+            assert.strictEqual(other.connection.port, 2234);
+            // Real hosts: wherever their libvirt takes the files from; signed over the lab key, host keys checked.
+            assert.strictEqual(varOf(other.create, "EXPECT_DIR"), "");
+            assert.strictEqual(varOf(other.create, "KEY"), "/root/.ssh/miglab-x");
+            assert.strictEqual(varOf(other.create, "KNOWN_HOSTS"), "/root/.ssh/miglab-x.known_hosts");
+            assert.strictEqual(varOf(other.delete, "ACTION"), "down");
+            const m = new Migration("g-tlsmig", { domain: vm, from: pc1, to: pc2, tls: true, roundTrip: false }, { dependsOn: [tls] });
+            await outputOf(m.legs);
+            assert.match(varOf((await find("g-tlsmig-out")).inputs.create, "EXTRA_FLAGS"), /(^| )--tls$/);
+            assert.throws(() => new MigrationTls("g-tls-bad", { hosts: [], labId: "Lab 1", caDir: "tls" }),
+                (e: Error) => /MigrationTls 'g-tls-bad' has 4 bad arguments/.test(e.message) && /hosts: must list the Hosts/.test(e.message) &&
+                    /caHost: must be a Host/.test(e.message) && /labId: must be 1 to 20/.test(e.message) && /caDir: must be an absolute path/.test(e.message));
         });
 
         it("bad guest and migration args are named with the fix", () => {

@@ -3,10 +3,11 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseLabConfig } from "../../components/model/config";
+import { LOCAL_MIGRATION_TLS_DIR } from "../../components/render";
 import { siteSpecOf } from "../../components/render/specs";
 import { LegMetrics } from "../../components/reports/metrics";
 import { sampleLab } from "./config.test";
-import { declared as all, outputOf } from "./mocks";
+import { declared as all, outputOf, varOf } from "./mocks";
 
 /** What this file's Lab named "lab" declared (other files declare their own resources under the same mocks). */
 const declared = { filter: (f: (d: typeof all[0]) => boolean) => all.filter((d) => /^lab(-|$)/.test(d.name) && f(d)),
@@ -134,3 +135,38 @@ describe("Lab component graph with a list of migrations (mocks)", function () {
         assert.match(leg("vm2-2"), /^SRC_NAME='pc1'$/m);
     });
 });
+
+describe("Lab component graph with migration.tls (mocks)", function () {
+    this.timeout(20000);
+
+    it("gives the hosts a TLS migration visits the lab's CA, kept on the first, and each a certificate for its address; its legs migrate with --tls", async () => {
+        const { Lab } = await import("../../components/resources/lab");
+        const cfg = sampleLab();
+        cfg.migration.tls = true;
+        const before = all.length;
+        const lab = new Lab("tls", { config: parseLabConfig(cfg), stack: "unit-tls" });
+        await outputOf(lab.legs);
+        const mine = all.slice(before);
+        assert.deepStrictEqual(mine.filter((d) => d.type === "miglab:migration:MigrationTls").map((d) => d.name), ["tls-tls"]);
+        const ca = mine.find((d) => d.name === "tls-tls-ca")!;
+        assert.strictEqual(ca.inputs.connection.port, lab.plan.hosts[0].connect.port);
+        assert.strictEqual(varOf(ca.inputs.create, "CA_DIR"), `${lab.plan.stateDir}/tls-ca`);
+        assert.strictEqual(varOf(ca.inputs.delete, "ACTION"), "down");
+        for (const [i, h] of lab.plan.hosts.entries()) {
+            const c = mine.find((d) => d.name === `tls-tls-cert-${h.name}`)!;
+            assert.strictEqual(c.inputs.connection.port, h.connect.port);
+            assert.strictEqual(varOf(c.inputs.create, "ADDR"), h.address);
+            // pc1 keeps the CA and signs its own; pc2 sends its request to pc1's lab address.
+            assert.strictEqual(varOf(c.inputs.create, "CA_ADDR"), i === 0 ? "" : lab.plan.hosts[0].address);
+            assert.strictEqual(varOf(c.inputs.create, "EXPECT_DIR"), LOCAL_MIGRATION_TLS_DIR);
+            assert.strictEqual(varOf(c.inputs.create, "KEY"), lab.plan.labKey);
+            assert.strictEqual(varOf(c.inputs.delete, "ACTION"), "down");
+        }
+        for (const leg of ["out", "back"]) {
+            assert.match(varOf(mine.find((d) => d.name === `tls-migration-${leg}`)!.inputs.create, "EXTRA_FLAGS"), /(^| )--tls$/);
+        }
+        // This file's labs without tls declared none.
+        assert.deepStrictEqual(all.filter((d) => d.type === "miglab:migration:MigrationTls" && /^(lab|rep|multi)-/.test(d.name)), []);
+    });
+});
+

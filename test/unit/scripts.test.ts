@@ -39,6 +39,11 @@ for (const action of ["up", "down"] as const) {
             peers: [{ name: "pc2", address: "10.10.10.9" }], vni: 5001, tunnel: "vxlan", bridge: "br-int", network: "miglab-ovs", overlayGateway: "10.10.30.1/24" }, action),
         [`ovs on a real host's own uplink ${action}`]: r.ovsScript({ node: "pc1", ownDaemons: false, uplink: "", stateDir: "/var/lib/miglab/m1", address: "10.10.10.1/29",
             peers: [{ name: "pc2", address: "10.10.10.9" }], vni: 5001, tunnel: "vxlan", bridge: "br-int", network: "miglab-ovs", overlayGateway: "10.10.30.1/24" }, action),
+        [`tls-ca ${action}`]: r.tlsCaScript({ node: "pc1", labId: plan.labId, dir: `${plan.stateDir}/tls-ca` }, action),
+        [`tls-host, the CA's own host, local site ${action}`]: r.tlsHostScript({ node: "pc1", labId: plan.labId, address: "10.10.10.1",
+            expectDir: r.LOCAL_MIGRATION_TLS_DIR, ca: { node: "pc1", dir: `${plan.stateDir}/tls-ca` }, keyPath: plan.labKey }, action),
+        [`tls-host, signed over SSH, real host ${action}`]: r.tlsHostScript({ node: "pc2", labId: plan.labId, address: "10.10.10.9",
+            ca: { node: "pc1", address: "10.10.10.1", dir: `${plan.stateDir}/tls-ca` }, keyPath: "/root/.ssh/miglab-m1", knownHosts: "/root/.ssh/miglab-m1.known_hosts" }, action),
     });
 }
 for (const implementation of ["ganesha", "ganesha-service", "kernel"] as const) {
@@ -52,7 +57,7 @@ rendered["cpu-check"] = r.cpuCheckScript({ node: "pc1", virtType: "qemu", hostIn
 rendered["migrate-leg"] = r.migrateLegScript(legSpecOf(plan, g, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }));
 
 const prelude = r.scriptText("prelude.sh");
-const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh", "reach.sh", "cpu-check.sh"]
+const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh", "reach.sh", "cpu-check.sh", "tls-ca.sh", "tls-host.sh"]
     .map((file) => ({ file, text: r.scriptText(file) }));
 /** Set by the shell or the prelude, not by a renderer. */
 const PROVIDED = new Set(["PATH", "SECONDS", "HOME", "IFS", "RANDOM", "EPOCHREALTIME", "V", "VIRSH_URI", "SSH_OPTS", "PEER_URI_PARAMS"]);
@@ -124,6 +129,14 @@ describe("host scripts: variables and shellcheck", function () {
         const read = new Set([...r.scriptText("nic-state.sh").matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
         assert.deepStrictEqual([...read].sort(), ["CONSOLE_LOG", "GUEST"]);
         shellcheck(["-s", "bash"], r.nicStateScript("vm1"), "nic-state");
+    });
+
+    it("tls-sign.sh (sent by tls-host.sh to the CA's host, after the lines it sets): reads exactly those; shellcheck finds nothing", () => {
+        const read = new Set([...r.scriptText("tls-sign.sh").matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]).filter((v) => v !== "PATH"));
+        const host = r.scriptText("tls-host.sh");
+        const set = /printf '((?:[A-Z_]+=%q\\n)+)'/.exec(host)?.[1].split("\\n").filter(Boolean).map((a) => a.replace("=%q", ""));
+        assert.deepStrictEqual([...read].sort(), [...(set ?? [])].sort());
+        shellcheck(["-s", "bash"], `${(set ?? []).map((v) => `${v}=x`).join("\n")}\n${r.scriptText("tls-sign.sh")}`, "tls-sign.sh");
     });
 
     it("build-guest.sh (bash) and guest-init.sh (the guest's busybox sh): shellcheck finds nothing", () => {

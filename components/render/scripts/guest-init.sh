@@ -65,6 +65,16 @@ echo 0 >/run/dirty_done
 : >/run/ping_sent
 : >/run/ping_recv
 
+# ---- memory marker
+# A known text the guest keeps in memory for good: every page of /run/marker (tmpfs) holds it
+# over and over, and a migration sends those pages like any other. A capture of a migration in
+# clear shows it, one over TLS must not (the lab suite's modes test, which reads this line).
+MEMORY_MARKER='miglab-guest-memory-marker-5d1e07c3'
+m='' i=0
+while [ $i -lt 64 ]; do m="$m$MEMORY_MARKER "; i=$((i + 1)); done
+i=0
+while [ $i -lt 32 ]; do echo "$m"; i=$((i + 1)); done >/run/marker
+
 # ---- network
 ip link set lo up
 if [ -n "$IP" ]; then

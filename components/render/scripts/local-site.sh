@@ -6,7 +6,8 @@
 # NODES: one line per node: "name role sshport gateway links", role = host | nfs |
 # outside, gateway "-" for none, links "segment:cidr[,segment:cidr...]" (one veth
 # and one switch namespace per segment). HOST_UPLINK: bridge | plain | ovs.
-# FORWARD: nodes that route; ROUTES: "node destination via" lines.
+# FORWARD: nodes that route; ROUTES: "node destination via" lines. MIGRATE_TLS_DIR: where
+# each host's libvirt takes QEMU's migration TLS files from, inside its own /etc/libvirt.
 # Everything created is named after LAB_ID so two labs never collide, and
 # every daemon's PID is kept under $STATE so `down` ends exactly what `up` began.
 # A first `up` that fails half way removes what it made (Pulumi keeps no state of a
@@ -218,10 +219,15 @@ ensure_libvirtd() {
   # libvirt refuses to migrate to "the same host": each node needs its own host_uuid (no SMBIOS here).
   sed -i '/^host_uuid/d; /^unix_sock_group/d' "$conf/libvirtd.conf"
   echo "host_uuid = \"$uuid\"" >> "$conf/libvirtd.conf"
-  sed -i '/^migration_address/d; /^migration_host/d; /^security_driver/d; /^dynamic_ownership/d; /^stdio_handler/d; /^user =/d; /^group =/d; /^remember_owner/d; /^namespaces/d' "$conf/qemu.conf"
+  sed -i '/^migration_address/d; /^migration_host/d; /^security_driver/d; /^dynamic_ownership/d; /^stdio_handler/d; /^user =/d; /^group =/d; /^remember_owner/d; /^namespaces/d; /^migrate_tls_x509_cert_dir/d' "$conf/qemu.conf"
+  # Each host's own directory for QEMU's migration TLS files (migration.tls puts them there): the
+  # machine's /etc/pki is every node's. It must exist before libvirtd starts, which refuses a
+  # migrate_tls_x509_cert_dir that does not.
+  mkdir -p "$d/root$MIGRATE_TLS_DIR"
   # All namespaces share one hostname: name the address migrations must use.
   # QEMU runs as root without a security driver; no virtlogd runs here.
   cat >> "$conf/qemu.conf" <<EOF
+migrate_tls_x509_cert_dir = "$MIGRATE_TLS_DIR"
 migration_address = "$ip"
 migration_host = "$ip"
 security_driver = "none"

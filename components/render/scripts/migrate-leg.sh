@@ -320,27 +320,36 @@ waited=$(awk -v a="$waited" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) 
 
 # Post-copy cannot fall back once switched: the guest runs on the destination while the pages it
 # has not fetched are only on the source. When the stream breaks then, libvirt keeps both sides
-# paused (QEMU's postcopy-paused, the source "paused (post-copy failed)") instead of losing the
-# guest; the leg asks libvirt to resume the migration (the same flags and --postcopy-resume) every
-# half second until the path is back, for at most TIMEOUT_S. Sets rc and
+# paused (QEMU's postcopy-paused, "post-copy failed" on both) instead of losing the guest; the leg
+# asks libvirt to resume the migration (the same flags and --postcopy-resume) once the path is
+# back, for at most TIMEOUT_S from the break. A resume is asked only when a NEW SSH connection
+# reaches the destination and its side has seen the break too: one asked while the path was
+# still cut (the destination not yet failed) hung here for minutes, its destination listening and
+# the source never connecting. Each try is bounded by what is left of TIMEOUT_S. Sets rc and
 # recovery="broken-at resumed-at done-at tries" (epoch s; "-" for a resume that never came).
+dst_broken_too() {
+  $SSH_NEW -o ConnectTimeout=3 "root@$DST_ADDR" "virsh -c qemu:///system domstate $GUEST --reason" 2>/dev/null | grep -q 'post-copy failed'
+}
 recover_postcopy() {
-  local reason since t tries=0
+  local reason since t left tries=0
   reason=$(virsh -c qemu:///system domstate "$GUEST" --reason 2>&1)
   case "$reason" in *"post-copy failed"*) ;; *) return ;; esac
   since=$(date +%s.%N)
   say "post-copy broke after the switch ($reason): resuming it once $DST_NAME can be reached"
   while :; do
-    tries=$((tries + 1)); t=$(date +%s.%N)
-    # shellcheck disable=SC2086
-    if virsh -c qemu:///system migrate $flags --postcopy-resume "$GUEST" "$DST_URI" >"$WORK/resume.out" 2>&1; then
-      rc=0; recovery="$since $t $(date +%s.%N) $tries"; say "post-copy resumed (try $tries)"; return
+    left=$(echo "$TIMEOUT_S - ($(date +%s.%N) - $since)" | bc); left=${left%.*}
+    [ "${left:-0}" -gt 0 ] || break
+    if dst_broken_too; then
+      tries=$((tries + 1)); t=$(date +%s.%N)
+      # shellcheck disable=SC2086
+      if timeout "$left" virsh -c qemu:///system migrate $flags --postcopy-resume "$GUEST" "$DST_URI" >"$WORK/resume.out" 2>&1; then
+        rc=0; recovery="$since $t $(date +%s.%N) $tries"; say "post-copy resumed (try $tries)"; return
+      fi
     fi
-    [ "$(echo "$(date +%s.%N) - $since >= $TIMEOUT_S" | bc)" = 1 ] && break
     sleep 0.5
   done
   recovery="$since - - $tries"
-  tr '\r' '\n' < "$WORK/resume.out" | grep -i error | tail -n1 >> "$WORK/migrate.out"
+  tr '\r' '\n' < "$WORK/resume.out" 2>/dev/null | grep -i error | tail -n1 >> "$WORK/migrate.out"
 }
 
 # The migration stream goes to the destination's lab address, not to whatever its host name

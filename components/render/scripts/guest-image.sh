@@ -55,6 +55,9 @@ printf '%s' "$GUEST_INIT" > "$i"
 MIGLAB_GUEST_INIT=$i bash "$b" "$stage" 0 >/dev/null || { echo "guest $NAME: building the tiny image failed (above)" >&2; exit 1; }
 install_shared "$stage/vmlinuz" "$KERNEL"
 install_shared "$stage/initrd.img" "$INITRD"
+# A built-in guest whose disk moved to the hosts' own pools (storage copy) no longer uses the one
+# miglab made for it here: it goes (decided under the lock, as down does).
+if [ -z "$DISK" ] && [ -f "$MADE/$NAME.qcow2" ]; then rm -f "$OUT/$NAME.qcow2" "$MADE/$NAME.qcow2"; fi
 flock -u 9
 # A guest without a disk here still uses the boot files: its mark keeps them until its own down.
 [ -n "$DISK" ] || { mkdir -p "$MADE"; touch "$MADE/$NAME.boot"; }

@@ -13,6 +13,7 @@ import { parseLeg } from "../../components/reports/metrics";
 import { captureScript, migrateLegScript, scriptText } from "../../components/render";
 import { legSpecOf } from "../../components/render/specs";
 import { GUEST, OUTSIDE, PC1, PC2, T, VNI, WINDOW, bridgedOutFrames, pcapOf } from "../captureFixture";
+import { parseArgs as parseCaptureArgs, show } from "../../scripts/capture";
 import { ROOT } from "../support";
 import { sampleLab } from "./config.test";
 
@@ -128,6 +129,28 @@ describe("migration.capture: the leg's pcap, decoded", function () {
         assert.match(shown, new RegExp(`pc1 -> pc2 between the tunnel counter's reads: ${summary.tunnelFrames} \\(the counter: 31\\)`));
         assert.match(shown, /^ {5}150 ms {2}rarp {2}52:54:00:6d:6c:0a {2}from pc2$/m);
         assert.match(shown, new RegExp(`forwarded by pc1 through the tunnel to pc2: ${summary.forwardedReplies.length}\\n {5}507 ms {2}from ${OUTSIDE} {2}seq 7`));
+    });
+});
+
+describe("npm run capture", () => {
+    const leg = parseLeg("out", "pc1", "pc2", fs.readFileSync(path.join(ROOT, "test", "fixtures", "leg-out.txt"), "utf8"));
+    const c = parseCapture(["file /var/lib/miglab/m1/captures/out-1.pcap", "node nfs eth0", `hosts ${PC1} pc1 ${PC2} pc2`, "window - -"].join("\n"))!;
+    const legs = [{ ...leg, capture: c }, { ...leg, leg: "back", from: "pc2", to: "pc1" }];
+
+    it("prints the file (host:path when it is not on this machine) and the summary; lists the legs that captured", () => {
+        const here = show("bridged", legs, "out", () => true);
+        assert.match(here, /^\/var\/lib\/miglab\/m1\/captures\/out-1\.pcap\n/);
+        assert.match(here, /ICMP replies to the guest forwarded by pc1 through the tunnel to pc2: 0/);
+        assert.match(show("bridged", legs, "out", () => false), /^nfs:\/var\/lib\/miglab\/m1\/captures\/out-1\.pcap {2}\(on nfs: scp it from there\)/);
+        assert.strictEqual(show("bridged", legs, undefined, () => true), "out  (pc1 -> pc2)  /var/lib/miglab/m1/captures/out-1.pcap");
+    });
+
+    it("says why there is nothing to show", () => {
+        assert.throws(() => show("bridged", legs, "back", () => true), /leg back did not capture; set capture: true on its migration and run npm run lab -- bridged/);
+        assert.throws(() => show("bridged", legs, "sideways", () => true), /stack bridged has no leg 'sideways' \(its legs: out, back\)/);
+        assert.throws(() => show("bridged", [legs[1]], undefined, () => true), /no leg of stack bridged captured/);
+        assert.throws(() => parseCaptureArgs([]), /usage: npm run capture -- STACK \[LEG\]/);
+        assert.deepStrictEqual(parseCaptureArgs(["bridged", "out"]), { stack: "bridged", leg: "out" });
     });
 });
 

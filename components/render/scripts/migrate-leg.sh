@@ -253,20 +253,17 @@ preempt_channels() {
 probe_wait() {
   echo "for _ in \$(seq 150); do awk -v t=$1 -F'[][]' '/bytes from/ && \$2 > t { f = 1; exit } END { exit !f }' /tmp/miglab-probe-$LEG-$RUN_TAG.txt && break; sleep 0.02; done"
 }
-tunnel_tx() { # packets the source has sent into the tunnel towards the destination, as Open vSwitch counts them now
-  # The database's copy of the counters is refreshed every 5 s: they are asked of ovs-vswitchd itself,
-  # once its revalidators have added the datapath's flows' counts (at most 0.5 s behind).
-  local n br
-  timeout 5 ovs-appctl revalidator/wait >/dev/null 2>&1
+tunnel_read() { # sets TUNNEL_N, the packets the source has sent into the tunnel towards the destination, and TUNNEL_T, when (epoch s)
+  # Open vSwitch adds a datapath flow's packets to the tunnel port's counter when a revalidator
+  # dumps the flow (every 0.5 s), and its database copies the counters every 5 s: the count is
+  # asked of ovs-vswitchd once a dump has completed, and stands for that moment.
+  local br n=""
   br=$(ovs-vsctl --timeout=5 port-to-br "$TUNNEL_PORT" 2>/dev/null)
+  timeout 5 ovs-appctl revalidator/wait >/dev/null 2>&1
+  TUNNEL_T=${EPOCHREALTIME/,/.}
   [ -n "$br" ] && n=$(ovs-ofctl dump-ports "$br" "$TUNNEL_PORT" 2>/dev/null | sed -n 's/.*tx pkts=\([0-9][0-9]*\).*/\1/p' | head -n1)
-  [ -n "${n:-}" ] || n=$(ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0)
-  echo "$n"
-}
-tunnel_read() { # sets TUNNEL_N (tunnel_tx) and TUNNEL_T, the middle of the read (epoch s): what a capture counts up to
-  local a b
-  a=${EPOCHREALTIME/,/.}; TUNNEL_N=$(tunnel_tx); b=${EPOCHREALTIME/,/.}
-  TUNNEL_T=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f", (a + b) / 2 }')
+  [ -n "$n" ] || n=$(ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0)
+  TUNNEL_N=$n
 }
 
 if ! state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1); then

@@ -362,6 +362,10 @@ export interface MigrationConfig {
      */
     tls: boolean;
     /**
+     * write a packet capture (pcap) of each leg: dumpcap on the router's link towards the leg's source (the local site's nat and bridged labs), else on the source host's own underlay link, from before the migration until the leg's last figure; the frames the guests send (tunnelled ones decoded: VXLAN, GRE), ICMP and ARP/RARP, not the migration stream. The leg's outputs get its summary (capture): the file, frames per VNI, the RARP/GARP announcements, and the ICMP replies that reached the old host and were forwarded through the tunnel. Needs dumpcap and tshark where it captures; npm run capture -- <stack> <leg> shows it
+     */
+    capture: boolean;
+    /**
      * how many times to run the migration (each run one or two legs)
      */
     runs: number;

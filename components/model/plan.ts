@@ -141,6 +141,12 @@ export interface Plan {
      * certificate, and the lab's CA, kept on the first of them; undefined when none is.
      */
     tls?: { hosts: string[]; caHost: string; caDir: string };
+    /**
+     * Where legs with migration.capture capture: the router's node (the local site's nat and
+     * bridged labs: on its link towards each leg's source), else undefined: each leg's source, on
+     * its own underlay link (real hosts' router is the team's). The pcaps go into `dir` there.
+     */
+    capture: { node?: string; dir: string };
     config: LabConfig;
 }
 
@@ -342,5 +348,6 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
             },
         guests, ...migrations, config: cfg,
         tls: tlsHosts.length ? { hosts: tlsHosts, caHost: tlsHosts[0], caDir: `${stateDir}/tls-ca` } : undefined,
+        capture: { node: makesRouter ? nfs.name : undefined, dir: `${stateDir}/captures` },
     };
 }

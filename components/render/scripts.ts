@@ -296,7 +296,7 @@ export function ovsScript(o: OvsSpec, action: Action): string {
 /** How a leg migrates: the config's migration fields that reach virsh and the leg script. */
 export type MigrationTuning = Pick<MigrationConfig, "mode" | "postcopySwitch" | "postcopyAfterSeconds" | "postcopyVariant" | "timeoutSeconds"
     | "probeIntervalMs" | "timelineIntervalMs" | "bandwidthMiBs" | "maxDowntimeMs" | "autoConverge" | "parallelConnections" | "compression"
-    | "stopAfter" | "tls">;
+    | "stopAfter" | "tls" | "capture">;
 
 /** Where the guest's disk is, as a leg moves it: shared (only memory moves), or copied with it over NBD. */
 export type LegStorage = LocalDisk["storage"] | "shared";
@@ -337,6 +337,11 @@ export interface LegSpec {
     iperfPort?: number;
     /** Bridged: the source's tunnel port towards the destination, whose packet count shows forwarding. */
     tunnelPort?: string;
+    /**
+     * migration.capture: the node that captures (its address, none: the source itself, on its own
+     * underlay link), its name, and the directory it keeps the pcap in. Default: the source, DEFAULT_CAPTURE_DIR.
+     */
+    capture?: { at?: string; node: string; dir: string };
     /** Key file on the source with which it reaches the destination and the probe. */
     keyPath: string;
     /** The peers' recorded host keys on the source (known_hosts); none: not checked (the local site). */
@@ -357,6 +362,14 @@ export function nicStateScript(guest: string): string {
     return `${scriptHeader({ GUEST: guest, CONSOLE_LOG: consoleLogPath(guest) })}\n${scriptText("nic-state.sh")}`;
 }
 
+/** Where a leg's capture goes on the node that captures, unless the lab names its own directory. */
+export const DEFAULT_CAPTURE_DIR = "/var/lib/miglab/captures";
+
+/** A leg's capture (capture.sh), sent by the leg to the node that captures after a `set -- ACTION ARGS` line. */
+export function captureScript(guestAddress: string): string {
+    return `${scriptHeader({ GUEST_ADDR: guestAddress })}\n${scriptText("capture.sh")}`;
+}
+
 /** iperf3's own default port: the plain transfer's, when one leg runs at a time. */
 export const IPERF_PORT = 5201;
 
@@ -373,6 +386,7 @@ export function disksPortFor(iperfPort = IPERF_PORT): number {
 
 export function migrateLegScript(s: LegSpec): string {
     const m = s.tuning;
+    const capture = m.capture ? { at: "", node: s.from.name, dir: DEFAULT_CAPTURE_DIR, ...s.capture } : undefined;
     return script("migrate-leg.sh", {
         LEG: s.leg, GUEST: s.guest.name, SRC_NAME: s.from.name, DST_NAME: s.to.name,
         SRC_ADDR: s.from.address, DST_ADDR: s.to.address,
@@ -390,6 +404,7 @@ export function migrateLegScript(s: LegSpec): string {
         // Pre-copy's stop conditions (0: not set).
         STOP_ITERATIONS: m.stopAfter?.iterations ?? 0, STOP_SENT_MIB: m.stopAfter?.sentMiB ?? 0, STOP_DIRTY_PAGES_BELOW: m.stopAfter?.dirtyPagesBelow ?? 0,
         BYSTANDERS: (s.bystanders ?? []).map((b) => `${b.name} ${b.address} ${b.counterPort} ${b.asker} ${b.host}`).join("\n"),
+        CAPTURE_SH: capture ? captureScript(s.guest.address) : "", CAPTURE_AT: capture?.at ?? "", CAPTURE_NODE: capture?.node ?? "", CAPTURE_DIR: capture?.dir ?? "",
     });
 }
 

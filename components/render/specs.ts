@@ -33,12 +33,19 @@ export function legSpecOf(plan: Plan, g: PlannedGuest, leg: {
         // so the hosts ask its counter and the guest's own pings to the outside tell the loss.
         probe: nat ? undefined : probe.address,
         tunnelPort: plan.guestNetwork.kind === "ovs" ? tunnelPort(leg.to) : undefined,
+        capture: captureSpecOf(plan, leg.from),
         keyPath: plan.labKey, tuning: leg.migration ?? plan.config.migrations[0],
         bystanders: (leg.bystanders ?? []).map((b) => ({
             name: b.guest.name, address: b.guest.address, counterPort: b.guest.counterPort,
             asker: nat ? b.host.address : probe.address, host: b.host.name,
         })),
     };
+}
+
+/** Where a leg from `from` captures (plan.capture): the router, or the source itself. */
+export function captureSpecOf(plan: Plan, from: PlannedNode): NonNullable<LegSpec["capture"]> {
+    const router = plan.nodes.find((n) => n.name === plan.capture.node);
+    return router ? { at: router.address, node: router.name, dir: plan.capture.dir } : { node: from.name, dir: plan.capture.dir };
 }
 
 /** One of the plan's legs, its nodes and guests looked up in the plan. */

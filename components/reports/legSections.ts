@@ -31,6 +31,7 @@ export const LEG_SECTIONS = {
     "dest-state": "virsh domstate of the guest on the destination",
     "tunnel": "bridged: the source's tunnel port's tx_packets before and after",
     "disk-check": "a disk moved with the guest (storage copy*): its state and sum before the move (source) and after it (destination): clean|corrupt|unreadable sum|- twice",
+    "capture": "migration.capture: lines 'file PATH', 'node NAME IFACE', 'hosts SRC_ADDR SRC DST_ADDR DST', 'window T0 T1' (the tunnel counter's reads, epoch s, or '-'), 'dumpcap RECEIVED DROPPED', 'tunnel ID FROM TO FRAMES FRAMES_IN_WINDOW' per tunnel id and way, then 'frame<TAB>' + tshark's fields of each announcement and forwarded reply (components/reports/capture.ts)",
 } as const;
 
 /** A section's name: one of LEG_SECTIONS, or a bystander's probe (`bystander-probe-<guest>`). */

@@ -1,5 +1,6 @@
 // Parsers for what a migration leg prints (components/render/scripts/migrate-leg.sh):
 // virsh's raw job statistics, ping's timestamped replies, iperf3's JSON.
+import { CaptureSummary, parseCapture } from "./capture";
 import { SlaResult, brokeSla } from "./sla";
 import { CompactTimeline, LegPhases, legPhases, parseTimeline } from "./timeline";
 import { LegSection, LegSections, sections } from "./legSections";
@@ -143,6 +144,8 @@ export interface LegMetrics {
     guestPing: { sent: number; received: number; lost: number } | null;
     /** bridged: packets the source sent into the tunnel to the destination during the leg (replies forwarded to the moved guest, among others). */
     tunnelForwardedPackets: number | null;
+    /** migration.capture: the leg's pcap and what it shows (components/reports/capture.ts); null (or absent, from older legs) without. */
+    capture?: CaptureSummary | null;
     /** Plain TCP transfer between the same two hosts, measured in the same run (MB/s). */
     plainMBs: number;
     /** throughputMBs ÷ plainMBs */
@@ -453,6 +456,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
         probe: /^\s*skipped:/.test(need("probe")) ? null : parsePing(need("probe")),
         guestPing: guestPingDelta(s.get("counter-before"), s.get("counter-after")),
         tunnelForwardedPackets: tunnelDelta(s.get("tunnel")),
+        capture: parseCapture(s.get("capture")),
         plainMBs: round(plain),
         ratio: plain > 0 ? round(throughput / plain, 3) : 0,
         counterBefore: parseCounter(s.get("counter-before")?.trim()),

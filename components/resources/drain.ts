@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { givenDependsOn } from "./connection";
 import { Domain } from "./domain";
 import { Host } from "./host";
-import { bystanderSpecs, measuredLeg } from "./migration";
+import { bystanderSpecs, checkCapture, measuredLeg } from "./migration";
 import { ArgChecks } from "./validate";
 import { SlaConfig, checkMigrationOptions } from "../model/config";
 import { drainChain, drainWaits } from "../model/drain";
@@ -32,6 +32,10 @@ export interface DrainArgs extends Partial<MigrationTuning> {
     bystanders?: { domain: Domain; host: Host }[];
     /** Bridged: count the packets each leg's source sends into its tunnel port. */
     watchTunnel?: boolean;
+    /** With `capture: true`: the node that captures each leg (a router between the hosts); default each leg's source. */
+    captureAt?: Host;
+    /** With `capture: true`: where the pcaps go there. Default /var/lib/miglab/captures. */
+    captureDir?: string;
     /** The legs' names, out then back (unique among the program's legs); default <guest>-out / <guest>-back. */
     legNames?: string[];
     /** What the legs' command resources are named after (`<legPrefix>-<leg>`); default the resource name. */
@@ -63,7 +67,7 @@ export class Drain extends pulumi.ComponentResource {
 
     constructor(name: string, args: DrainArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:migration:Drain", name, {}, opts);
-        const { host, moves, parallel: parallelArg, probe, watchTunnel, bystanders, legNames, legPrefix, triggers, previousLegs, previousDrains, at, ...rest } = args;
+        const { host, moves, parallel: parallelArg, probe, watchTunnel, captureAt, captureDir, bystanders, legNames, legPrefix, triggers, previousLegs, previousDrains, at, ...rest } = args;
         const roundTrip = rest.roundTrip ?? schemaDefault<boolean>("migration.roundTrip");
         const { options, problems } = checkMigrationOptions(rest as Record<string, unknown>, false, probe !== undefined, true);
         const parallel = parallelArg ?? schemaDefault<number>("migration.drain.parallel");
@@ -84,6 +88,7 @@ export class Drain extends pulumi.ComponentResource {
         });
         v.check(probe === undefined || (probe instanceof Host && probe !== host && !(moves ?? []).some((m) => m.to === probe)), "probe",
             "must be a Host none of the guests visits (it pings them from outside)");
+        checkCapture(v, captureAt, captureDir, [host, ...(Array.isArray(moves) ? moves.map((m) => m.to) : [])]);
         (bystanders ?? []).forEach((b, i) => v.check(b.domain instanceof Domain && b.host instanceof Host && !(moves ?? []).some((m) => m.domain === b.domain),
             `bystanders[${i}]`, "must be a guest that does not move, and the Host it runs on"));
         const given = Array.isArray(moves) ? moves : [];
@@ -111,7 +116,7 @@ export class Drain extends pulumi.ComponentResource {
         const outputs: pulumi.Output<LegOutcome>[] = [];
         steps.forEach((s, k) => {
             const leg = measuredLeg(this, `${legPrefix ?? name}-${names[k]}`, {
-                leg: names[k], domain: s.domain, from: s.from, to: s.to, probe, watchTunnel, bystanders: bystanderList,
+                leg: names[k], domain: s.domain, from: s.from, to: s.to, probe, watchTunnel, capture: { at: captureAt, dir: captureDir }, bystanders: bystanderList,
                 tuning: options, sla: legSla, changes, attempt: attempts.apply((a) => a[k]), iperfPort: this.schedule[k].iperfPort,
             }, [...first, ...waits[k].map((j) => made[j])]);
             made.push(leg.resource);

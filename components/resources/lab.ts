@@ -173,6 +173,8 @@ export class Lab extends pulumi.ComponentResource {
         // The migrations one after another, each starting where the previous ones left its guest;
         // every other guest is a bystander that must keep working meanwhile.
         let previous: pulumi.Resource[] = [...Object.values(this.domains), ...(this.tls ? [this.tls] : [])];
+        // Legs with capture: true capture at the router where the lab makes one, else on their source.
+        const capture = { captureAt: plan.capture.node ? this.hosts[plan.capture.node] : undefined, captureDir: plan.capture.dir };
         for (const { m, at } of migrationEntries(plan.config)) {
             const legs = plan.legs.filter((l) => l.at === at);
             const { guest, from, to, path, drain, probeHost, guestPingIntervalMs, sla, runs, ...options } = m;
@@ -183,7 +185,7 @@ export class Lab extends pulumi.ComponentResource {
                 const d = plan.drains.find((x) => x.at === at)!;
                 const component = new Drain(`${name}-drain${this.drains.length ? `-${this.drains.length + 1}` : ""}`, {
                     host: this.hosts[d.host], moves: d.moves.map((x) => ({ domain: this.domains[x.guest], to: this.hosts[x.to] })),
-                    parallel: d.parallel, probe, bystanders, watchTunnel: net.kind === "ovs", legNames: d.legs, legPrefix: `${name}-migration`,
+                    parallel: d.parallel, probe, bystanders, watchTunnel: net.kind === "ovs", ...capture, legNames: d.legs, legPrefix: `${name}-migration`,
                     triggers: [JSON.stringify(net)], previousLegs: args.previousLegs, previousDrains: args.previousDrains, at, ...options,
                     sla: migrationSla(plan.config.sla, sla),
                 }, { parent: this, dependsOn: previous });
@@ -195,7 +197,7 @@ export class Lab extends pulumi.ComponentResource {
             const migration = new Migration(`${name}-migration${this.migrations.length ? `-${this.migrations.length + 1}` : ""}`, {
                 domain: this.domains[guest!], ...(path ? { path: route } : { from: route[0], to: route[1] }),
                 probe, bystanders, runs,
-                watchTunnel: net.kind === "ovs", legNames: legs.map((l) => l.name), legPrefix: `${name}-migration`,
+                watchTunnel: net.kind === "ovs", ...capture, legNames: legs.map((l) => l.name), legPrefix: `${name}-migration`,
                 // A changed guest network is measured again too (e.g. a stack switching vxlan to gre).
                 triggers: [JSON.stringify(net)], previousLegs: args.previousLegs, ...options,
                 // The lab's bounds apply to every migration, its own replacing them bound by bound.

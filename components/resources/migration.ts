@@ -7,7 +7,7 @@ import { ArgChecks } from "./validate";
 import { SlaConfig, checkMigrationOptions } from "../model/config";
 import { DirectionSummary, LegOutcome, isFailed, nextAttempts, parseLegOutcome, summarize } from "../reports/metrics";
 import { judgeSla, slaBreachLine } from "../reports/sla";
-import { LegSpec, MigrationTuning, bashCommand, migrateLegScript, tunnelPort } from "../render";
+import { DEFAULT_CAPTURE_DIR, LegSpec, MigrationTuning, bashCommand, migrateLegScript, tunnelPort } from "../render";
 
 export interface MigrationArgs extends Partial<MigrationTuning> {
     /** The guest that moves. */
@@ -28,6 +28,13 @@ export interface MigrationArgs extends Partial<MigrationTuning> {
     runs?: number;
     /** Bridged: count the packets each leg's source sends into its tunnel port towards the destination. */
     watchTunnel?: boolean;
+    /**
+     * With `capture: true`: the node that captures each leg, on its link towards the leg's source
+     * (a router between the hosts); default each leg's source itself, on its own underlay link.
+     */
+    captureAt?: Host;
+    /** With `capture: true`: where the pcaps go on the node that captures. Default /var/lib/miglab/captures. */
+    captureDir?: string;
     /** Other guests that must keep working meanwhile, and the host each runs on: asked before and after every leg. */
     bystanders?: { domain: Domain; host: Host }[];
     /** The legs' names in order (unique among the program's legs); default out/back(-<run>), or leg-<n> for a path. */
@@ -69,7 +76,7 @@ export class Migration extends pulumi.ComponentResource {
 
     constructor(name: string, args: MigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:migration:Migration", name, {}, opts);
-        const { domain, from, to, path, probe, watchTunnel, bystanders, legNames, legPrefix, triggers, previousLegs, ...rest } = args;
+        const { domain, from, to, path, probe, watchTunnel, captureAt, captureDir, bystanders, legNames, legPrefix, triggers, previousLegs, ...rest } = args;
         const hosts = path ?? [from, to].filter((h): h is Host => h !== undefined);
         const { options, problems } = checkMigrationOptions(rest as Record<string, unknown>, hosts.length > 1 && hosts[hosts.length - 1] === hosts[0], probe !== undefined);
         const v = new ArgChecks("Migration", name);
@@ -88,6 +95,7 @@ export class Migration extends pulumi.ComponentResource {
         });
         v.check(probe === undefined || (probe instanceof Host && !hosts.includes(probe)), "probe",
             "must be a Host the guest does not visit (it pings the guest from outside them)");
+        checkCapture(v, captureAt, captureDir, hosts);
         (bystanders ?? []).forEach((b, i) => v.check(b.domain instanceof Domain && b.host instanceof Host && b.domain !== domain,
             `bystanders[${i}]`, "must be another guest's Domain and the Host it runs on meanwhile"));
         v.done(this);
@@ -117,7 +125,7 @@ export class Migration extends pulumi.ComponentResource {
             ...(bystanders ?? []).map((b) => b.domain), ...givenDependsOn(opts)];
         for (const [k, s] of specs.entries()) {
             const leg = measuredLeg(this, `${legPrefix ?? name}-${s.leg}`, {
-                leg: s.leg, domain, from: s.from, to: s.to, probe, watchTunnel, bystanders: bystanderList, tuning: options,
+                leg: s.leg, domain, from: s.from, to: s.to, probe, watchTunnel, capture: { at: captureAt, dir: captureDir }, bystanders: bystanderList, tuning: options,
                 sla: options.sla, changes, attempt: attempts.apply((a) => a[k]),
             }, previous);
             outputs.push(leg.outcome);
@@ -127,6 +135,13 @@ export class Migration extends pulumi.ComponentResource {
         this.summary = this.legs.apply(summarize);
         this.registerOutputs({ legs: this.legs, summary: this.summary });
     }
+}
+
+/** captureAt and captureDir of a Migration or a Drain. */
+export function checkCapture(v: ArgChecks, at: Host | undefined, dir: string | undefined, visited: Host[]): void {
+    v.check(at === undefined || (at instanceof Host && !visited.includes(at)), "captureAt",
+        "must be a Host on the way between the hosts (a router) that the guest does not visit; leave it out to capture on each leg's source");
+    v.check(dir === undefined || (typeof dir === "string" && /^\/[^\s'"]*$/.test(dir)), "captureDir", "must be an absolute path without spaces or quotes");
 }
 
 /** The other guests as a leg's script takes them: where each runs and the node that can ask its counter. */
@@ -146,6 +161,8 @@ export interface LegArgs {
     to: Host;
     probe?: Host;
     watchTunnel?: boolean;
+    /** Where a leg with tuning.capture captures (at: a node between the hosts, none: the source) and into which directory. */
+    capture?: { at?: Host; dir?: string };
     bystanders: pulumi.Output<NonNullable<LegSpec["bystanders"]>>;
     tuning: MigrationTuning;
     sla?: SlaConfig;
@@ -165,8 +182,8 @@ export interface LegArgs {
 export function measuredLeg(parent: pulumi.Resource, resourceName: string, x: LegArgs, dependsOn: pulumi.Input<pulumi.Resource>[]):
     { resource: command.remote.Command; outcome: pulumi.Output<LegOutcome> } {
     const { domain, from, to } = x;
-    const spec = pulumi.all([from.address, to.address, x.probe?.address, x.bystanders])
-        .apply(([fromAddr, toAddr, probeAddr, others]): LegSpec => ({
+    const spec = pulumi.all([from.address, to.address, x.probe?.address, x.bystanders, x.capture?.at?.address])
+        .apply(([fromAddr, toAddr, probeAddr, others, captureAddr]): LegSpec => ({
             leg: x.leg,
             guest: {
                 name: domain.guestName, address: domain.address, counterPort: domain.counterPort, memoryMiB: domain.memoryMiB,
@@ -175,6 +192,10 @@ export function measuredLeg(parent: pulumi.Resource, resourceName: string, x: Le
             from: { name: from.hostname, address: fromAddr }, to: { name: to.hostname, address: toAddr },
             probe: probeAddr, tunnelPort: x.watchTunnel ? tunnelPort({ name: to.hostname }) : undefined,
             keyPath: from.peerKeyPath, knownHosts: from.peerKnownHosts, tuning: x.tuning, bystanders: others,
+            capture: {
+                ...(x.capture?.at ? { at: captureAddr, node: x.capture.at.hostname } : { node: from.hostname }),
+                dir: x.capture?.dir ?? DEFAULT_CAPTURE_DIR,
+            },
             ...(x.iperfPort !== undefined ? { iperfPort: x.iperfPort } : {}),
         }));
     const leg = new command.remote.Command(resourceName, {

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import { LegMetrics } from "../../components/reports/metrics";
+import { LegMetrics, LegOutcome, isFailed, parseLegOutcome } from "../../components/reports/metrics";
 import { legSpecOf } from "../../components/render/specs";
 import { migrateLegScript } from "../../components/render";
 import { sh } from "../../scripts/pulumi-cli";
@@ -53,6 +53,9 @@ for (const topology of ["nat", "bridged"] as const) {
                 }
             });
 
+            /** The leg out of the test below, run with capture: true (its own output, parsed). */
+            let captured: LegOutcome | undefined;
+
             it("carries the overlay as VXLAN with the configured VNI, as tshark decodes it on the underlay", () => {
                 // Capture on the router's leg towards pc2 while the guest is away on pc2: the probe's
                 // pings and the guest's replies then cross the underlay inside the tunnel.
@@ -63,13 +66,35 @@ for (const topology of ["nat", "bridged"] as const) {
                 const g = lab.plan.guests[0];
                 const [pc1, pc2] = lab.plan.hosts;
                 for (const [from, to, leg] of [[pc1, pc2, "cap-out"], [pc2, pc1, "cap-back"]] as const) {
-                    const r = lab.onNode(from.name, "bash -s", migrateLegScript(legSpecOf(lab.plan, g, { leg, from, to })));
+                    // The leg out also captures itself (migration.capture), for the test after this one.
+                    const migration = { ...lab.plan.config.migrations[0], capture: leg === "cap-out" };
+                    const r = lab.onNode(from.name, "bash -s", migrateLegScript(legSpecOf(lab.plan, g, { leg, from, to, migration })));
                     assert.strictEqual(r.code, 0, r.stderr);
+                    if (leg === "cap-out") { captured = parseLegOutcome(leg, from.name, to.name, r.stdout); }
                 }
                 for (let i = 0; i < 60 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["1"]); }
                 const r = lab.inNode("nfs", `tshark -r ${pcap} -d udp.port==4789,vxlan -T fields -e vxlan.vni -e ip.src -e ip.dst 2>/dev/null | sort | uniq -c`);
                 fs.rmSync(pcap, { force: true });
                 assert.match(r.stdout, /\b5001\s+10\.10\.10\.(1|9)\s+10\.10\.10\.(9|1)\b/, r.stdout + r.stderr);
+            });
+
+            it("captures a leg with capture: true at the router: replies pc1 forwarded through the tunnel, as many frames as the tunnel counted", () => {
+                assert.ok(captured, "the leg out of the test above did not run");
+                if (isFailed(captured!)) { assert.fail(`the leg out failed: ${captured!.failed}`); }
+                const leg = captured as LegMetrics;
+                const c = leg.capture;
+                const at = JSON.stringify({ capture: c, tunnelForwardedPackets: leg.tunnelForwardedPackets });
+                assert.ok(c, `the leg printed no capture section: ${at}`);
+                assert.strictEqual(c!.node, lab.plan.nfs.name, at);
+                assert.ok(c!.file.startsWith(`${lab.plan.stateDir}/captures/cap-out-`) && fs.statSync(c!.file).size > 24, at);
+                assert.ok((c!.framesPerVni["5001"] ?? 0) > 0, at);
+                assert.ok(c!.announcements.some((a) => a.kind === "rarp" && a.from === "pc2"), `no RARP from pc2: ${at}`);
+                // The guest pings the outside every 50 ms; pc1, its gateway, sends the replies on to pc2 once it has moved.
+                assert.ok(c!.forwardedReplies.length > 0, `no forwarded reply: ${at}`);
+                // Every frame pc1 sent into its tunnel to pc2 between the counter's two reads, the replies among them.
+                const counted = leg.tunnelForwardedPackets ?? NaN;
+                assert.ok(c!.tunnelFrames !== null && Math.abs(c!.tunnelFrames - counted) <= 5, `capture ${c!.tunnelFrames} vs counter ${counted}: ${at}`);
+                assert.strictEqual(c!.dumpcap?.dropped, 0, at);
             });
         }
 

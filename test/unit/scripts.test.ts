@@ -66,6 +66,9 @@ for (const action of ["up", "down"] as const) {
     rendered[`guest-image, boot files only ${action}`] = r.guestImageScript({ name: cg.name, export: copyPlan.export, disk: "", diskMiB: 64, builtin: "tiny", kernel: "/e/k", initrd: "/e/i" }, action);
 }
 rendered["migrate-leg moving the disk"] = r.migrateLegScript(legSpecOf(copyPlan, cg, { leg: "out", from: copyPlan.hosts[0], to: copyPlan.hosts[1] }));
+rendered["migrate-leg with capture: true, at the router"] = r.migrateLegScript(legSpecOf(plan, g, {
+    leg: "out", from: plan.hosts[0], to: plan.hosts[1], migration: { ...plan.config.migrations[0], capture: true },
+}));
 
 const prelude = r.scriptText("prelude.sh");
 const bodies = ["local-site.sh", "nfs-server.sh", "pool.sh", "guest-image.sh", "domain.sh", "libvirt-network.sh", "ovs.sh", "host-check.sh", "migrate-leg.sh", "host-bridge.sh", "reach.sh", "cpu-check.sh", "tls-ca.sh", "tls-host.sh"]
@@ -140,6 +143,14 @@ describe("host scripts: variables and shellcheck", function () {
         const read = new Set([...r.scriptText("nic-state.sh").matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
         assert.deepStrictEqual([...read].sort(), ["CONSOLE_LOG", "GUEST"]);
         shellcheck(["-s", "bash"], r.nicStateScript("vm1"), "nic-state");
+    });
+
+    it("capture.sh (rendered without the prelude: a leg sends it to the node that captures): reads exactly GUEST_ADDR; shellcheck finds nothing", () => {
+        const read = new Set([...r.scriptText("capture.sh").matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+        assert.deepStrictEqual([...read].sort(), ["DECODE", "FILTER", "GUEST_ADDR"]);
+        assert.match(r.scriptText("capture.sh"), /^FILTER=/m);
+        assert.match(r.scriptText("capture.sh"), /^DECODE=/m);
+        shellcheck(["-s", "bash"], `set -- start /tmp/x.pcap 10.0.0.1\n${r.captureScript("10.10.30.10")}`, "capture.sh");
     });
 
     it("tls-sign.sh (sent by tls-host.sh to the CA's host, after the lines it sets): reads exactly those; shellcheck finds nothing", () => {

@@ -16,7 +16,9 @@
 # copy | copy-incremental: in the hosts' own pools, moved with the guest over NBD), DISK (its path
 # there), DISK_BACKING (copy-incremental: the image under it that both hosts hold), DISK_PORT
 # (the destination's NBD port, in libvirt's migration range but never a migration channel) and
-# DISK_SUM (1: the guest writes only its disk's first sector, so the rest must not change).
+# DISK_SUM (1: the guest writes only its disk's first sector, so the rest must not change), CAPTURE_SH (migration.capture: capture.sh,
+# rendered; empty: no capture), CAPTURE_AT (the node that captures: its address, empty for this
+# host), CAPTURE_NODE (its name), CAPTURE_DIR (where it keeps the leg's pcap).
 #
 # It prints raw sections ("=== name") that the program parses with pure
 # functions (components/reports/metrics.ts); progress goes to stderr. A failed or
@@ -45,6 +47,13 @@ SAMPLER_PID=""; EVENTS_PID=""; DST_EVENTS_PID=""; PROGRESS_PID=""
 # Each remote recorder is stopped, printed and removed in one SSH call (on a busy machine one costs ~0.6 s).
 DST_EVENTS_FILE=/tmp/miglab-events-$LEG-$RUN_TAG.txt
 PROGRESS_FILE=/tmp/miglab-progress-$LEG-$RUN_TAG.txt
+# migration.capture: capture.sh on the node that captures, from before the probe starts until the
+# leg's last figure; the file stays there.
+CAPTURE_PID=""; CAPTURE_FILE=""; CAPTURE_IF=""
+on_capture_node() { # capture.sh's action and arguments, run where the leg captures
+  local cmd; cmd="$(printf '%q ' set -- "$@")"$'\n'"$CAPTURE_SH"
+  if [ -n "$CAPTURE_AT" ]; then $SSH "root@$CAPTURE_AT" "$cmd"; else bash -c "$cmd"; fi
+}
 stop_timeline() { # what is still recording when the leg stops early
   [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null
   [ -n "$EVENTS_PID" ] && kill "$EVENTS_PID" 2>/dev/null
@@ -57,6 +66,10 @@ cleanup() {
   [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID; rm -f /tmp/miglab-probe-$LEG-$RUN_TAG.txt" 2>/dev/null
   [ -n "$BYSTANDER_PIDS" ] && $SSH "root@$PROBE_ADDR" "kill $BYSTANDER_PIDS; rm -f /tmp/miglab-probe-$LEG-*-$RUN_TAG.txt" 2>/dev/null
   stop_timeline
+  if [ -n "$CAPTURE_PID" ]; then
+    on_capture_node halt "$CAPTURE_FILE" "$CAPTURE_PID" 2>/dev/null
+    say "the capture until the leg stopped is on $CAPTURE_NODE: $CAPTURE_FILE"
+  fi
   for cm in "$WORK"/cm-*; do [ -S "$cm" ] && ssh -o ControlPath="$cm" -O exit peer >/dev/null 2>&1; done
   rm -rf "$WORK"
 }
@@ -256,8 +269,17 @@ preempt_channels() {
 probe_wait() {
   echo "for _ in \$(seq 150); do awk -v t=$1 -F'[][]' '/bytes from/ && \$2 > t { f = 1; exit } END { exit !f }' /tmp/miglab-probe-$LEG-$RUN_TAG.txt && break; sleep 0.02; done"
 }
-tunnel_tx() { # packets the source has sent into the tunnel towards the destination
-  ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0
+tunnel_read() { # sets TUNNEL_N, the packets the source has sent into the tunnel towards the destination, and TUNNEL_T, when (epoch s)
+  # Open vSwitch adds a datapath flow's packets to the tunnel port's counter when a revalidator
+  # dumps the flow (every 0.5 s), and its database copies the counters every 5 s: the count is
+  # asked of ovs-vswitchd once a dump has completed, and stands for that moment.
+  local br n=""
+  br=$(ovs-vsctl --timeout=5 port-to-br "$TUNNEL_PORT" 2>/dev/null)
+  timeout 5 ovs-appctl revalidator/wait >/dev/null 2>&1
+  TUNNEL_T=${EPOCHREALTIME/,/.}
+  [ -n "$br" ] && n=$(ovs-ofctl dump-ports "$br" "$TUNNEL_PORT" 2>/dev/null | sed -n 's/.*tx pkts=\([0-9][0-9]*\).*/\1/p' | head -n1)
+  [ -n "$n" ] || n=$(ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0)
+  TUNNEL_N=$n
 }
 
 if ! state=$(virsh -c qemu:///system domstate "$GUEST" 2>&1); then
@@ -306,6 +328,17 @@ $SSH "root@$DST_ADDR" "for _ in \$(seq 100); do ss -Hltn 'sport = :$IPERF_PORT' 
 echo "=== iperf3"
 iperf3 -c "$DST_ADDR" -B "$SRC_ADDR" -p "$IPERF_PORT" -n "$PLAIN_BYTES" -J 2>&1 || say "iperf3 failed"
 
+if [ -n "$CAPTURE_SH" ]; then
+  CAPTURE_FILE="$CAPTURE_DIR/$LEG-$(date -u +%Y%m%dT%H%M%SZ)-$RUN_TAG.pcap"
+  # The router captures on its link towards the source; the source on its own, towards the destination.
+  if [ -n "$CAPTURE_AT" ]; then toward=$SRC_ADDR; else toward=$DST_ADDR; fi
+  said=$(on_capture_node start "$CAPTURE_FILE" "$toward" 2>&1 | tail -n1)
+  case "$said" in
+    [0-9]*) read -r CAPTURE_PID CAPTURE_IF <<<"$said"; say "capturing on $CAPTURE_NODE ($CAPTURE_IF) into $CAPTURE_FILE" ;;
+    *) fail "migration.capture: $CAPTURE_NODE cannot capture the leg (${said#failed: }); install tshark there (it brings dumpcap), or set capture: false; $GUEST was not migrated" ;;
+  esac
+fi
+
 # The probe pings the guest from a host that is neither source nor destination.
 if [ -n "$PROBE_ADDR" ]; then
   # The guest's progress reader starts in the same call: the guest's side takes a while to answer
@@ -323,7 +356,8 @@ if [ -n "$PROBE_ADDR" ] && [ -n "${BYSTANDERS:-}" ]; then
   done)
   BYSTANDER_PIDS=$($SSH "root@$PROBE_ADDR" "$starts" | tr '\n' ' ')
 fi
-[ -n "$TUNNEL_PORT" ] && TUNNEL_TX_BEFORE=$(tunnel_tx)
+TUNNEL_T0="-"; TUNNEL_T1="-"
+if [ -n "$TUNNEL_PORT" ]; then tunnel_read; TUNNEL_TX_BEFORE=$TUNNEL_N; TUNNEL_T0=$TUNNEL_T; fi
 if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then
   virsh -c qemu:///system event --all --loop --timestamp >"$WORK/events.txt" 2>&1 &
   EVENTS_PID=$!
@@ -534,7 +568,7 @@ if [ -z "$answer" ]; then
   nic=$(silent_guest dst)
   fail "migration of $GUEST from $SRC_NAME to $DST_NAME completed, but the guest does not answer on $DST_NAME (its counter service at $GUEST_ADDR:$GUEST_PORT, asked 3 times) though libvirt says it is '$dst_state' there${nic:+; $nic}; its console ends as shown above ($CONSOLE_LOG on $DST_NAME); the next pulumi up --refresh (npm run lab) restarts a guest that does not answer"
 fi
-[ -n "$TUNNEL_PORT" ] && { echo "=== tunnel"; echo "$TUNNEL_TX_BEFORE $(tunnel_tx)"; }
+if [ -n "$TUNNEL_PORT" ]; then tunnel_read; TUNNEL_T1=$TUNNEL_T; echo "=== tunnel"; echo "$TUNNEL_TX_BEFORE $TUNNEL_N"; fi
 if [ "${STORAGE:-shared}" != shared ]; then
   # The disk as the guest sees it on the destination now, against its print before the move.
   disk_after=$($SSH "root@$DST_ADDR" "$(disk_print)" 2>/dev/null)
@@ -545,6 +579,15 @@ if [ "${STORAGE:-shared}" != shared ]; then
   fi
   # The guest's disk is on the destination now: the copy left here goes.
   rm -f "$DISK"
+fi
+if [ -n "$CAPTURE_PID" ]; then
+  # Where the file is, the hosts' underlay addresses (the tunnels' ends), the tunnel counter's reads,
+  # then what capture.sh decoded (components/reports/capture.ts reads it).
+  echo "=== capture"
+  echo "file $CAPTURE_FILE"; echo "node $CAPTURE_NODE $CAPTURE_IF"
+  echo "hosts $SRC_ADDR $SRC_NAME $DST_ADDR $DST_NAME"; echo "window $TUNNEL_T0 $TUNNEL_T1"
+  on_capture_node stop "$CAPTURE_FILE" "$CAPTURE_PID" "$TUNNEL_T0" "$TUNNEL_T1"
+  CAPTURE_PID=""
 fi
 echo "=== at"; date +%s.%N
 say "done"

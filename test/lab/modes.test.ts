@@ -201,17 +201,24 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         assert.ok(fs.existsSync(`${lab.plan.tls!.caDir}/ca-key.pem`), "the CA's key is not in the lab's state directory on this machine");
     });
 
-    it("post-copy moves the dirtying guest with pages requested on demand", () => {
+    /** The dirtying guest there and back post-copy (switched after the first pass of pre-copy capped at 20 MiB/s), with `variant`. */
+    function postcopyLegs(variant: "push" | "demand"): LegMetrics[] {
         lab.configure((c) => {
             c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };
             c.migration.mode = "postcopy";
             c.migration.postcopySwitch = "after-first-pass";
+            c.migration.postcopyVariant = variant;
             c.migration.bandwidthMiBs = 20;
         });
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
         const legs = legsOf();
         assert.strictEqual(legs.length, 2);
+        return legs;
+    }
+
+    it("post-copy moves the dirtying guest with pages requested on demand", () => {
+        const legs = postcopyLegs("push");
         for (const l of legs) {
             assert.ok(l.postcopyRequests > 0, `no post-copy requests: ${JSON.stringify(l)}`);
             assert.strictEqual(l.destinationState, "running");
@@ -234,22 +241,16 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     });
 
     it("post-copy 'demand' throttles the background push to its trickle, and the faults fetch the rest", () => {
-        lab.configure((c) => {
-            c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };
-            c.migration.mode = "postcopy";
-            c.migration.postcopyVariant = "demand";
-            c.migration.bandwidthMiBs = 20;
-        });
-        const r = lab.up();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
-        const legs = legsOf();
-        assert.strictEqual(legs.length, 2);
+        const legs = postcopyLegs("demand");
         for (const l of legs) {
             const p = l.postcopy!;
             assert.ok(p && p.faults > 0 && l.destinationState === "running" && l.counterAfter > l.counterBefore, JSON.stringify(l));
             // QEMU holds the main channel to the cap (DEMAND_PUSH_MIBS) per 100 ms window, so what
-            // went unasked after the switch is at most the cap over the tail and one window more.
-            const capBytes = DEMAND_PUSH_MIBS * 2 ** 20 * (p.tailMs + 100) / 1000;
+            // went unasked after the switch is at most the cap over the tail and one window more,
+            // plus the window the switch fell in, which may still run at pre-copy's cap (20 MiB/s:
+            // 1546 pages against 1210 for the trickle alone in a run where the job was read before
+            // QEMU had switched).
+            const capBytes = DEMAND_PUSH_MIBS * 2 ** 20 * (p.tailMs + 100) / 1000 + 20 * 2 ** 20 * 0.1;
             assert.ok(p.pushedPages * 4096 <= capBytes, `pushed ${p.pushedPages} pages in ${p.tailMs} ms; the cap allows ${Math.round(capBytes / 4096)}`);
         }
     });

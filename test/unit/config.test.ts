@@ -16,16 +16,21 @@ export function sampleLab(): any {
 /** A private key's shape (not a usable key): what site ssh expects in ssh.privateKey. */
 export const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";
 
-export function problems(mutate: (c: any) => void): string[] {
-    const c = sampleLab();
-    mutate(c);
+/** What parseLabConfig refuses in `c`, as its problem lines; fails the test when it accepts `c`. */
+export function refusals(c: any): string[] {
     try {
         parseLabConfig(c);
     } catch (e) {
         assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
         return (e as ConfigError).problems;
     }
-    assert.fail("the config was accepted");
+    return assert.fail("the config was accepted");
+}
+
+export function problems(mutate: (c: any) => void): string[] {
+    const c = sampleLab();
+    mutate(c);
+    return refusals(c);
 }
 
 describe("config (ajv schema + cross-field rules)", () => {

@@ -9,7 +9,7 @@ import { drainWaits, placeGuests } from "../../components/model/drain";
 import { planLab } from "../../components/model/plan";
 import { drainAttempts, drainReport, drainsTable, judgeDrain, drainBreachLine, linkShares, maxOverlap } from "../../components/reports/drain";
 import { LegMetrics, LegOutcome, parseLeg } from "../../components/reports/metrics";
-import { sampleLab } from "./config.test";
+import { refusals, sampleLab } from "./config.test";
 import { find, legOutput, outputOf, varOf } from "./mocks";
 
 /** A same-subnet lab of three hosts, four guests on pc1 (vm4 on pc3), and a drain of pc1. */
@@ -27,13 +27,7 @@ function drainLab(drain: any = {}, more: any = {}): any {
     return c;
 }
 
-function problems(c: any): string[] {
-    try { parseLabConfig(c); } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return (e as ConfigError).problems;
-    }
-    return assert.fail("the config was accepted");
-}
+const problems = refusals;
 
 /**
  * Runs legs as Pulumi does with their dependsOn: each starts once every leg it waits for has

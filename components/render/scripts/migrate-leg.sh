@@ -459,6 +459,13 @@ while kill -0 "$mig" 2>/dev/null; do
     esac
     if [ "$go" = 1 ] && virsh -c qemu:///system migrate-postcopy "$GUEST" >/dev/null 2>&1; then
       switched=1; switched_at=$(date +%s.%N); say "switched to post-copy ($POSTCOPY_SWITCH, iteration $iter)"
+      # QEMU switches at the end of the pass it is in (34-84 ms after the ask here), sending pre-copy
+      # at its rate meanwhile: the job is read once the source says the switch is done.
+      for _ in $(seq 100); do
+        case "$(virsh -c qemu:///system domstate "$GUEST" --reason 2>/dev/null)" in *"(post-copy)"*) break ;; esac
+        kill -0 "$mig" 2>/dev/null || break
+        sleep 0.01
+      done
       at_switch=$(job_stats time_elapsed memory_remaining memory_processed)
       channels=$(preempt_channels)
     fi

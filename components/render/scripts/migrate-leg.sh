@@ -373,12 +373,20 @@ waited=$(awk -v a="$waited" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) 
 # paused (QEMU's postcopy-paused, "post-copy failed" on both) instead of losing the guest; the leg
 # asks libvirt to resume the migration (the same flags and --postcopy-resume) once the path is
 # back, for at most TIMEOUT_S from the break. A resume is asked only when a NEW SSH connection
-# reaches the destination and its side has seen the break too: one asked while the path was
-# still cut (the destination not yet failed) hung here for minutes, its destination listening and
-# the source never connecting. Each try is bounded by what is left of TIMEOUT_S. Sets rc and
-# recovery="broken-at resumed-at done-at tries" (epoch s; "-" for a resume that never came).
-dst_broken_too() {
-  $SSH_NEW -o ConnectTimeout=3 "root@$DST_ADDR" "virsh -c qemu:///system domstate $GUEST --reason" 2>/dev/null | grep -q 'post-copy failed'
+# reaches the destination and its side is paused too: one asked while the destination had not
+# seen the break hung here for minutes (it listened for the recovery, the source never came). A
+# destination that sends nothing (an idle guest faults no page) never sees the break by itself:
+# the leg interrupts its side then (virsh domjobabort --postcopy, QEMU's migrate-pause). Each try
+# is bounded by what is left of TIMEOUT_S. Sets rc and recovery="broken-at resumed-at done-at
+# tries" (epoch s; "-" for a resume that never came).
+dst_paused_too() { # 0: the destination's side is paused (post-copy failed); else asks it to pause
+  local st
+  st=$($SSH_NEW -o ConnectTimeout=3 "root@$DST_ADDR" "virsh -c qemu:///system domstate $GUEST --reason" 2>/dev/null) || return 1
+  case "$st" in
+    *"post-copy failed"*) return 0 ;;
+    *"(post-copy)"*) $SSH_NEW -o ConnectTimeout=3 "root@$DST_ADDR" "virsh -c qemu:///system domjobabort $GUEST --postcopy" >/dev/null 2>&1 ;;
+  esac
+  return 1
 }
 recover_postcopy() {
   local reason since t left tries=0
@@ -389,7 +397,7 @@ recover_postcopy() {
   while :; do
     left=$(echo "$TIMEOUT_S - ($(date +%s.%N) - $since)" | bc); left=${left%.*}
     [ "${left:-0}" -gt 0 ] || break
-    if dst_broken_too; then
+    if dst_paused_too; then
       tries=$((tries + 1)); t=$(date +%s.%N)
       # shellcheck disable=SC2086
       if timeout "$left" virsh -c qemu:///system migrate $flags --postcopy-resume "$GUEST" "$DST_URI" >"$WORK/resume.out" 2>&1; then

@@ -196,40 +196,6 @@ describe("faults on a real lab (same-subnet)", function () {
         if (run.code !== 0) { recovers("NFS stopped"); }
     });
 
-    it("post-copy's stream cut after the switch: the leg resumes it once the path is back, the guest intact", async () => {
-        // Switched 8 s into the first pass at 8 MiB/s, about 20 of the idle guest's 86 MB are still
-        // to come, and 'demand' trickles them at 1 MiB/s: a post-copy phase of about 20 s to cut.
-        // (The guest keeps its definition: no restart.)
-        lab.configure((l) => {
-            capped(l);
-            l.migration.mode = "postcopy"; l.migration.postcopyVariant = "demand";
-            l.migration.postcopySwitch = "after-seconds"; l.migration.postcopyAfterSeconds = 8;
-        });
-        const src = lab.plan.hosts[0].address;
-        // The migration's connections get a reset (QEMU's stream breaks at once); everything else
-        // from pc1 is dropped, as on a dead link (SSH and libvirt's connection stall and live on).
-        const cut = [`-s ${src} -m comment --comment miglab-fault -j DROP`,
-            `-p tcp -s ${src} --dport 49152:49215 -m comment --comment miglab-fault -j REJECT --reject-with tcp-reset`];
-        const cutSeconds = 5;
-        const { run, seen: injected } = await lab.upWhile([], () => lab.inPostcopy("pc1", "vm1"), () => {
-            lab.inNode("pc2", cut.map((r) => `iptables -I INPUT 1 ${r}`).join("; "));
-            sleep(cutSeconds);
-            lab.inNode("pc2", cut.map((r) => `iptables -D INPUT ${r}`).join("; "));
-        });
-        assert.ok(injected, `no post-copy phase was seen:\n${run.stdout.slice(-3000)}`);
-        assert.strictEqual(run.code, 0, `the cut leg was not resumed:\n${run.stdout.slice(-5000)}${run.stderr}`);
-        const [out, back]: LegOutcome[] = lab.outputs().legs;
-        assert.ok(!isFailed(out) && !isFailed(back), JSON.stringify([out, back]));
-        const rec = out.postcopy?.recovery;
-        assert.ok(rec, `the out leg shows no recovery: ${JSON.stringify(out.postcopy)}`);
-        // The resume cannot connect while the cut holds, so the guest stood paused until then at least
-        // (less the time from the cut to libvirt seeing the break); tried every 0.5 s meanwhile.
-        assert.ok(rec.pausedMs >= (cutSeconds - 2) * 1000 && rec.tries >= 2, JSON.stringify(rec));
-        assert.ok(out.counterAfter > out.counterBefore && out.destinationState === "running", JSON.stringify(out));
-        guestIntact("post-copy cut and resumed");
-        lab.configure(capped);
-    });
-
     it("the source's sshd gone before a leg: pulumi up fails naming the connection, npm run lab names pc1, and its refresh restarts sshd and measures", () => {
         const pid = fs.readFileSync(path.join(lab.plan.stateDir, "nodes", "pc1", "sshd.pid"), "utf8").trim();
         process.kill(Number(pid), "SIGTERM");

@@ -1,11 +1,10 @@
 // `npm run capture -- STACK LEG`: where a leg's pcap is, and its summary (components/reports/capture.ts),
 // read from the stack's outputs (`pulumi stack output`); never builds a lab.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { captureLocation, captureText } from "../components/reports/capture";
 import { LegMetrics, LegOutcome, isFailed } from "../components/reports/metrics";
-import { readOutputs } from "./compare";
+import { readStackOutputs } from "./stack-config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -54,13 +53,7 @@ if (require.main === module) {
         console.error((e as Error).message);
         process.exit(2);
     }
-    const r = spawnSync("pulumi", ["stack", "output", "--json", "--stack", args.stack, "--non-interactive"],
-        { cwd: ROOT, encoding: "utf8", maxBuffer: 256 << 20 });
-    if (r.error) {
-        console.error(`capture: cannot run pulumi (${r.error.message}); run through \`npm run capture\`, which sets it up`);
-        process.exit(1);
-    }
-    const res = readOutputs(r.status, r.stdout ?? "", r.stderr ?? "");
+    const res = readStackOutputs(ROOT, args.stack);
     if (!res.ok) {
         console.error(`capture: cannot read stack ${args.stack}: ${res.reason}`);
         process.exit(1);

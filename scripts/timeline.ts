@@ -1,11 +1,10 @@
 // `npm run timeline`: draws each measured leg of a stack as an SVG (components/reports/timelineChart.ts).
 // Reads the stack's outputs only (`pulumi stack output`), or a leg's raw output (--raw); never builds a lab.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LegOutcome, isFailed, parseLeg, sections } from "../components/reports/metrics";
 import { legTimelineChart } from "../components/reports/timelineChart";
-import { readOutputs } from "./compare";
+import { readStackOutputs } from "./stack-config";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -78,13 +77,7 @@ if (require.main === module) {
         write(args.svg, rawChart(fs.readFileSync(args.raw, "utf8")));
         process.exit(0);
     }
-    const r = spawnSync("pulumi", ["stack", "output", "--json", "--stack", args.stack, "--non-interactive"],
-        { cwd: ROOT, encoding: "utf8", maxBuffer: 256 << 20 });
-    if (r.error) {
-        console.error(`timeline: cannot run pulumi (${r.error.message}); run through \`npm run timeline\`, which sets it up`);
-        process.exit(1);
-    }
-    const res = readOutputs(r.status, r.stdout ?? "", r.stderr ?? "");
+    const res = readStackOutputs(ROOT, args.stack);
     if (!res.ok) {
         console.error(`timeline: cannot read stack ${args.stack}: ${res.reason}`);
         process.exit(1);

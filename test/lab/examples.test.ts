@@ -109,29 +109,6 @@ describe("examples/: programs using the components directly, each up, measured a
         assert.strictEqual(r.code, 0, r.stderr);
     });
 
-    describe("two-hosts: the same-subnet lab composed by hand", () => {
-        const ex = new Example("two-hosts", "ex-two-hosts");
-        const exportDir = `/var/lib/miglab/exports/${ex.stack}`;
-        let built = false;
-        before(() => ex.init());
-        after(() => { if (ex.destroy().code !== 0) { sh(`cd ${ROOT} && node bin/scripts/clean-lab.js ${ex.stack}`); } ex.remove(); });
-
-        it("pulumi up builds it and migrates the guest pc1 -> pc2 -> pc1, measured", () => {
-            const r = ex.up();
-            assert.ok(fs.existsSync(`/var/lib/miglab/${ex.labId}`), `no site was made: ${r.stdout.slice(-3000)}`);
-            built = true;
-            assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
-            assertMeasured(ex.outputs().legs, "pc1", "pc2", 192);
-        });
-
-        it("pulumi destroy leaves no namespace, daemon, link or file", () => {
-            assert.ok(built, "the up made nothing to destroy");
-            const r = ex.destroy();
-            assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
-            assertGone(ex.labId, exportDir);
-        });
-    });
-
     describe("installed: the 20-line program in an empty project that installed the packed tarball", () => {
         let project: { dir: string; tmp: string } | undefined;
         let ex: Example;

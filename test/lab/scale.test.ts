@@ -2,11 +2,13 @@
 // hosts on two subnets with two guests (VXLAN, then GRE on the same lab), and a NAT lab
 // of three hosts on three subnets. One guest tours every host while the other one,
 // a bystander, must keep counting and reaching the outside. Then, on the bridged lab, a
-// drain of one host's three guests two at a time.
+// drain of one host's three guests two at a time. The NAT lab is the suites' only nat one.
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import { LegMetrics } from "../../components/reports/metrics";
 import { LabStack } from "../../scripts/lab-stack";
+import { sh } from "../../scripts/pulumi-cli";
 import { legsTable } from "../../scripts/print-legs";
 import { DrainReport, drainsTable, maxOverlap } from "../../components/reports/drain";
 
@@ -249,5 +251,12 @@ describe("nat lab of three hosts on three subnets, two guests (real pulumi up)",
         spawnSync("sleep", ["1.5"]);
         const b = Number(/counter=(\d+)/.exec(lab.onNode("pc1", ask).stdout)?.[1]);
         assert.ok(b > a, `vm1 at home: counter ${a} then ${b}`);
+    });
+
+    it("is destroyed leaving no namespace or file", () => {
+        const r = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+        assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
+        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+        assert.ok(!fs.existsSync(lab.plan.stateDir), `${lab.plan.stateDir} is still there`);
     });
 });

@@ -1,5 +1,6 @@
-// The inter-subnet topologies on a real lab: hosts in two subnets joined by a router
-// namespace, migrated through NAT and bridged over a VXLAN overlay on Open vSwitch.
+// The bridged topology on a real lab: hosts in two subnets joined by a router namespace,
+// the guests' network bridged over a VXLAN overlay on Open vSwitch, migrated across and back.
+// (The nat topology's lab is test/lab/scale.test.ts's: three hosts on three subnets.)
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -20,92 +21,82 @@ function consistent(l: LegMetrics): void {
     assert.ok(l.guestPing && l.guestPing.sent > 20 && l.guestPing.received > l.guestPing.sent / 2, at);
 }
 
-for (const topology of ["nat", "bridged"] as const) {
-    describe(`${topology} topology, built by a real pulumi up`, function () {
-        this.timeout(30 * 60 * 1000);
-        const lab = new LabStack(`ci-${topology}`, topology);
-        let legs: LegMetrics[];
+describe("bridged topology, built by a real pulumi up", function () {
+    this.timeout(30 * 60 * 1000);
+    const lab = new LabStack("ci-bridged", "bridged");
+    let legs: LegMetrics[];
 
-        before(() => { lab.configure(); lab.init(); });
-        after(() => lab.remove());
+    before(() => { lab.configure(); lab.init(); });
+    after(() => lab.remove());
 
-        it("migrates the guest across the two subnets and back", () => {
-            const r = lab.up();
-            assert.strictEqual(r.code, 0, r.stdout.slice(-6000));
-            legs = lab.outputs().legs;
-            assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
-            // The hosts really are in two subnets: each one's gateway is the router.
-            assert.match(lab.onNode("pc2", "ip route show default").stdout, /via 10\.10\.10\.14/);
-            legs.forEach(consistent);
-        });
-
-        if (topology === "nat") {
-            it("reaches the outside through each host's NAT, with the same gateway MAC everywhere", () => {
-                const macs = ["pc1", "pc2"].map((h) => lab.onNode(h, "cat /sys/class/net/virbr-mlnat/address").stdout.trim());
-                assert.deepStrictEqual(macs, ["52:54:00:4d:4c:01", "52:54:00:4d:4c:01"]);
-                for (const l of legs) { assert.strictEqual(l.probe, null, "no third node can reach a guest behind NAT"); }
-            });
-        } else {
-            it("forwards through the tunnel what reaches the old host, and the probe keeps reaching the guest", () => {
-                for (const l of legs) {
-                    assert.ok(l.probe && l.probe.received > l.probe.sent / 2, JSON.stringify(l.probe));
-                    assert.ok((l.tunnelForwardedPackets ?? 0) > 0, JSON.stringify(l));
-                }
-            });
-
-            /** The leg out of the test below, run with capture: true (its own output, parsed). */
-            let captured: LegOutcome | undefined;
-
-            it("carries the overlay as VXLAN with the configured VNI, as tshark decodes it on the underlay", () => {
-                // Capture on the router's leg towards pc2 while the guest is away on pc2: the probe's
-                // pings and the guest's replies then cross the underlay inside the tunnel.
-                const pcap = `/tmp/miglab-${lab.name}.pcap`;
-                fs.rmSync(pcap, { force: true });
-                const pid = lab.inNode("nfs", `setsid timeout 90 tshark -q -i eth1 -f 'udp port 4789' -c 40 -w ${pcap} </dev/null >/dev/null 2>&1 & echo $!`).stdout.trim();
-                spawnSync("sleep", ["2"]);
-                const g = lab.plan.guests[0];
-                const [pc1, pc2] = lab.plan.hosts;
-                for (const [from, to, leg] of [[pc1, pc2, "cap-out"], [pc2, pc1, "cap-back"]] as const) {
-                    // The leg out also captures itself (migration.capture), for the test after this one.
-                    const migration = { ...lab.plan.config.migrations[0], capture: leg === "cap-out" };
-                    const r = lab.onNode(from.name, "bash -s", migrateLegScript(legSpecOf(lab.plan, g, { leg, from, to, migration })));
-                    assert.strictEqual(r.code, 0, r.stderr);
-                    if (leg === "cap-out") { captured = parseLegOutcome(leg, from.name, to.name, r.stdout); }
-                }
-                for (let i = 0; i < 60 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["1"]); }
-                const r = lab.inNode("nfs", `tshark -r ${pcap} -d udp.port==4789,vxlan -T fields -e vxlan.vni -e ip.src -e ip.dst 2>/dev/null | sort | uniq -c`);
-                fs.rmSync(pcap, { force: true });
-                assert.match(r.stdout, /\b5001\s+10\.10\.10\.(1|9)\s+10\.10\.10\.(9|1)\b/, r.stdout + r.stderr);
-            });
-
-            it("captures a leg with capture: true at the router: replies pc1 forwarded through the tunnel, no more frames than the tunnel counted", () => {
-                assert.ok(captured, "the leg out of the test above did not run");
-                if (isFailed(captured!)) { assert.fail(`the leg out failed: ${captured!.failed}`); }
-                const leg = captured as LegMetrics;
-                const c = leg.capture;
-                const at = JSON.stringify({ capture: c, tunnelForwardedPackets: leg.tunnelForwardedPackets });
-                assert.ok(c, `the leg printed no capture section: ${at}`);
-                assert.strictEqual(c!.node, lab.plan.nfs.name, at);
-                assert.ok(c!.file.startsWith(`${lab.plan.stateDir}/captures/cap-out-`) && fs.statSync(c!.file).size > 24, at);
-                assert.ok((c!.framesPerVni["5001"] ?? 0) > 0, at);
-                assert.ok(c!.announcements.some((a) => a.kind === "rarp" && a.from === "pc2"), `no RARP from pc2: ${at}`);
-                // The guest pings the outside every 50 ms; pc1, its gateway, sends the replies on to pc2 once it has moved.
-                assert.ok(c!.forwardedReplies.length > 0, `no forwarded reply: ${at}`);
-                // The router sees no tunnel frame pc1 did not send: at most what pc1's tunnel port
-                // counted between its two reads (a few more for the reads' timing). Not equal: one run
-                // here captured 137 against 368 counted, a gap not understood yet (docs/capture.md).
-                const counted = leg.tunnelForwardedPackets ?? NaN;
-                assert.ok(c!.tunnelFrames !== null && c!.tunnelFrames > 0 && c!.tunnelFrames <= counted + 5, `capture ${c!.tunnelFrames} vs counter ${counted}: ${at}`);
-                assert.strictEqual(c!.dumpcap?.dropped, 0, at);
-            });
-        }
-
-        it("ends with the guest at home and a destroy that leaves nothing", () => {
-            assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
-            const r = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
-            assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
-            assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
-            assert.ok(!fs.existsSync(lab.plan.stateDir));
-        });
+    it("migrates the guest across the two subnets and back", () => {
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-6000));
+        legs = lab.outputs().legs;
+        assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
+        // The hosts really are in two subnets: each one's gateway is the router.
+        assert.match(lab.onNode("pc2", "ip route show default").stdout, /via 10\.10\.10\.14/);
+        legs.forEach(consistent);
     });
-}
+
+    it("forwards through the tunnel what reaches the old host, and the probe keeps reaching the guest", () => {
+        for (const l of legs) {
+            assert.ok(l.probe && l.probe.received > l.probe.sent / 2, JSON.stringify(l.probe));
+            assert.ok((l.tunnelForwardedPackets ?? 0) > 0, JSON.stringify(l));
+        }
+    });
+
+    /** The leg out of the test below, run with capture: true (its own output, parsed). */
+    let captured: LegOutcome | undefined;
+
+    it("carries the overlay as VXLAN with the configured VNI, as tshark decodes it on the underlay", () => {
+        // Capture on the router's leg towards pc2 while the guest is away on pc2: the probe's
+        // pings and the guest's replies then cross the underlay inside the tunnel.
+        const pcap = `/tmp/miglab-${lab.name}.pcap`;
+        fs.rmSync(pcap, { force: true });
+        const pid = lab.inNode("nfs", `setsid timeout 90 tshark -q -i eth1 -f 'udp port 4789' -c 40 -w ${pcap} </dev/null >/dev/null 2>&1 & echo $!`).stdout.trim();
+        spawnSync("sleep", ["2"]);
+        const g = lab.plan.guests[0];
+        const [pc1, pc2] = lab.plan.hosts;
+        for (const [from, to, leg] of [[pc1, pc2, "cap-out"], [pc2, pc1, "cap-back"]] as const) {
+            // The leg out also captures itself (migration.capture), for the test after this one.
+            const migration = { ...lab.plan.config.migrations[0], capture: leg === "cap-out" };
+            const r = lab.onNode(from.name, "bash -s", migrateLegScript(legSpecOf(lab.plan, g, { leg, from, to, migration })));
+            assert.strictEqual(r.code, 0, r.stderr);
+            if (leg === "cap-out") { captured = parseLegOutcome(leg, from.name, to.name, r.stdout); }
+        }
+        for (let i = 0; i < 60 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["1"]); }
+        const r = lab.inNode("nfs", `tshark -r ${pcap} -d udp.port==4789,vxlan -T fields -e vxlan.vni -e ip.src -e ip.dst 2>/dev/null | sort | uniq -c`);
+        fs.rmSync(pcap, { force: true });
+        assert.match(r.stdout, /\b5001\s+10\.10\.10\.(1|9)\s+10\.10\.10\.(9|1)\b/, r.stdout + r.stderr);
+    });
+
+    it("captures a leg with capture: true at the router: replies pc1 forwarded through the tunnel, no more frames than the tunnel counted", () => {
+        assert.ok(captured, "the leg out of the test above did not run");
+        if (isFailed(captured!)) { assert.fail(`the leg out failed: ${captured!.failed}`); }
+        const leg = captured as LegMetrics;
+        const c = leg.capture;
+        const at = JSON.stringify({ capture: c, tunnelForwardedPackets: leg.tunnelForwardedPackets });
+        assert.ok(c, `the leg printed no capture section: ${at}`);
+        assert.strictEqual(c!.node, lab.plan.nfs.name, at);
+        assert.ok(c!.file.startsWith(`${lab.plan.stateDir}/captures/cap-out-`) && fs.statSync(c!.file).size > 24, at);
+        assert.ok((c!.framesPerVni["5001"] ?? 0) > 0, at);
+        assert.ok(c!.announcements.some((a) => a.kind === "rarp" && a.from === "pc2"), `no RARP from pc2: ${at}`);
+        // The guest pings the outside every 50 ms; pc1, its gateway, sends the replies on to pc2 once it has moved.
+        assert.ok(c!.forwardedReplies.length > 0, `no forwarded reply: ${at}`);
+        // The router sees no tunnel frame pc1 did not send: at most what pc1's tunnel port
+        // counted between its two reads (a few more for the reads' timing). Not equal: one run
+        // here captured 137 against 368 counted, a gap not understood yet (docs/capture.md).
+        const counted = leg.tunnelForwardedPackets ?? NaN;
+        assert.ok(c!.tunnelFrames !== null && c!.tunnelFrames > 0 && c!.tunnelFrames <= counted + 5, `capture ${c!.tunnelFrames} vs counter ${counted}: ${at}`);
+        assert.strictEqual(c!.dumpcap?.dropped, 0, at);
+    });
+
+    it("ends with the guest at home and a destroy that leaves nothing", () => {
+        assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
+        const r = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+        assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
+        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+        assert.ok(!fs.existsSync(lab.plan.stateDir));
+    });
+});

@@ -2,14 +2,16 @@
 // and bridged labs in turn (stacks repro-<topology>, from stacks/), each with a guest of
 // 512 and then 720 MiB whose memory the workload fills (fillMiB: all but the kernel's share,
 // so a leg moves about what the reference's 500 and 720 MB guests moved), migrates it there
-// and back `runs` times, and prints the reference report's figures beside ours. Writes
+// and back `runs` times, and prints the reference report's figures beside ours. Then, per
+// topology, the last guest migrated cold (the baseline the live modes beat; the reference did
+// not measure it): the lab stays as it is, only the migration's mode changes. Writes
 // docs/reproduce.svg (reference vs ours), docs/compare.svg (the topologies side by side),
 // docs/reproduce.txt and bench/reproduce.json. A benchmark that prints figures, not a test.
 import * as fs from "fs";
 import * as path from "path";
 import { comparisonCharts } from "../components/reports/chart";
 import { comparisonRows, comparisonTable } from "../components/reports/compare";
-import { MeasuredCase, Topology, sideBySideCharts, sideBySideRow, sideBySideTable } from "../components/reports/reproduce";
+import { CaseMode, MeasuredCase, Topology, caseLabel, sideBySideCharts, sideBySideRow, sideBySideTable } from "../components/reports/reproduce";
 import { KERNEL_SHARE_MIB } from "../components/model/workload";
 import { LabStack } from "./lab-stack";
 import { ROOT, benchStack } from "./pulumi-cli";
@@ -18,6 +20,14 @@ const list = (v: string | undefined, dflt: string) => (v ?? dflt).split(",").map
 const TOPOLOGIES = list(process.env.MIGLAB_REPRODUCE_TOPOLOGIES, "same-subnet,nat,bridged") as Topology[];
 const SIZES = list(process.env.MIGLAB_REPRODUCE_SIZES, "512,720").map(Number);
 const RUNS = Number(process.env.MIGLAB_REPRODUCE_RUNS ?? 1);
+// MIGLAB_REPRODUCE_COLD=0 leaves the cold cases out.
+const COLD = process.env.MIGLAB_REPRODUCE_COLD ?? "1";
+
+/** The cases of one topology: each size live, then the last size cold (its guest is the one the lab has then). */
+function casesOf(): { memoryMiB: number; mode: CaseMode }[] {
+    const live = SIZES.map((memoryMiB) => ({ memoryMiB, mode: "precopy" as const }));
+    return COLD === "1" && SIZES.length > 0 ? [...live, { memoryMiB: SIZES[SIZES.length - 1], mode: "cold" }] : live;
+}
 
 function main(): void {
     for (const t of TOPOLOGIES) {
@@ -27,6 +37,7 @@ function main(): void {
         if (!Number.isInteger(s) || s < KERNEL_SHARE_MIB + 64) { throw new Error(`MIGLAB_REPRODUCE_SIZES: '${s}' must be a whole number of MiB of at least ${KERNEL_SHARE_MIB + 64}`); }
     }
     if (!Number.isInteger(RUNS) || RUNS < 1 || RUNS > 20) { throw new Error(`MIGLAB_REPRODUCE_RUNS: '${process.env.MIGLAB_REPRODUCE_RUNS}' must be 1 to 20`); }
+    if (COLD !== "0" && COLD !== "1") { throw new Error(`MIGLAB_REPRODUCE_COLD: '${COLD}' must be 1 (measure a cold migration per topology) or 0`); }
 
     const started = Date.now();
     const cases: (MeasuredCase & { upSeconds: number; outcome: string })[] = [];
@@ -35,19 +46,20 @@ function main(): void {
         try {
             lab.configure();
             lab.init();
-            for (const memoryMiB of SIZES) {
+            for (const { memoryMiB, mode } of casesOf()) {
                 const fillMiB = memoryMiB - KERNEL_SHARE_MIB;
                 lab.configure((c) => {
                     c.guests[0].memoryMiB = memoryMiB;
                     c.guests[0].workload = { dirtyMiBs: 0, fillMiB };
+                    c.migration.mode = mode;
                     c.migration.runs = RUNS;
                     c.migration.timeoutSeconds = 600;
                 });
-                process.stderr.write(`reproduce: ${topology}, ${memoryMiB} MiB guest filled with ${fillMiB} MiB, ${RUNS} round trip(s) ... `);
+                process.stderr.write(`reproduce: ${topology}, ${memoryMiB} MiB guest filled with ${fillMiB} MiB, ${mode}, ${RUNS} round trip(s) ... `);
                 const { run: r, legs, upSeconds, load } = lab.measuredUp();
                 const outcome = r.code === 0 ? "completed" : `pulumi up failed: ${(/error: (.*)/.exec(r.stdout + r.stderr)?.[1] ?? "see its output").slice(0, 300)}`;
                 process.stderr.write(`${outcome} (${upSeconds.toFixed(0)} s, load ${load[0].toFixed(1)}-${load[1].toFixed(1)})\n`);
-                cases.push({ topology, memoryMiB, fillMiB, legs, load, upSeconds, outcome });
+                cases.push({ topology, mode, memoryMiB, fillMiB, legs, load, upSeconds, outcome });
             }
         } finally {
             lab.remove();
@@ -58,8 +70,9 @@ function main(): void {
     const last = path.join(ROOT, "bench", "reproduce.json");
     if (process.env.MIGLAB_REPRODUCE_MERGE === "1" && fs.existsSync(last)) {
         const earlier: typeof cases = JSON.parse(fs.readFileSync(last, "utf8")).cases ?? [];
-        const redone = (c: MeasuredCase) => cases.some((x) => x.topology === c.topology && x.memoryMiB === c.memoryMiB);
-        const order = (c: MeasuredCase) => ["same-subnet", "nat", "bridged"].indexOf(c.topology) * 1e6 + c.memoryMiB;
+        const redone = (c: MeasuredCase) => cases.some((x) => caseLabel(x) === caseLabel(c));
+        // Each topology's live cases by size, its cold one last.
+        const order = (c: MeasuredCase) => ["same-subnet", "nat", "bridged"].indexOf(c.topology) * 1e7 + (c.mode === "cold" ? 1e6 : 0) + c.memoryMiB;
         cases.push(...earlier.filter((c) => !redone(c)));
         cases.sort((a, b) => order(a) - order(b));
     }
@@ -69,10 +82,10 @@ function main(): void {
 function report(cases: (MeasuredCase & { upSeconds: number; outcome: string })[], seconds: number): void {
     const rows = cases.map(sideBySideRow);
     const table = sideBySideTable(rows);
-    const head = `miglab reproduce: the reference report's cases beside miglab's (local site, TCG guests, links at 1 Gbit/s; ` +
+    const head = `miglab reproduce: the reference report's cases beside miglab's, and a cold migration per topology (local site, TCG guests, links at 1 Gbit/s; ` +
         `medians over ${RUNS} round trip(s), both ways; load = the machine's 1-minute load average before-after each case)`;
-    const compareRows = comparisonRows(cases.map((c) => ({ stack: `${c.topology} ${c.memoryMiB} MiB`, outputs: { topology: c.topology, legs: c.legs } })));
-    const failures = cases.filter((c) => c.outcome !== "completed").map((c) => `${c.topology} ${c.memoryMiB} MiB: ${c.outcome}`);
+    const compareRows = comparisonRows(cases.map((c) => ({ stack: caseLabel(c), outputs: { topology: c.topology, legs: c.legs } })));
+    const failures = cases.filter((c) => c.outcome !== "completed").map((c) => `${caseLabel(c)}: ${c.outcome}`);
     const text = [head, "", table, "", comparisonTable(compareRows), "",
         ...failures, `run time: ${(seconds / 60).toFixed(1)} min (labs built, measured and destroyed in turn)`].join("\n");
     console.log(`\n${text}`);

@@ -48,13 +48,21 @@ export function schemaDefault<T>(path: string): T {
 /** A definition of the schema as a check, and the rule it stands for as "must be ..." text. */
 export interface Rule { test: (v: unknown) => boolean; message: string }
 
-/** What a schema node asks, in words: its x-rule, or for a number its range. */
-export function ruleText(node: Node, name: string): string {
+/**
+ * The rule a schema node states, in words: its x-rule, or for a number its range; undefined
+ * when it states neither. The config's errors and the configuration reference both say it.
+ */
+export function valueRule(node: Node): string | undefined {
     if (node["x-rule"]) { return node["x-rule"]; }
     if ((node.type === "integer" || node.type === "number") && node.minimum !== undefined && node.maximum !== undefined) {
         return `${node.type === "integer" ? "an integer" : "a number"} from ${node.minimum} to ${node.maximum}`;
     }
-    return node.description ?? name;
+    return undefined;
+}
+
+/** What a schema node asks, in words: its rule (valueRule), else what it is for. */
+export function ruleText(node: Node, name: string): string {
+    return valueRule(node) ?? node.description ?? name;
 }
 
 /** The rule of `#/definitions/<name>`: the same ajv code the config is checked with. */

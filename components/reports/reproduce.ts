@@ -1,12 +1,16 @@
 // The reference experiment beside ours: the reference report's figures (a student lab that
-// migrated KVM guests between PCs) and, for the same case, the medians of miglab's legs.
-// Pure: the legs come from the stacks' outputs, the text and SVG are strings.
+// migrated KVM guests between PCs, live) and, for the same case, the medians of miglab's legs;
+// and per topology a cold migration of ours, the baseline the reference had in mind but did not
+// measure. Pure: the legs come from the stacks' outputs, the text and SVG are strings.
 import { ChartSpec, panelledCharts } from "./chart";
 import { median } from "./compare";
 import { LegOutcome, isFailed } from "./metrics";
 import { textTable } from "./table";
 
 export type Topology = "same-subnet" | "nat" | "bridged";
+
+/** How our guest moved: live (pre-copy, the reference's kind) or cold (paused while it moves). */
+export type CaseMode = "precopy" | "cold";
 
 /** One case of the reference report: a guest of memoryMB migrated on one topology. */
 export interface ReferenceCase {
@@ -40,6 +44,8 @@ export function referenceFor(topology: Topology, memoryMiB: number): ReferenceCa
 /** What one of our cases measured: its legs (all runs, both ways) and the machine's load meanwhile. */
 export interface MeasuredCase {
     topology: Topology;
+    /** Absent from the cases of runs before cold ones were measured: those were pre-copy. */
+    mode?: CaseMode;
     memoryMiB: number;
     fillMiB: number;
     legs: LegOutcome[];
@@ -49,8 +55,10 @@ export interface MeasuredCase {
 
 export interface SideBySideRow {
     topology: Topology;
+    mode: CaseMode;
     memoryMiB: number;
-    reference: ReferenceCase & { ratio: number };
+    /** null for a cold case: the reference report measured no cold migration. */
+    reference: (ReferenceCase & { ratio: number }) | null;
     ours: {
         legs: number;
         failed: number;
@@ -72,14 +80,15 @@ export interface SideBySideRow {
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 export function sideBySideRow(c: MeasuredCase): SideBySideRow {
-    const ref = referenceFor(c.topology, c.memoryMiB);
+    const mode = c.mode ?? "precopy";
+    const ref = mode === "cold" ? null : referenceFor(c.topology, c.memoryMiB);
     const legs = c.legs.filter((l) => !isFailed(l)) as Exclude<LegOutcome, { failed: string }>[];
     const m = (pick: (l: (typeof legs)[number]) => unknown) => median(legs.map(pick));
     const data = m((l) => l.dataProcessedBytes);
     const total = m((l) => l.totalTimeMs);
     return {
-        topology: c.topology, memoryMiB: c.memoryMiB, load: c.load,
-        reference: { ...ref, ratio: r3(ref.migrationMBs / ref.plainMBs) },
+        topology: c.topology, mode, memoryMiB: c.memoryMiB, load: c.load,
+        reference: ref && { ...ref, ratio: r3(ref.migrationMBs / ref.plainMBs) },
         ours: {
             legs: legs.length, failed: c.legs.length - legs.length,
             dataMB: data === null ? null : Math.round(data / 1e5) / 10,
@@ -93,16 +102,26 @@ export function sideBySideRow(c: MeasuredCase): SideBySideRow {
 
 const cell = (v: number | string | null) => (v === null ? "n/a" : String(v));
 
-/** Two lines per case, the reference's above ours, with the machine's load beside our figures. */
+/** A case's name in the pictures and the comparison: its topology, guest and, when cold, its mode. */
+export function caseLabel(c: { topology: Topology; memoryMiB: number; mode?: CaseMode }): string {
+    return `${c.topology} ${c.memoryMiB} MiB${c.mode === "cold" ? " cold" : ""}`;
+}
+
+/**
+ * Two lines per live case, the reference's above ours, and one per cold case (ours alone: the
+ * reference has no cold figures), with the machine's load beside our figures.
+ */
 export function sideBySideTable(rows: SideBySideRow[]): string {
-    const head = ["case", "who", "guest", "data MB", "total s", "migr MB/s", "plain MB/s", "ratio", "downtime ms",
+    const head = ["case", "who", "mode", "guest", "data MB", "total s", "migr MB/s", "plain MB/s", "ratio", "downtime ms",
         "longest gap ms", "probe lost", "guest pings lost", "legs", "load"];
     const lines: string[][] = [];
     for (const r of rows) {
         const ref = r.reference, o = r.ours;
-        lines.push([r.topology, "reference", `${ref.memoryMB} MB`, String(ref.memoryMB), String(ref.totalTimeS), String(ref.migrationMBs),
-            String(ref.plainMBs), String(ref.ratio), "n/a", "n/a", "n/a", ref.lostPings, "-", "-"]);
-        lines.push([r.topology, "miglab", `${r.memoryMiB} MiB`, cell(o.dataMB), cell(o.totalTimeS), cell(o.migrationMBs), cell(o.plainMBs),
+        if (ref) {
+            lines.push([r.topology, "reference", "live", `${ref.memoryMB} MB`, String(ref.memoryMB), String(ref.totalTimeS), String(ref.migrationMBs),
+                String(ref.plainMBs), String(ref.ratio), "n/a", "n/a", "n/a", ref.lostPings, "-", "-"]);
+        }
+        lines.push([r.topology, "miglab", r.mode, `${r.memoryMiB} MiB`, cell(o.dataMB), cell(o.totalTimeS), cell(o.migrationMBs), cell(o.plainMBs),
             cell(o.ratio), cell(o.downtimeMs), cell(o.longestGapMs), cell(o.probeLost), cell(o.guestPingsLost),
             o.failed ? `${o.legs} (+${o.failed} failed)` : String(o.legs), `${r.load[0].toFixed(1)}-${r.load[1].toFixed(1)}`]);
     }
@@ -111,14 +130,14 @@ export function sideBySideTable(rows: SideBySideRow[]): string {
 
 /** The panels of the side-by-side picture: one group per case, the reference's bar beside ours. */
 export function sideBySideChartSpecs(rows: SideBySideRow[]): (ChartSpec & { id: string })[] {
-    const groups = rows.map((r) => `${r.topology} ${r.memoryMiB} MiB`);
+    const groups = rows.map(caseLabel);
     const pair = (id: string, title: string, unit: string, ref: (r: SideBySideRow) => number | null, ours: (r: SideBySideRow) => number | null) =>
         ({ id, title, unit, groups, series: [{ name: "reference report", values: rows.map(ref) }, { name: "miglab", values: rows.map(ours) }] });
     return [
-        pair("migration", "Migration throughput (data ÷ total time)", "MB/s", (r) => r.reference.migrationMBs, (r) => r.ours.migrationMBs),
-        pair("plain", "Plain transfer on the same path", "MB/s", (r) => r.reference.plainMBs, (r) => r.ours.plainMBs),
-        pair("ratio", "Migration ÷ plain", "ratio", (r) => r.reference.ratio, (r) => r.ours.ratio),
-        pair("time", "Migration time", "s", (r) => r.reference.totalTimeS, (r) => r.ours.totalTimeS),
+        pair("migration", "Migration throughput (data ÷ total time)", "MB/s", (r) => r.reference?.migrationMBs ?? null, (r) => r.ours.migrationMBs),
+        pair("plain", "Plain transfer on the same path", "MB/s", (r) => r.reference?.plainMBs ?? null, (r) => r.ours.plainMBs),
+        pair("ratio", "Migration ÷ plain", "ratio", (r) => r.reference?.ratio ?? null, (r) => r.ours.ratio),
+        pair("time", "Migration time", "s", (r) => r.reference?.totalTimeS ?? null, (r) => r.ours.totalTimeS),
         {
             id: "downtime", title: "miglab downtime (the reference did not measure it)", unit: "ms", groups,
             series: [{ name: "libvirt downtime", values: rows.map((r) => r.ours.downtimeMs) },

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DOMParser, Element } from "@xmldom/xmldom";
 import { FailedLeg, LegMetrics, parseLeg } from "../../components/reports/metrics";
-import { REFERENCE, referenceFor, sideBySideChartSpecs, sideBySideCharts, sideBySideRow, sideBySideTable } from "../../components/reports/reproduce";
+import { REFERENCE, caseLabel, referenceFor, sideBySideChartSpecs, sideBySideCharts, sideBySideRow, sideBySideTable } from "../../components/reports/reproduce";
 import { DowntimeCase, downtimeChartSpecs, downtimeRows, downtimeTable } from "../../components/reports/downtime";
 import { panelledCharts } from "../../components/reports/chart";
 import { ROOT } from "../support";
@@ -25,6 +25,14 @@ const sameSubnet = {
 const nat = {
     topology: "nat" as const, memoryMiB: 720, fillMiB: 624, load: [5, 6] as [number, number],
     legs: [leg({ probe: null, guestPing: { sent: 200, received: 199, lost: 1 }, ratio: 0.9, downtimeMs: 60 })],
+};
+// The same-subnet lab's last guest migrated cold: paused the whole time, so downtime ≈ total.
+const cold = {
+    topology: "same-subnet" as const, mode: "cold" as const, memoryMiB: 720, fillMiB: 592, load: [4, 4.25] as [number, number],
+    legs: [
+        leg({ dataProcessedBytes: 650e6, totalTimeMs: 7400, downtimeMs: 7310, throughputMBs: 87.84, plainMBs: 119.5, ratio: 0.735 }),
+        leg({ leg: "back", dataProcessedBytes: 652e6, totalTimeMs: 7000, downtimeMs: 6890, throughputMBs: 93.14, plainMBs: 119.7, ratio: 0.778 }),
+    ],
 };
 
 describe("the reference experiment beside ours", () => {
@@ -48,21 +56,42 @@ describe("the reference experiment beside ours", () => {
         assert.strictEqual(row.ours.downtimeMs, 52.5);
         assert.strictEqual(row.ours.probeLost, real.probe!.lost);
         assert.strictEqual(row.ours.guestPingsLost, null);
+        // A case from a run before cold cases were measured names no mode: it was pre-copy.
+        assert.strictEqual(row.mode, "precopy");
         // Behind NAT there is no probe; the guest's own pings are the measure.
         const n = sideBySideRow(nat);
         assert.strictEqual(n.ours.probeLost, null);
         assert.strictEqual(n.ours.guestPingsLost, 1);
-        assert.strictEqual(n.reference.memoryMB, 720);
+        assert.strictEqual(n.reference!.memoryMB, 720);
     });
 
     it("prints the reference's line above ours for each case, with the load and failed legs", () => {
         const lines = sideBySideTable([sideBySideRow(sameSubnet), sideBySideRow(nat)]).split("\n");
         assert.strictEqual(lines.length, 2 + 4);
-        assert.match(lines[0], /case\s+who\s+guest\s+data MB\s+total s\s+migr MB\/s\s+plain MB\/s\s+ratio\s+downtime ms/);
-        assert.match(lines[2], /same-subnet\s+reference\s+500 MB\s+500\s+9\s+55\.6\s+79\.4\s+0\.7\s+n\/a\s+n\/a\s+n\/a\s+several/);
-        assert.match(lines[3], /same-subnet\s+miglab\s+512 MiB\s+508\.7\s+5\.16\s+99\.425\s+119\.55\s+0\.832\s+52\.5\s.*2 \(\+1 failed\)\s+3\.3-4\.5$/);
-        assert.match(lines[4], /nat\s+reference\s+720 MB\s+720\s+96\s+7\.5\s+11\.7\s+0\.641\s.*more than bridged/);
-        assert.match(lines[5], /nat\s+miglab\s+720 MiB\s.*\s0\.9\s+60\s+n\/a\s+n\/a\s+1\s+1\s+5\.0-6\.0$/);
+        assert.match(lines[0], /case\s+who\s+mode\s+guest\s+data MB\s+total s\s+migr MB\/s\s+plain MB\/s\s+ratio\s+downtime ms/);
+        assert.match(lines[2], /same-subnet\s+reference\s+live\s+500 MB\s+500\s+9\s+55\.6\s+79\.4\s+0\.7\s+n\/a\s+n\/a\s+n\/a\s+several/);
+        assert.match(lines[3], /same-subnet\s+miglab\s+precopy\s+512 MiB\s+508\.7\s+5\.16\s+99\.425\s+119\.55\s+0\.832\s+52\.5\s.*2 \(\+1 failed\)\s+3\.3-4\.5$/);
+        assert.match(lines[4], /nat\s+reference\s+live\s+720 MB\s+720\s+96\s+7\.5\s+11\.7\s+0\.641\s.*more than bridged/);
+        assert.match(lines[5], /nat\s+miglab\s+precopy\s+720 MiB\s.*\s0\.9\s+60\s+n\/a\s+n\/a\s+1\s+1\s+5\.0-6\.0$/);
+    });
+
+    it("gives a cold case our line alone, no reference beside it (the report measured none), its downtime about its total", () => {
+        const row = sideBySideRow(cold);
+        assert.strictEqual(row.mode, "cold");
+        assert.strictEqual(row.reference, null);
+        assert.strictEqual(row.ours.legs, 2);
+        assert.strictEqual(row.ours.totalTimeS, 7.2);
+        assert.strictEqual(row.ours.downtimeMs, 7100);
+        assert.strictEqual(row.ours.dataMB, 651);
+        assert.strictEqual(caseLabel(cold), "same-subnet 720 MiB cold");
+        assert.strictEqual(caseLabel(sameSubnet), "same-subnet 512 MiB");
+        // The table: the topology's live case (reference, ours), then its cold line, then the next topology.
+        const lines = sideBySideTable([sideBySideRow(sameSubnet), row, sideBySideRow(nat)]).split("\n");
+        assert.strictEqual(lines.length, 2 + 2 + 1 + 2);
+        assert.deepStrictEqual(lines.slice(2).map((l) => l.trim().split(/\s+/).slice(0, 3).join(" ")), [
+            "same-subnet reference live", "same-subnet miglab precopy", "same-subnet miglab cold", "nat reference live", "nat miglab precopy",
+        ]);
+        assert.match(lines[4], /same-subnet\s+miglab\s+cold\s+720 MiB\s+651\s+7\.2\s+90\.49\s+119\.6\s+0\.757\s+7100\s.*\s2\s+4\.0-4\.3$/);
     });
 
     it("draws each figure as a panel of bars, the reference's beside ours, in well-formed SVG", () => {
@@ -83,6 +112,21 @@ describe("the reference experiment beside ours", () => {
         // The reference has no lost-ping figures: only ours are drawn, NAT's missing probe as n/a.
         assert.deepStrictEqual(barsOf("lost"), [`same-subnet 512 MiB/probe @10 ms=${real.probe!.lost}`, "nat 720 MiB/guest to outside=1"]);
         assert.strictEqual(specs.length, panels.length);
+    });
+
+    it("draws a cold case as a group of its own, with our bars and none of the reference's", () => {
+        const specs = sideBySideChartSpecs([sideBySideRow(sameSubnet), sideBySideRow(cold)]);
+        const time = specs.find((s) => s.id === "time")!;
+        assert.deepStrictEqual(time.groups, ["same-subnet 512 MiB", "same-subnet 720 MiB cold"]);
+        assert.deepStrictEqual(time.series, [{ name: "reference report", values: [9, null] }, { name: "miglab", values: [5.16, 7.2] }]);
+        const downtime = specs.find((s) => s.id === "downtime")!;
+        assert.deepStrictEqual(downtime.series[0].values, [52.5, 7100]);
+        const svg = sideBySideCharts([sideBySideRow(sameSubnet), sideBySideRow(cold)]);
+        const root = new DOMParser().parseFromString(svg, "image/svg+xml").documentElement as unknown as Element;
+        const coldBars = (Array.from(root.getElementsByTagName("rect")) as Element[])
+            .filter((r) => r.getAttribute("class") === "bar" && r.getAttribute("data-group") === "same-subnet 720 MiB cold");
+        assert.ok(coldBars.length > 0);
+        assert.ok(coldBars.every((r) => r.getAttribute("data-series") !== "reference report"), "a reference bar drawn for the cold case");
     });
 });
 

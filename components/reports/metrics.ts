@@ -389,7 +389,10 @@ export function parseDisk(job: Record<string, number | string>, check: string | 
     for (const line of (samples ?? "").split("\n")) {
         const f = line.trim().split(/\s+/).map(Number);
         if (f.length < 9 || f.some((x) => !Number.isFinite(x))) { continue; }
-        if (f[7] > 0 && f[8] === 0 && Number.isFinite(startS) && startS > 0) { ms = Math.max(0, Math.round((f[0] - startS) * 1000)); msFrom = "timeline"; break; }
+        // libvirt starts the memory only once every disk's mirror is in sync: the first sample with
+        // memory sent ends the disk's phase. A guest writing on keeps a cluster or two dirty, so the
+        // disk's remaining bytes may never read 0 before the switch.
+        if (f[7] > 0 && (f[8] === 0 || f[2] > 0) && Number.isFinite(startS) && startS > 0) { ms = Math.max(0, Math.round((f[0] - startS) * 1000)); msFrom = "timeline"; break; }
     }
     const rate = num("disk_bps");
     if (ms === null && rate > 0) { ms = Math.round(bytes / rate * 1000); msFrom = "rate"; }

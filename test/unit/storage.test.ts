@@ -160,7 +160,9 @@ describe("guests[].storage: the domain and the leg as rendered", () => {
     });
 });
 
-describe("guests[].storage: the disk's print and making (qemu-img on files made here)", () => {
+describe("guests[].storage: the disk's print and making (qemu-img on files made here)", function () {
+    // Each check runs qemu-img a few times: seconds on a busy 2-core machine.
+    this.timeout(60 * 1000);
     const plan = withStorage("copy");
     const leg = r.migrateLegScript(legSpecOf(plan, plan.guests[0], { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }));
     let dir: string;
@@ -190,6 +192,14 @@ describe("guests[].storage: the disk's print and making (qemu-img on files made 
         assert.notStrictEqual(print(disk, 1)[1], sum, "a byte beyond the counter sector changed");
         assert.deepStrictEqual(print(disk, 0), ["clean", "-"], "a guest's own image is only checked");
         assert.deepStrictEqual(print(path.join(dir, "none.qcow2"), 0), ["unreadable", "-"]);
+    });
+
+    it("reads a qcow2 disk's size as its guest sees it, not its file's length", () => {
+        const disk = path.join(dir, "vm1.qcow2");
+        assert.strictEqual(spawnSync("qemu-img", ["create", "-q", "-f", "qcow2", disk, "64M"]).status, 0);
+        const res = bash(`${fnOf(leg, "disk_size")}\ndisk_size`, { DISK: disk });
+        assert.strictEqual(res.status, 0, res.stderr);
+        assert.strictEqual(res.stdout.trim(), String(64 * 2 ** 20));
     });
 
     it("makes a disk where no host holds one: empty, a copy of the image, or an overlay over it", () => {
@@ -266,6 +276,19 @@ describe("guests[].storage: the leg's disk figures", () => {
     it("times the disk phase from the timeline's first sample with nothing of the disk left, and its rate from that", () => {
         const d = parseDisk(job, "clean 1a clean 1a", samples, start)!;
         assert.deepStrictEqual(d, { bytes: 67108864, totalBytes: 67108864, ms: 1100, msFrom: "timeline", bps: Math.round(67108864 / 1.1), intact: true, checked: "sum" });
+    });
+
+    it("ends the disk phase at the first sample with memory sent, when a writing guest keeps some of the disk dirty", () => {
+        // Measured: a guest writing its counter kept 64 KiB of the disk unsynced until the switch.
+        const dirty = [
+            `${start + 0.1} 0 0 0 0 0 0 0 67174400`,
+            `${start + 0.9} 0 0 0 0 0 0 67043328 65536`,
+            `${start + 1.4} 190000000 12000000 110000000 0 1 0 67108864 65536`,
+            `${start + 2.0} 0 201326592 110000000 0 3 0 67108864 65536`,
+        ].join("\n");
+        const d = parseDisk(job, "clean 1a clean 1a", dirty, start)!;
+        assert.strictEqual(d.ms, 1400);
+        assert.strictEqual(d.msFrom, "timeline");
     });
 
     it("without a timeline, from libvirt's disk rate when it gives one, else not at all", () => {

@@ -248,6 +248,11 @@ disk_print() {
   printf '%s' "d=$(printf %q "$DISK"); qemu-img check -U -q \"\$d\" >/dev/null 2>&1; case \$? in 0|3) s=clean ;; 2) s=corrupt ;; *) s=unreadable ;; esac; "
   printf '%s' "sum=-; if [ ${DISK_SUM:-0} = 1 ]; then r=\$(mktemp) && qemu-img convert -U -O raw \"\$d\" \"\$r\" && sum=\$(tail -c +513 \"\$r\" | sha256sum | cut -c1-64); rm -f \"\$r\"; fi; echo \"\$s \$sum\""
 }
+# The disk's size as its guest sees it, in bytes. The image's own is the first "virtual size" line:
+# the JSON form lists its file child's (the file's length) first.
+disk_size() {
+  qemu-img info -U "$DISK" 2>/dev/null | sed -n 's/^virtual size:.*(\([0-9]*\) bytes)$/\1/p' | head -n1
+}
 # Post-copy preempt is a second connection to the destination's migration port, opened at the
 # switch and closed at the end: libvirt turns it on by itself where both QEMUs have it, with no
 # flag to ask or refuse it, so the leg counts the connections (libvirt's migration ports,
@@ -431,7 +436,7 @@ flags=$(migrate_flags)
 if [ "${STORAGE:-shared}" != shared ]; then
   [ -f "$DISK" ] || fail "guest $GUEST's disk $DISK is not on $SRC_NAME, where the guest runs (storage $STORAGE): it cannot move with it; pulumi up --refresh restarts the guest at home with its disk"
   disk_before=$(bash -c "$(disk_print)")
-  size=$(qemu-img info -U --output=json "$DISK" 2>/dev/null | sed -n 's/^ *"virtual-size": *\([0-9]*\).*/\1/p' | head -n1)
+  size=$(disk_size)
   [ -n "$size" ] || fail "$SRC_NAME: qemu-img cannot read the size of $GUEST's disk $DISK"
   if [ "$STORAGE" = copy-incremental ]; then make="qemu-img create -q -f qcow2 -F qcow2 -b '$DISK_BACKING' '$DISK' $size"
   else make="qemu-img create -q -f qcow2 '$DISK' $size"; fi

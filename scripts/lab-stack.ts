@@ -222,7 +222,19 @@ export class LabStack {
      * does. NaN when it cannot be read.
      */
     diskCounter(guest = this.plan.guests[0]): number {
-        return diskCounterOf(guest.disk);
+        const at = this.diskPaths(guest);
+        return at.length === 1 ? diskCounterOf(at[0].file) : NaN;
+    }
+
+    /**
+     * Where the guest's disk is on this machine: the file on the export, or (storage copy*) the
+     * copy in each host's own pool that holds one (a local-site node's /var/lib/libvirt is a
+     * directory of the site's state): after every leg exactly one host should.
+     */
+    diskPaths(guest = this.plan.guests[0]): { host?: string; file: string }[] {
+        if (!guest.local) { return [{ file: guest.disk }]; }
+        return this.plan.hosts.map((h) => ({ host: h.name, file: path.join(this.plan.stateDir, "nodes", h.name, "root", guest.local!.path) }))
+            .filter((d) => fs.existsSync(d.file));
     }
 
     /**

@@ -4,7 +4,7 @@
 // measured before then is marked as an earlier one, so an old measurement is never shown
 // as this run's.
 import * as fs from "fs";
-import { LegMetrics, LegOutcome, PostcopyMetrics, isFailed } from "../components/reports/metrics";
+import { DiskMetrics, LegMetrics, LegOutcome, PostcopyMetrics, isFailed } from "../components/reports/metrics";
 import { brokeSla, slaBreachLines } from "../components/reports/sla";
 import { DrainReport, drainsTable } from "../components/reports/drain";
 import { textTable } from "../components/reports/table";
@@ -31,6 +31,15 @@ export function postcopyText(p: PostcopyMetrics): string {
         `${p.faults} pages fetched by faults, ${p.pushedPages} pushed; the last page ${p.tailMs} ms after the switch; ` +
         `preempt channel ${p.preemptChannel ? "yes" : "no"}` +
         (p.recovery ? `; the stream broke and was resumed after ${p.recovery.pausedMs} ms paused (${p.recovery.tries} tries), then ${p.recovery.resumedMs} ms to the end` : "");
+}
+
+/** A disk that moved with its guest, in one line: what crossed, the disk phase and its rate (and where that time came from), and the check. */
+export function diskText(d: DiskMetrics): string {
+    const phase = d.ms === null ? "its phase's time unknown (no timeline and no rate from libvirt)"
+        : `its phase ${d.ms} ms (${d.msFrom === "timeline" ? "from the timeline" : "bytes over libvirt's rate"})${d.bps ? ` at ${(d.bps / 1e6).toFixed(1)} MB/s` : ""}`;
+    const check = d.intact === null ? "not checked" : d.intact
+        ? `intact (${d.checked === "sum" ? "qemu-img check clean, the same bytes beyond the counter sector" : "qemu-img check clean"})` : "NOT intact";
+    return `disk: ${(d.bytes / 1e6).toFixed(1)} MB sent of ${(d.totalBytes / 1e6).toFixed(1)} MB, ${phase}; on arrival ${check}`;
 }
 
 /** A leg whose pre-copy a stop condition (migration.stopAfter) ended, in one line: what was met, when, and what it cost. */
@@ -63,6 +72,8 @@ export function legsTable(legs: LegOutcome[], since?: number): string {
     for (const o of legs) {
         const p = isFailed(o) ? null : o.postcopy;
         if (p) { notes.push(`${o.from} -> ${o.to} ${postcopyText(p)}`); }
+        const d = isFailed(o) ? null : o.disk;
+        if (d) { notes.push(`${o.from} -> ${o.to} ${diskText(d)}`); }
     }
     for (const o of legs.filter(isFailed)) {
         notes.push(`${o.from} -> ${o.to} failed${o.attempt ? ` (try ${o.attempt + 1})` : ""}: ${o.failed}`);

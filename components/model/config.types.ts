@@ -211,6 +211,10 @@ export interface GuestConfig {
         diskMiB: number;
     };
     /**
+     * where the guest's disk lives and how it moves: shared (on the NFS export, which every host opens; only memory moves), copy (in a local pool on the host it runs on, /var/lib/libvirt/images/miglab-<lab id>; each leg copies the whole disk to the destination over NBD, virsh migrate --copy-storage-all, and removes the source's copy once the guest runs there) or copy-incremental (a local overlay whose backing image, the guest's image on the export, every host holds; each leg copies only the overlay, --copy-storage-inc). A copy guest's disk is made on its home host when the guest is first defined: an empty disk for the built-in image, a copy of image.qcow2 from the export otherwise
+     */
+    storage: "shared" | "copy" | "copy-incremental";
+    /**
      * the guest's TCP status service (its counter); the next port streams its progress for the legs' timelines
      */
     counterPort: number;

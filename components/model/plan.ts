@@ -28,10 +28,29 @@ export type GuestNetwork =
     | { kind: "nat"; network: string; bridge: string; subnet: string; gateway: string; mac: string }
     | { kind: "ovs"; network: string; bridge: string; subnet: string; gateway: string; gatewayHost: string; vni: number; tunnel: "vxlan" | "gre" };
 
+/**
+ * A guest's disk in a host's own pool (guests[].storage copy or copy-incremental): the same path
+ * on every host; it moves with the guest (virsh migrate --copy-storage-all / -inc) and only the
+ * host that runs the guest (or ran it last) holds it.
+ */
+export interface LocalDisk {
+    storage: "copy" | "copy-incremental";
+    /** The disk's path in the local pool, the same on every host. */
+    path: string;
+    /** How the home host makes it when there is none yet: an empty disk of sizeMiB, a copy of an image the hosts see, or an overlay over it. */
+    make: { empty: number } | { copyOf: string } | { overlayOn: string };
+    /** copy-incremental: the image every host holds (in the shared pool), the overlay's backing file. */
+    backing?: string;
+}
+
 export interface PlannedGuest extends GuestConfig {
     uuid: string;
     mac: string;
-    disk: string;        // path of the disk on the export (what QEMU opens over NFS)
+    /** The disk QEMU opens: on the export over NFS (storage shared), or `local.path` (copy, copy-incremental). */
+    disk: string;
+    /** The disk on the export GuestImage makes or checks (shared: the disk itself; copy-incremental: its backing; copy of a qcow2: the image copied); none for a built-in copy guest. */
+    exportDisk?: string;
+    local?: LocalDisk;
     kernel?: string;     // direct-boot files in the pool, for the built-in image
     initrd?: string;
     /** The guest's prefix length, default gateway and the address it pings (nat, bridged). */
@@ -99,6 +118,11 @@ export interface Plan {
     export: string;
     allowedNetworks: string[];
     pool: { name: string; type: "dir" | "netfs"; target: string };
+    /**
+     * Every host's own `dir` pool for the guests whose disks move with them (storage copy,
+     * copy-incremental), at the same path on each; undefined when no guest's does.
+     */
+    localPool?: { name: string; target: string };
     /**
      * The NFS server: nfs-ganesha run by the local site itself, the packaged nfs-ganesha
      * service of a real host, or nfs-kernel-server.
@@ -269,9 +293,21 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         ? { name: cfg.pool.name, type: "dir" as const, target: cfg.nfs.export }
         : { name: cfg.pool.name, type: cfg.pool.type ?? "netfs", target: cfg.pool.path };
     const guestPrefix = guestNetwork.kind === "bridge" ? cfg.hosts[0].prefix : Number(guestNetwork.subnet.split("/")[1]);
+    // Under libvirt's own directory, which each local-site node has to itself (a bind mount of its state).
+    const localPool = cfg.guests.some((g) => g.storage !== "shared")
+        ? { name: `local-${labId}`, target: `/var/lib/libvirt/images/miglab-${labId}` } : undefined;
     const guests = cfg.guests.map((g): PlannedGuest => {
         const builtin = g.image.qcow2 === undefined;
-        const disk = `${cfg.nfs.export}/${builtin ? `${g.name}.qcow2` : g.image.qcow2}`;
+        const image = builtin ? `${g.name}.qcow2` : g.image.qcow2!;
+        const onExport = `${cfg.nfs.export}/${image}`;
+        // The hosts see the export's files in the shared pool: the base they copy or overlay.
+        const seen = `${pool.target}/${image}`;
+        const local: LocalDisk | undefined = g.storage === "shared" ? undefined : {
+            storage: g.storage, path: `${localPool!.target}/${g.name}.qcow2`,
+            make: g.storage === "copy-incremental" ? { overlayOn: seen } : builtin ? { empty: g.image.diskMiB } : { copyOf: seen },
+            ...(g.storage === "copy-incremental" ? { backing: seen } : {}),
+        };
+        const disk = local ? local.path : onExport;
         // As in the reference lab, the guest pings the outside while it migrates (nat, bridged).
         const own = cfg.migrations.find((m) => m.guest === g.name) ?? cfg.migrations[0];
         const routedGuest = guestNetwork.kind === "bridge" ? {} : {
@@ -279,6 +315,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         };
         const planned: PlannedGuest = {
             ...g, uuid: uuidFor(`${stack}/${g.name}`), mac: g.mac ?? macFor(`${stack}/${g.name}`), disk, prefix: guestPrefix, ...routedGuest,
+            ...(local && builtin && g.storage === "copy" ? {} : { exportDisk: onExport }), ...(local ? { local } : {}),
         };
         if (builtin) {
             planned.kernel = `${pool.target}/miglab-tiny-vmlinuz`;
@@ -298,7 +335,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         guestNetwork,
         export: cfg.nfs.export,
         allowedNetworks: cfg.nfs.allowedNetworks ?? [...new Set(hosts.concat(nfs).map((n) => cidrOf(n.address, n.prefix)))],
-        pool,
+        pool, localPool,
         nfsServer: cfg.site === "local" ? "ganesha" : cfg.nfs.server === "ganesha" ? "ganesha-service" : "kernel",
         labKey: cfg.site === "local" ? `${stateDir}/ssh/id_ed25519` : `/root/.ssh/miglab-${labId}`,
         // Local nodes are re-created with new host keys and trust each other by the lab key alone;

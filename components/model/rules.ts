@@ -272,7 +272,7 @@ export function labRules(cfg: LabConfig): string[] {
         ? { ...parseCidr(guestNet.cidr, guestNet.at, "")!, net: networkOf(guestNet.cidr.split("/")[0], Number(guestNet.cidr.split("/")[1])) }
         : netOf(cfg.hosts[0].address, cfg.hosts[0].prefix, "hosts[0]", "");
     const macs = new Map<string, string>();
-    const disks = new Map<string, string>();
+    const disks = new Map<string, { who: string; writes: boolean }>();
     cfg.guests.forEach((g, i) => {
         const at = `guests[${i}]`;
         const ip = ipToInt(g.address);
@@ -293,12 +293,21 @@ export function labRules(cfg: LabConfig): string[] {
                 p.push(`${at}.mac: ${g.mac} is the NAT gateway's MAC (nat.mac); give the guest another one`);
             }
         }
-        const disk = diskOf(g);
+        // A shared guest writes its file on the export; a copy guest only reads it (copied at
+        // creation, or the backing under its overlay), so several may read one image, but none
+        // may read a file another guest writes. A built-in copy guest has no file there.
+        const disk = g.storage === "copy" && g.image.qcow2 === undefined ? undefined : diskOf(g);
+        const writes = g.storage === "shared";
+        const other = disk === undefined ? undefined : disks.get(disk);
         // Two built-in guests of one name share a disk too, but their names are reported already.
-        if (disks.has(disk) && !(g.image.qcow2 === undefined && cfg.guests.some((o, j) => j < i && o.name === g.name))) {
-            p.push(`${at}.image: its disk ${disk} on the export is already ${disks.get(disk)}'s; two running guests on one disk corrupt it: give each guest its own qcow2`);
+        if (disk !== undefined && other && (writes || other.writes) && !(g.image.qcow2 === undefined && cfg.guests.some((o, j) => j < i && o.name === g.name))) {
+            const me = `${at} ('${g.name}')`;
+            p.push(writes && other.writes
+                ? `${at}.image: its disk ${disk} on the export is already ${other.who}'s; two running guests on one disk corrupt it: give each guest its own qcow2`
+                : `${at}.image: ${disk} on the export is the disk ${writes ? me : other.who} writes (storage shared) and the image ${writes ? other.who : me} ` +
+                  "copies or builds its own disk on (storage copy, copy-incremental): it would change under that guest; give the shared guest its own qcow2, or make both copy guests");
         }
-        disks.set(disk, `${at} ('${g.name}')`);
+        if (disk !== undefined && (!other || writes)) { disks.set(disk, { who: `${at} ('${g.name}')`, writes }); }
     });
     p.push(...macProblems(cfg.nat.mac.toLowerCase(), "nat.mac"));
 

@@ -4,7 +4,7 @@
 // resource, the Lab and a test render the same text from the same facts.
 import type { MigrationConfig } from "../model/config";
 import { DEMAND_PUSH_MIBS } from "../model/migrations";
-import type { Role } from "../model/plan";
+import type { LocalDisk, Role } from "../model/plan";
 import { fnv1a } from "../model/net";
 import { counterAnswers } from "./drift";
 import { scriptText } from "./files";
@@ -152,7 +152,7 @@ export interface GuestImageSpec {
     name: string;
     /** The export directory on the NFS host. */
     export: string;
-    /** The disk's path there. */
+    /** The disk's path there; "" for none (the built-in image's boot files only: a guest whose disk is in a host's own pool). */
     disk: string;
     diskMiB: number;
     /** "tiny": build the built-in image's kernel and initramfs too; undefined: the disk must already be there. */
@@ -190,6 +190,14 @@ export interface DomainScriptSpec {
     knownHosts?: string;
     /** The lab addresses of every host the guest may run on. */
     peers: string[];
+    /** A disk in the hosts' own pools (storage copy*): made at home when no host holds it, brought home to restart there, removed from every host on down. */
+    localDisk?: LocalDisk;
+}
+
+/** How a local disk is made where there is none: "empty <MiB>", "copy <image>" or "overlay <backing>" (domain.sh's MAKE_DISK). */
+export function makeDiskWord(d: LocalDisk): string {
+    const m = d.make;
+    return "empty" in m ? `empty ${m.empty}` : "copyOf" in m ? `copy ${m.copyOf}` : `overlay ${m.overlayOn}`;
 }
 
 export function domainScript(d: DomainScriptSpec, action: Action): string {
@@ -197,6 +205,7 @@ export function domainScript(d: DomainScriptSpec, action: Action): string {
         ACTION: action, GUEST: d.name, XML: d.xml, GUEST_ADDR: d.address, GUEST_PORT: d.counterPort,
         KEY: d.keyPath, KNOWN_HOSTS: d.knownHosts ?? "", PEERS: d.peers.join(" "), CONSOLE_LOG: consoleLogPath(d.name),
         ASK_COUNTER: `${counterAnswers(d.address, d.counterPort)}; exit 1`,
+        LOCAL_DISK: d.localDisk?.path ?? "", MAKE_DISK: d.localDisk ? makeDiskWord(d.localDisk) : "",
     });
 }
 
@@ -289,9 +298,20 @@ export type MigrationTuning = Pick<MigrationConfig, "mode" | "postcopySwitch" | 
     | "probeIntervalMs" | "timelineIntervalMs" | "bandwidthMiBs" | "maxDowntimeMs" | "autoConverge" | "parallelConnections" | "compression"
     | "stopAfter" | "tls" | "capture">;
 
-/** virsh migrate flags for the tuning options (mode, bandwidth and downtime are set by the leg script). */
-export function migrateFlags(m: MigrationTuning): string {
+/** Where the guest's disk is, as a leg moves it: shared (only memory moves), or copied with it over NBD. */
+export type LegStorage = LocalDisk["storage"] | "shared";
+
+/**
+ * virsh migrate flags for the tuning options and the guest's storage (mode, bandwidth and downtime
+ * are set by the leg script). A disk in a host's own pool goes with the memory, over NBD to the
+ * destination's QEMU: whole (--copy-storage-all), or only the overlay above a backing image both
+ * hosts hold (--copy-storage-inc).
+ */
+export function migrateFlags(m: MigrationTuning, storage: LegStorage = "shared", disksPort?: number): string {
     const f: string[] = [];
+    if (storage === "copy") { f.push("--copy-storage-all"); }
+    if (storage === "copy-incremental") { f.push("--copy-storage-inc"); }
+    if (storage !== "shared" && disksPort !== undefined) { f.push("--disks-port", String(disksPort)); }
     if (m.autoConverge) { f.push("--auto-converge"); }
     if (m.parallelConnections > 1) { f.push("--parallel", "--parallel-connections", String(m.parallelConnections)); }
     if (m.compression === "xbzrle") { f.push("--compressed", "--comp-methods", "xbzrle"); }
@@ -303,7 +323,12 @@ export function migrateFlags(m: MigrationTuning): string {
 export interface LegSpec {
     /** The leg's name (out, back, out-2, ...), in its messages and probe files. */
     leg: string;
-    guest: { name: string; address: string; counterPort: number; memoryMiB: number };
+    /**
+     * `disk`: the guest's disk in the hosts' own pools (storage copy*), moved with it; absent: on the
+     * export. `diskWrites`: the built-in guest writes its disk's first sector only (its counter), so
+     * the rest must come out of the leg byte for byte the same; a guest's own image is only checked.
+     */
+    guest: { name: string; address: string; counterPort: number; memoryMiB: number; disk?: LocalDisk; diskWrites?: "counter-sector" };
     from: { name: string; address: string };
     to: { name: string; address: string };
     /** A third node that pings the guest throughout; absent (NAT), the hosts ask the guest's counter. */
@@ -348,6 +373,17 @@ export function captureScript(guestAddress: string): string {
 /** iperf3's own default port: the plain transfer's, when one leg runs at a time. */
 export const IPERF_PORT = 5201;
 
+/**
+ * The destination's NBD port for a leg that copies the guest's disk: the top of libvirt's default
+ * migration range (49152-49215, which a site's firewall opens), one lower for each leg that runs
+ * at once to one destination (its plain transfer's port above IPERF_PORT), far from the ports
+ * libvirt hands out from the bottom. Named, it is the one connection in that range the leg's count
+ * of migration channels leaves out.
+ */
+export function disksPortFor(iperfPort = IPERF_PORT): number {
+    return 49215 - (iperfPort - IPERF_PORT);
+}
+
 export function migrateLegScript(s: LegSpec): string {
     const m = s.tuning;
     const capture = m.capture ? { at: "", node: s.from.name, dir: DEFAULT_CAPTURE_DIR, ...s.capture } : undefined;
@@ -359,7 +395,12 @@ export function migrateLegScript(s: LegSpec): string {
         GUEST_ADDR: s.guest.address, GUEST_PORT: s.guest.counterPort, CONSOLE_LOG: consoleLogPath(s.guest.name), NIC_STATE: nicStateScript(s.guest.name), KEY: s.keyPath, KNOWN_HOSTS: s.knownHosts ?? "",
         MODE: m.mode, POSTCOPY_SWITCH: m.postcopySwitch, POSTCOPY_AFTER_S: m.postcopyAfterSeconds, TIMEOUT_S: m.timeoutSeconds,
         PROBE_INTERVAL_S: (m.probeIntervalMs / 1000).toFixed(3), TIMELINE_INTERVAL_S: m.timelineIntervalMs ? (m.timelineIntervalMs / 1000).toFixed(3) : "0", PLAIN_BYTES: s.guest.memoryMiB * 1024 * 1024, IPERF_PORT: s.iperfPort ?? IPERF_PORT,
-        BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs, EXTRA_FLAGS: migrateFlags(m),
+        BANDWIDTH_MIBS: m.bandwidthMiBs, MAX_DOWNTIME_MS: m.maxDowntimeMs,
+        EXTRA_FLAGS: migrateFlags(m, s.guest.disk?.storage, s.guest.disk ? disksPortFor(s.iperfPort) : undefined),
+        DISK_PORT: s.guest.disk ? disksPortFor(s.iperfPort) : "",
+        // A disk in the hosts' own pools: its path, the backing an incremental copy's overlay needs on the destination, and what to check.
+        STORAGE: s.guest.disk?.storage ?? "shared", DISK: s.guest.disk?.path ?? "", DISK_BACKING: s.guest.disk?.backing ?? "",
+        DISK_SUM: s.guest.disk && s.guest.diskWrites === "counter-sector" ? 1 : 0,
         // Pre-copy's stop conditions (0: not set).
         STOP_ITERATIONS: m.stopAfter?.iterations ?? 0, STOP_SENT_MIB: m.stopAfter?.sentMiB ?? 0, STOP_DIRTY_PAGES_BELOW: m.stopAfter?.dirtyPagesBelow ?? 0,
         BYSTANDERS: (s.bystanders ?? []).map((b) => `${b.name} ${b.address} ${b.counterPort} ${b.asker} ${b.host}`).join("\n"),

@@ -24,7 +24,10 @@ export function legSpecOf(plan: Plan, g: PlannedGuest, leg: {
     const probe = leg.probe ?? plan.probe;
     return {
         leg: leg.leg,
-        guest: { name: g.name, address: g.address, counterPort: g.counterPort, memoryMiB: g.memoryMiB },
+        guest: {
+            name: g.name, address: g.address, counterPort: g.counterPort, memoryMiB: g.memoryMiB,
+            ...(g.local ? { disk: g.local, ...(g.image.qcow2 === undefined ? { diskWrites: "counter-sector" as const } : {}) } : {}),
+        },
         from: { name: leg.from.name, address: leg.from.address }, to: { name: leg.to.name, address: leg.to.address },
         // Behind NAT the guest's address is private to the host it runs on: no third node reaches it,
         // so the hosts ask its counter and the guest's own pings to the outside tell the loss.
@@ -72,7 +75,7 @@ export function ovsSpecOf(plan: Plan, host: PlannedNode): OvsSpec {
 export function guestImageSpecOf(plan: Plan, g: PlannedGuest): GuestImageSpec {
     const builtin = g.image.qcow2 === undefined;
     return {
-        name: g.name, export: plan.export, disk: g.disk, diskMiB: g.image.diskMiB, builtin: builtin ? "tiny" : undefined,
+        name: g.name, export: plan.export, disk: g.exportDisk ?? "", diskMiB: g.image.diskMiB, builtin: builtin ? "tiny" : undefined,
         kernel: builtin ? `${plan.export}/miglab-tiny-vmlinuz` : undefined, initrd: builtin ? `${plan.export}/miglab-tiny-initrd.img` : undefined,
     };
 }

@@ -28,8 +28,11 @@ export interface DomainSpec {
     description?: string;
     memoryMiB: number;
     vcpus: number;
-    /** The qcow2 disk QEMU opens over NFS (libnfs): the server's address and the file's path on its export. */
-    disk: { server: string; path: string };
+    /**
+     * The qcow2 disk: opened over NFS (libnfs), the server's address and the file's path on its
+     * export; or a file in the host's own pool (`file`), which a migration copies (storage copy).
+     */
+    disk: { server: string; path: string } | { file: string };
     /** Direct kernel boot (the built-in image); without it the disk boots. */
     boot?: { kernel: string; initrd: string; cmdline: string };
     mac: string;
@@ -87,14 +90,7 @@ ${cpu}  <clock offset='utc'/>
   <on_reboot>restart</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
-    <disk type='network' device='disk'>
-      <driver name='qemu' type='qcow2' cache='none'/>
-      <source protocol='nfs' name='${e(d.disk.path)}'>
-        <host name='${e(d.disk.server)}'/>
-        <identity user='root' group='root'/>
-      </source>
-      <target dev='vda' bus='virtio'/>
-    </disk>
+${diskXml(d.disk)}
 ${guestInterface(d)}
     <serial type='pty'>
       <log file='${e(consoleLogPath(d.name))}' append='on'/>
@@ -107,6 +103,17 @@ ${guestInterface(d)}
   </devices>
 </domain>
 `;
+}
+
+function diskXml(disk: DomainSpec["disk"]): string {
+    const source = "file" in disk
+        ? `      <source file='${e(disk.file)}'/>`
+        : `      <source protocol='nfs' name='${e(disk.path)}'>\n        <host name='${e(disk.server)}'/>\n        <identity user='root' group='root'/>\n      </source>`;
+    return `    <disk type='${"file" in disk ? "file" : "network"}' device='disk'>
+      <driver name='qemu' type='qcow2' cache='none'/>
+${source}
+      <target dev='vda' bus='virtio'/>
+    </disk>`;
 }
 
 function guestInterface(d: DomainSpec): string {

@@ -29,6 +29,8 @@ export interface ComparisonRow {
     postcopyRequests: number | null;
     /** The measured legs an SLA judged, and the names of those that broke it; absent when no leg had an SLA. */
     sla?: { judged: number; broken: string[] };
+    /** Legs whose guest's disk moved with it (storage copy*): the medians of the disk bytes sent (MB) and of the disk phase (ms); absent when none did. */
+    disk?: { legs: number; mb: number | null; ms: number | null };
     /** How many of its legs a stop condition (migration.stopAfter) ended, per condition ("iterations 2/2"); absent when none did. */
     stoppedBy?: string;
     /** Why a row has no numbers. */
@@ -62,6 +64,11 @@ export function comparisonRow({ stack, outputs }: StackOutputs): ComparisonRow {
         ratio: m((l) => l.ratio),
         postcopyRequests: m((l) => l.postcopyRequests),
     };
+    const withDisk = legs.filter((l) => l.disk && typeof l.disk === "object");
+    if (withDisk.length > 0) {
+        row.disk = { legs: withDisk.length, mb: median(withDisk.map((l) => l.disk!.bytes / 1e6)), ms: median(withDisk.map((l) => l.disk!.ms)) };
+        if (row.disk.mb !== null) { row.disk.mb = Math.round(row.disk.mb * 10) / 10; }
+    }
     const judged = legs.filter((l) => l.sla && typeof l.sla === "object");
     if (judged.length > 0) { row.sla = { judged: judged.length, broken: judged.filter(brokeSla).map((l) => String(l.leg)) }; }
     const stops = new Map<string, number>();
@@ -84,12 +91,15 @@ export function comparisonRows(stacks: StackOutputs[]): ComparisonRow[] {
 export function comparisonTable(rows: ComparisonRow[]): string {
     // Beside the downtime it cost, when a stop condition ended any leg.
     const stopped = rows.some((r) => r.stoppedBy);
-    const head = ["stack", "topology", "legs", "total ms", "downtime ms", ...(stopped ? ["stopped by"] : []), "probe lost", "longest gap ms",
+    // Beside the whole leg's time, when any stack's disks move with their guests (the others: "-", their disks stay on the export).
+    const disks = rows.some((r) => r.disk);
+    const head = ["stack", "topology", "legs", "total ms", ...(disks ? ["disk MB", "disk ms"] : []), "downtime ms", ...(stopped ? ["stopped by"] : []), "probe lost", "longest gap ms",
         "guest pings lost", "migr MB/s", "plain MB/s", "ratio", "postcopy req", "SLA"];
     const cell = (v: number | string | null) => (v === null ? "n/a" : String(v));
     const sla = (r: ComparisonRow) => (!r.sla ? "-" : r.sla.broken.length ? `${r.sla.broken.length}/${r.sla.judged} broken` : "passed");
     const cells = rows.map((r) => [
-        r.stack, r.topology, r.legs, r.totalTimeMs, r.downtimeMs, ...(stopped ? [r.stoppedBy ?? "-"] : []), r.probeLost, r.longestGapMs,
+        r.stack, r.topology, r.legs, r.totalTimeMs, ...(disks ? (r.disk ? [r.disk.mb, r.disk.ms] : ["-", "-"]) : []), r.downtimeMs,
+        ...(stopped ? [r.stoppedBy ?? "-"] : []), r.probeLost, r.longestGapMs,
         r.guestPingsLost, r.throughputMBs, r.plainMBs, r.ratio, r.postcopyRequests, sla(r),
     ].map(cell));
     // The legs that broke the SLA, by name, trail their stack's row.

@@ -19,7 +19,7 @@ export const LEG_SECTIONS = {
     "probe-waits": "ms the leg waited for the probe to see the guest before and after the migration",
     "timeline-interval": "the timeline's sampling interval (s); the timeline sections below only with a timeline",
     "timeline-guest": "the guest the timeline follows",
-    "samples": "libvirt's job statistics every interval: t remaining processed bps dirty-rate iteration postcopy-requests",
+    "samples": "libvirt's job statistics every interval: t remaining processed bps dirty-rate iteration postcopy-requests disk-processed disk-remaining",
     "postcopy-switch": "when virsh migrate-postcopy returned (epoch s)",
     "events-src": "virsh event --timestamp on the source",
     "events-dst": "the same on the destination",
@@ -30,6 +30,7 @@ export const LEG_SECTIONS = {
     "postcopy-recovery": "post-copy resumed after its stream broke: broken-at resumed-at done-at tries (epoch s)",
     "dest-state": "virsh domstate of the guest on the destination",
     "tunnel": "bridged: the source's tunnel port's tx_packets before and after",
+    "disk-check": "a disk moved with the guest (storage copy*): its state and sum before the move (source) and after it (destination): clean|corrupt|unreadable sum|- twice",
     "capture": "migration.capture: lines 'file PATH', 'node NAME IFACE', 'hosts SRC_ADDR SRC DST_ADDR DST', 'window T0 T1' (the tunnel counter's reads, epoch s, or '-'), 'dumpcap RECEIVED DROPPED', 'tunnel ID FROM TO FRAMES FRAMES_IN_WINDOW' per tunnel id and way, then 'frame<TAB>' + tshark's fields of each announcement and forwarded reply (components/reports/capture.ts)",
 } as const;
 

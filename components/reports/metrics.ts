@@ -73,6 +73,31 @@ export interface StopCondition {
     lastPassPages: number | null;
 }
 
+/** A disk that moved with the guest (storage copy or copy-incremental): what crossed, how long it took, and how it arrived. */
+export interface DiskMetrics {
+    /** Disk bytes the migration sent (libvirt's disk_processed). */
+    bytes: number;
+    /** What the copy had to move (disk_total): the allocated part of the disk, or of its overlay. */
+    totalBytes: number;
+    /**
+     * The disk phase: from virsh migrate's start until nothing of the disk was left to send (its
+     * mirror caught up; libvirt starts moving memory then). null when neither source below gives it.
+     */
+    ms: number | null;
+    /** Where ms comes from: the timeline's first sample with no disk bytes left, or bytes over libvirt's disk_bps. */
+    msFrom: "timeline" | "rate" | null;
+    /** The disk phase's rate (bytes/s): libvirt's disk_bps, else bytes over ms. */
+    bps: number | null;
+    /**
+     * The destination's copy after the leg: qemu-img check found it clean, and (the built-in guest,
+     * which writes only its first sector) it reads byte for byte as before the move beyond that
+     * sector; null: the leg printed no check. A leg whose copy is not intact fails instead.
+     */
+    intact: boolean | null;
+    /** What the check compared: the disk's sum beyond the counter sector, or qemu-img check alone (a guest's own image). */
+    checked: "sum" | "qemu-img-check" | null;
+}
+
 export interface LegMetrics {
     leg: string;
     /** The guest that moved (several guests: see bystanders for the others). */
@@ -131,6 +156,8 @@ export interface LegMetrics {
     wallClockMs: number;
     /** Every other guest of the lab during this leg. */
     bystanders: BystanderMetrics[];
+    /** The guest's disk, when it moved with the guest (storage copy*); null: it stayed on the export. */
+    disk: DiskMetrics | null;
     /** The leg's phases from libvirt's events (null: the leg kept no timeline). */
     phases: LegPhases | null;
     /** The leg over time, compact (components/reports/timeline.ts; `npm run timeline` draws it). */
@@ -348,6 +375,39 @@ function parseRecovery(text: string | undefined): PostcopyRecovery | null {
     return { pausedMs: Math.round((resumed - broken) * 1000), resumedMs: Math.round((done - resumed) * 1000), tries };
 }
 
+/**
+ * The disk's part of a leg: null when no disk moved (no disk-check section, no disk_total). `samples`
+ * is the timeline's raw section (disk-processed and disk-remaining are its 8th and 9th columns),
+ * `startS` when virsh migrate started (epoch s).
+ */
+export function parseDisk(job: Record<string, number | string>, check: string | undefined, samples: string | undefined, startS: number): DiskMetrics | null {
+    const num = (k: string) => (typeof job[k] === "number" ? job[k] as number : 0);
+    if (check === undefined && num("disk_total") === 0) { return null; }
+    const bytes = num("disk_processed");
+    let ms: number | null = null;
+    let msFrom: DiskMetrics["msFrom"] = null;
+    for (const line of (samples ?? "").split("\n")) {
+        const f = line.trim().split(/\s+/).map(Number);
+        if (f.length < 9 || f.some((x) => !Number.isFinite(x))) { continue; }
+        // libvirt starts the memory only once every disk's mirror is in sync: the first sample with
+        // memory sent ends the disk's phase. A guest writing on keeps a cluster or two dirty, so the
+        // disk's remaining bytes may never read 0 before the switch.
+        if (f[7] > 0 && (f[8] === 0 || f[2] > 0) && Number.isFinite(startS) && startS > 0) { ms = Math.max(0, Math.round((f[0] - startS) * 1000)); msFrom = "timeline"; break; }
+    }
+    const rate = num("disk_bps");
+    if (ms === null && rate > 0) { ms = Math.round(bytes / rate * 1000); msFrom = "rate"; }
+    const bps = rate > 0 ? rate : ms !== null && ms > 0 ? Math.round(bytes / (ms / 1000)) : null;
+    let intact: boolean | null = null;
+    let checked: DiskMetrics["checked"] = null;
+    if (check !== undefined) {
+        const f = check.trim().split(/\s+/);
+        if (f.length !== 4) { throw new Error(`disk check: expected 'state sum state sum', got '${check.trim().slice(0, 200)}'`); }
+        intact = f[2] === "clean" && f[3] === f[1];
+        checked = f[1] === "-" ? "qemu-img-check" : "sum";
+    }
+    return { bytes, totalBytes: num("disk_total"), ms, msFrom, bps, intact, checked };
+}
+
 /** What a leg printed: its measurement, or (a "failed" section) why it has none. */
 export function parseLegOutcome(leg: string, from: string, to: string, stdout: string, attempt = 0): LegOutcome {
     const s = sections(stdout);
@@ -407,6 +467,7 @@ export function parseLeg(leg: string, from: string, to: string, stdout: string, 
         destinationState: (s.get("dest-state") ?? "").trim(),
         wallClockMs: Number.isFinite(t1 - t0) ? Math.round((t1 - t0) * 1000) : 0,
         bystanders: parseBystanders(s),
+        disk: parseDisk(job, s.get("disk-check"), s.get("samples"), t0),
         phases: timeline ? legPhases(timeline.marks) : null,
         timeline,
     };

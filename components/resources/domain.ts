@@ -6,10 +6,11 @@ import { Host } from "./host";
 import { NatNetwork } from "./natNetwork";
 import { OvsBridge } from "./ovsBridge";
 import { schemaDefault } from "../model/schema";
-import { ArgChecks, counterPort as counterPortRule, dirtyRate, guestCpu, guestMemory, guestVcpus, ipMsg, isCount, isIpv4, isMac, isName, macMsg, nameMsg } from "./validate";
+import { ArgChecks, counterPort as counterPortRule, dirtyRate, guestCpu, guestMemory, guestVcpus, ipMsg, isAbsPath, isCount, isIpv4, isMac, isName, macMsg, nameMsg } from "./validate";
 import { macFor, uuidFor } from "../model/net";
 import { fillProblem, runsWorkload, workingSetProblem } from "../model/workload";
 import { parseGuestCpu } from "../model/cpu";
+import type { LocalDisk } from "../model/plan";
 import { GuestAttachment, bashCommand, commonAccel, domainScript, domainXml, tinyGuestCmdline } from "../render";
 import { guestAnsweringProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
@@ -32,6 +33,12 @@ export interface DomainArgs {
     cpu?: pulumi.Input<string>;
     /** Its disk (and, for the built-in image, kernel and initramfs). */
     image: GuestImage;
+    /**
+     * A disk in the hosts' own pools instead of the image's on the export (guests[].storage copy or
+     * copy-incremental): made on `host` when no host holds it, moved with the guest by every leg.
+     * Every host needs a `dir` StoragePool at its directory (depend on them).
+     */
+    localDisk?: LocalDisk;
     /** Where its NIC plugs in on every host: a NatNetwork, an OvsBridge, or `{ kind: "bridge", bridge: "br-lab" }`. */
     network: GuestAttachment | NatNetwork | OvsBridge;
     /** The guest's address and prefix length (the built-in image configures itself with them). */
@@ -59,6 +66,10 @@ export class Domain extends pulumi.ComponentResource {
     readonly memoryMiB: number;
     readonly host: Host;
     readonly hosts: Host[];
+    /** Its disk in the hosts' own pools, which its legs move with it; undefined: on the export. */
+    readonly localDisk?: LocalDisk;
+    /** The built-in image writes only its disk's first sector (its counter): a leg moving the disk checks the rest is unchanged. */
+    readonly diskWrites?: "counter-sector";
     readonly xml: pulumi.Output<string>;
     /** The counter line the guest answered with once it was up. */
     readonly firstAnswer: pulumi.Output<string>;
@@ -83,6 +94,10 @@ export class Domain extends pulumi.ComponentResource {
         v.check(guestVcpus.test(vcpus), "vcpus", `${vcpus} ${guestVcpus.message}`);
         v.later(args.cpu, "cpu", (c) => (guestCpu.test(c) ? undefined : `'${c}' ${guestCpu.message}`), this);
         v.check(args.image instanceof GuestImage, "image", "must be a GuestImage on the NFS export");
+        const ld = args.localDisk;
+        v.check(!ld || (isAbsPath(ld.path) && /\.qcow2$/.test(ld.path)), "localDisk.path", `'${ld?.path}' must be an absolute path of a .qcow2 file in the hosts' own pool`);
+        v.check(!ld || ld.storage === "copy" || (ld.backing !== undefined && isAbsPath(ld.backing)), "localDisk.backing",
+            "copy-incremental needs the absolute path of the backing image every host holds");
         v.check(!!network && (network.kind === "bridge" ? !!network.bridge : network.kind === "network" && !!network.network), "network",
             "must be a NatNetwork, an OvsBridge or { kind: 'bridge', bridge: '<linux bridge>' }");
         v.check(isIpv4(args.address), "address", `'${args.address}' ${ipMsg}`);
@@ -107,6 +122,8 @@ export class Domain extends pulumi.ComponentResource {
         this.memoryMiB = args.memoryMiB;
         this.host = args.host;
         this.hosts = hosts;
+        this.localDisk = ld;
+        if (args.image instanceof GuestImage && args.image.kernel) { this.diskWrites = "counter-sector"; }
         const identity = `${pulumi.getStack()}/${guestName}`;
         const image = args.image;
         const boot = image.kernel ? {
@@ -120,7 +137,7 @@ export class Domain extends pulumi.ComponentResource {
         const accel = pulumi.all(hosts.map((h) => h.accel)).apply(commonAccel);
         this.xml = pulumi.all([accel, image.disk, args.cpu]).apply(([a, disk, cpu]) => domainXml({
             name: guestName, uuid: args.uuid ?? uuidFor(identity), mac: args.mac ?? macFor(identity),
-            description: args.description, memoryMiB: args.memoryMiB, vcpus, disk, boot, network: network!,
+            description: args.description, memoryMiB: args.memoryMiB, vcpus, disk: ld ? { file: ld.path } : disk, boot, network: network!,
             cpu: cpu === undefined || !guestCpu.test(cpu) ? undefined : parseGuestCpu(cpu),
         }, a));
         const watch = new DriftWatch(`${name}-drift`, {
@@ -132,6 +149,7 @@ export class Domain extends pulumi.ComponentResource {
         const script = (action: "up" | "down") => pulumi.all([this.xml, pulumi.all(hosts.map((h) => h.address))])
             .apply(([xml, peers]) => bashCommand(domainScript({
                 name: guestName, xml, address: args.address, counterPort, keyPath: args.host.peerKeyPath, knownHosts: args.host.peerKnownHosts, peers,
+                localDisk: ld,
             }, action)));
         const cmd = new command.remote.Command(`${name}-domain`, {
             connection: args.host.connection,

@@ -19,6 +19,11 @@ export interface GuestImageArgs {
     /** Size of a new built-in disk. Default: the schema's guests.image.diskMiB (64). */
     diskMiB?: number;
     /**
+     * false: no disk on the export, only the built-in image's kernel and initramfs (a guest whose
+     * disk is made in a host's own pool, storage copy). Default true.
+     */
+    exportDisk?: boolean;
+    /**
      * Where the hypervisors see the export's files (their storage pool's target), for the
      * kernel and initramfs paths. Default: the export path itself (hosts that share its directory).
      */
@@ -31,8 +36,10 @@ export interface GuestImageArgs {
  * also written to the disk, so integrity can be checked after migrations).
  */
 export class GuestImage extends pulumi.ComponentResource {
-    /** The disk as QEMU opens it over NFS: the server's address and the file's path on the export. */
+    /** The disk as QEMU opens it over NFS: the server's address and the file's path on the export (none made with exportDisk false). */
     readonly disk: pulumi.Output<{ server: string; path: string }>;
+    /** Whether the disk is on the export (exportDisk). */
+    readonly onExport: boolean;
     /** Direct-boot files as the hypervisors see them (built-in image only). */
     readonly kernel?: string;
     readonly initrd?: string;
@@ -52,14 +59,16 @@ export class GuestImage extends pulumi.ComponentResource {
             builtin ? "builtin must be 'tiny'" : `qcow2 '${(image as any).qcow2}' must be a file name ending in .qcow2 (on the export)`);
         v.check(guestDisk.test(diskMiB), "diskMiB", `${diskMiB} ${guestDisk.message}`);
         v.check(isAbsPath(poolTarget), "poolTarget", `'${poolTarget}' ${pathMsg}`);
+        v.check(args.exportDisk !== false || builtin, "exportDisk", "false applies to the built-in image only: a guest's own qcow2 is on the export");
         v.done(this);
         const diskPath = `${exp}/${builtin ? `${base}.qcow2` : (image as { qcow2: string }).qcow2}`;
         if (builtin) {
             this.kernel = `${poolTarget}/miglab-tiny-vmlinuz`;
             this.initrd = `${poolTarget}/miglab-tiny-initrd.img`;
         }
+        this.onExport = args.exportDisk !== false;
         ensureOnHost(`${name}-files`, args.nfs.host.connection, (a) => guestImageScript({
-            name: base, export: exp, disk: diskPath, diskMiB, builtin: builtin ? "tiny" : undefined,
+            name: base, export: exp, disk: this.onExport ? diskPath : "", diskMiB, builtin: builtin ? "tiny" : undefined,
             kernel: builtin ? `${exp}/miglab-tiny-vmlinuz` : undefined, initrd: builtin ? `${exp}/miglab-tiny-initrd.img` : undefined,
         }, a), childOpts(this, { dependsOn: [args.nfs, ...givenDependsOn(opts)] }));
         this.disk = args.nfs.address.apply((server) => ({ server, path: diskPath }));

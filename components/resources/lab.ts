@@ -140,6 +140,10 @@ export class Lab extends pulumi.ComponentResource {
             host: this.hosts[h.name], name: plan.pool.name, target: plan.pool.target, nfs: plan.pool.type === "netfs" ? nfs : undefined,
             mountOf: !local && plan.pool.type === "dir" ? nfs : undefined,
         }, { parent: this, dependsOn: [nfs, networks[i]] }));
+        // Every host's own pool for the disks that move with their guests (storage copy*), at one path on all.
+        const localPools = plan.localPool ? plan.hosts.map((h, i) => new StoragePool(`${name}-${h.name}-local-pool`, {
+            host: this.hosts[h.name], name: plan.localPool!.name, target: plan.localPool!.target,
+        }, { parent: this, dependsOn: [networks[i]] })) : [];
         // Guests with a configured CPU: checked on every host each may visit before any guest is made.
         const visits = guestVisits(plan.config.guests, plan.legs);
         const withCpu = plan.guests.map((g, i) => ({ g, field: `guests[${i}].cpu` })).filter(({ g }) => g.cpu !== undefined);
@@ -149,15 +153,15 @@ export class Lab extends pulumi.ComponentResource {
         for (const g of plan.guests) {
             const image = new GuestImage(`${name}-${g.name}-image`, {
                 nfs, name: g.name, image: g.image.qcow2 ? { qcow2: g.image.qcow2 } : { builtin: "tiny" },
-                diskMiB: g.image.diskMiB, poolTarget: plan.pool.target,
+                diskMiB: g.image.diskMiB, poolTarget: plan.pool.target, exportDisk: g.exportDisk !== undefined,
             }, parent);
             this.domains[g.name] = new Domain(`${name}-${g.name}`, {
                 host: this.hosts[g.home], hosts: hostList, guestName: g.name, memoryMiB: g.memoryMiB, vcpus: g.vcpus,
                 image, network: attachment, address: g.address, prefix: g.prefix, counterPort: g.counterPort,
                 gateway: g.gateway, ping: g.ping, workload: g.workload, uuid: g.uuid, mac: g.mac,
-                cpu: g.cpu !== undefined ? cpuCheck!.cpuOf(g.name) : undefined,
+                cpu: g.cpu !== undefined ? cpuCheck!.cpuOf(g.name) : undefined, localDisk: g.local,
                 description: `miglab guest of stack ${plan.stack}`,
-            }, { parent: this, dependsOn: ssh ? [...pools, ssh, ...routeChecks] : pools });
+            }, { parent: this, dependsOn: [...pools, ...localPools, ...(ssh ? [ssh, ...routeChecks] : [])] });
         }
         if (plan.tls) {
             this.tls = new MigrationTls(`${name}-tls`, {

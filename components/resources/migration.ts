@@ -185,7 +185,10 @@ export function measuredLeg(parent: pulumi.Resource, resourceName: string, x: Le
     const spec = pulumi.all([from.address, to.address, x.probe?.address, x.bystanders, x.capture?.at?.address])
         .apply(([fromAddr, toAddr, probeAddr, others, captureAddr]): LegSpec => ({
             leg: x.leg,
-            guest: { name: domain.guestName, address: domain.address, counterPort: domain.counterPort, memoryMiB: domain.memoryMiB },
+            guest: {
+                name: domain.guestName, address: domain.address, counterPort: domain.counterPort, memoryMiB: domain.memoryMiB,
+                ...(domain.localDisk ? { disk: domain.localDisk, diskWrites: domain.diskWrites } : {}),
+            },
             from: { name: from.hostname, address: fromAddr }, to: { name: to.hostname, address: toAddr },
             probe: probeAddr, tunnelPort: x.watchTunnel ? tunnelPort({ name: to.hostname }) : undefined,
             keyPath: from.peerKeyPath, knownHosts: from.peerKnownHosts, tuning: x.tuning, bystanders: others,

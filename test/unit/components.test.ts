@@ -197,6 +197,31 @@ describe("components on their own args (mocks)", function () {
             assert.strictEqual(varOf(out.create, "TUNNEL_PORT"), "");
         });
 
+        it("a Domain with a local disk opens it as a file, makes it at home, and its legs move it with --copy-storage-all", async () => {
+            const image = new GuestImage("g-cimg", { nfs: gnfs, name: "cvm", exportDisk: false });
+            const cvm = new Domain("g-cvm", {
+                host: pc1, hosts: [pc1, pc2], guestName: "cvm", memoryMiB: 256, image, network: { kind: "bridge", bridge: "br-lab" },
+                address: "10.4.0.11", prefix: 24,
+                localDisk: { storage: "copy", path: "/var/lib/libvirt/images/mine/cvm.qcow2", make: { empty: 64 } },
+            });
+            assert.match(await outputOf(cvm.xml), /<disk type='file' device='disk'>[\s\S]*<source file='\/var\/lib\/libvirt\/images\/mine\/cvm\.qcow2'\/>/);
+            const d = await find("g-cvm-domain");
+            assert.strictEqual(varOf(d.inputs.create, "LOCAL_DISK"), "/var/lib/libvirt/images/mine/cvm.qcow2");
+            assert.strictEqual(varOf(d.inputs.create, "MAKE_DISK"), "empty 64");
+            // The export gets the boot files only.
+            assert.strictEqual(varOf((await find("g-cimg-files")).inputs.create, "DISK"), "");
+            const m = new Migration("g-cmig", { domain: cvm, from: pc1, to: pc2, probe });
+            await outputOf(m.legs);
+            const out = (await find("g-cmig-out")).inputs;
+            assert.strictEqual(varOf(out.create, "STORAGE"), "copy");
+            assert.strictEqual(varOf(out.create, "EXTRA_FLAGS"), "--copy-storage-all --disks-port 49215");
+            assert.strictEqual(varOf(out.create, "DISK_SUM"), "1", "the built-in image writes only its counter sector");
+            assert.throws(() => new Domain("g-bad", {
+                host: pc1, guestName: "bad", memoryMiB: 256, image, network: { kind: "bridge", bridge: "br-lab" }, address: "10.4.0.12", prefix: 24,
+                localDisk: { storage: "copy-incremental", path: "/x/bad.qcow2", make: { overlayOn: "/b.qcow2" } },
+            }), /localDisk\.backing: copy-incremental needs the absolute path of the backing image/);
+        });
+
         it("Migration without a probe has the hosts ask the guest's counter (behind NAT)", async () => {
             const m = new Migration("g-nat", { domain: vm, from: pc2, to: pc1, roundTrip: false });
             await outputOf(m.legs);

@@ -55,6 +55,17 @@ rendered["reach"] = r.reachScript({ name: "nfs", reach: [{ address: "10.10.30.1"
 rendered["cpu-check"] = r.cpuCheckScript({ node: "pc1", virtType: "qemu", hostInfo: true, compare: [{ id: "g0", xml: "<cpu mode='host-model'/>" }],
     baseline: ["<cpu><model>EPYC</model></cpu>", "<cpu><model>Nehalem</model></cpu>"] });
 rendered["migrate-leg"] = r.migrateLegScript(legSpecOf(plan, g, { leg: "out", from: plan.hosts[0], to: plan.hosts[1] }));
+// A guest whose disk moves with it (storage copy-incremental): its domain, its boot files alone on the export, its leg.
+const copying = sampleLab();
+copying.guests[0].storage = "copy-incremental";
+const copyPlan = planLab(parseLabConfig(copying), "unit-scripts-copy");
+const cg = copyPlan.guests[0];
+for (const action of ["up", "down"] as const) {
+    rendered[`domain with a local disk ${action}`] = r.domainScript({ name: cg.name, xml: "<domain/>", address: cg.address, counterPort: 7000, keyPath: copyPlan.labKey,
+        peers: ["10.10.10.1", "10.10.10.2"], localDisk: cg.local }, action);
+    rendered[`guest-image, boot files only ${action}`] = r.guestImageScript({ name: cg.name, export: copyPlan.export, disk: "", diskMiB: 64, builtin: "tiny", kernel: "/e/k", initrd: "/e/i" }, action);
+}
+rendered["migrate-leg moving the disk"] = r.migrateLegScript(legSpecOf(copyPlan, cg, { leg: "out", from: copyPlan.hosts[0], to: copyPlan.hosts[1] }));
 rendered["migrate-leg with capture: true, at the router"] = r.migrateLegScript(legSpecOf(plan, g, {
     leg: "out", from: plan.hosts[0], to: plan.hosts[1], migration: { ...plan.config.migrations[0], capture: true },
 }));

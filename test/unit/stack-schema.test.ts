@@ -12,7 +12,7 @@ import { STACK_MODELINE, STACK_SCHEMA_FILE, stackSchema } from "../../components
 import { ROOT } from "../support";
 
 const stacksDir = path.join(ROOT, "stacks");
-const shipped = fs.readdirSync(stacksDir).filter((f) => /^Pulumi\.(same-subnet|nat|bridged)\.yaml$/.test(f));
+const shipped = fs.readdirSync(stacksDir).filter((f) => /^Pulumi\.(same-subnet|nat|bridged|local-disks)\.yaml$/.test(f));
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 const validate = ajv.compile(stackSchema());
@@ -24,7 +24,7 @@ describe("the stack files' schema (npm run schema)", () => {
     });
 
     it("is named by the first line of every shipped stack, each of which it accepts", () => {
-        assert.strictEqual(shipped.length, 3);
+        assert.strictEqual(shipped.length, 4);
         for (const f of shipped) {
             const text = fs.readFileSync(path.join(stacksDir, f), "utf8");
             assert.strictEqual(text.split("\n")[0], STACK_MODELINE, f);

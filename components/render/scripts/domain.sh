@@ -1,7 +1,9 @@
 # Ensures (up) the guest is defined here and running somewhere in the lab, or
 # removes it (down) from whichever host holds it. Rendered with ACTION, GUEST,
 # XML, GUEST_ADDR, GUEST_PORT, KEY, KNOWN_HOSTS (see prelude.sh), PEERS (the hosts'
-# lab addresses), CONSOLE_LOG and ASK_COUNTER (the drift probe's ask, exiting 1 unanswered).
+# lab addresses), CONSOLE_LOG, ASK_COUNTER (the drift probe's ask, exiting 1 unanswered),
+# LOCAL_DISK and MAKE_DISK: a disk in the hosts' own pools (storage copy*; "" for a disk on the
+# export), and how to make it where no host holds one ("empty <MiB>", "copy <image>", "overlay <backing>").
 set -eu
 SSH="ssh -n $SSH_OPTS -i $KEY"
 running_on() { # the peer address where the guest runs, if any
@@ -12,6 +14,29 @@ running_on() { # the peer address where the guest runs, if any
 }
 answers_on() { # 0: the guest's counter answers, asked on the host at $1; 1: it does not; 255: no SSH there
   $SSH "root@$1" "$ASK_COUNTER" 2>/dev/null
+}
+# A local disk lives on one host only: the one that runs the guest, or ran it last (a leg removes
+# the copy it leaves behind). A guest (re)started here takes it from there, or gets a new one.
+ensure_disk() {
+  [ -n "$LOCAL_DISK" ] && [ ! -f "$LOCAL_DISK" ] || return 0
+  local p tmp="$LOCAL_DISK.tmp.$$" how=${MAKE_DISK%% *} arg=${MAKE_DISK#* }
+  mkdir -p "${LOCAL_DISK%/*}"
+  for p in $PEERS; do
+    if $SSH "root@$p" "test -f '$LOCAL_DISK'" 2>/dev/null; then
+      echo "guest $GUEST: bringing its disk home from $p" >&2
+      $SSH "root@$p" "cat '$LOCAL_DISK'" > "$tmp" && mv -f "$tmp" "$LOCAL_DISK" && $SSH "root@$p" "rm -f '$LOCAL_DISK'" ||
+        { rm -f "$tmp"; echo "guest $GUEST: its disk $LOCAL_DISK could not be brought from $p; copy it here and run pulumi up again" >&2; exit 1; }
+      return 0
+    fi
+  done
+  case "$how" in
+    empty) qemu-img create -q -f qcow2 "$tmp" "${arg}M" >&2 ;;
+    copy) [ -f "$arg" ] || { echo "guest $GUEST: image $arg is not in the shared pool; copy it to the export first" >&2; exit 1; }
+      cp --sparse=always "$arg" "$tmp" ;;
+    overlay) qemu-img create -q -f qcow2 -F qcow2 -b "$arg" "$tmp" >&2 ;;
+  esac
+  mv -f "$tmp" "$LOCAL_DISK"
+  echo "guest $GUEST: made its disk $LOCAL_DISK ($MAKE_DISK)" >&2
 }
 show_console() { # the end of the guest's console, read on stdin, printed above what went wrong
   tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2
@@ -65,6 +90,7 @@ if [ "$ACTION" = up ]; then
     for p in $PEERS; do
       $SSH -o ConnectTimeout=10 "root@$p" "mkdir -p '${CONSOLE_LOG%/*}' && echo 'miglab-guest starting: the lines above are from an earlier run' >> '$CONSOLE_LOG'" 2>/dev/null || true
     done
+    ensure_disk
     $V start "$GUEST" >/dev/null
   fi
   deadline=$((SECONDS + 120))
@@ -81,6 +107,8 @@ if [ "$ACTION" = up ]; then
 else
   for p in $PEERS; do
     $SSH "root@$p" "virsh -c qemu:///system destroy $GUEST >/dev/null 2>&1; virsh -c qemu:///system undefine $GUEST >/dev/null 2>&1" || true
+    # The local disk, on whichever host holds it (a path of the lab's own pool).
+    [ -z "$LOCAL_DISK" ] || $SSH "root@$p" "rm -f '$LOCAL_DISK'" || true
   done
   echo "guest $GUEST removed" >&2
 fi

@@ -1,7 +1,8 @@
 # Ensures (up) the guest's disk and, for the built-in image, its kernel and
 # initramfs on the export; removes them (down). Rendered with ACTION, OUT, NAME,
 # DISK, DISK_MIB, BUILTIN, KERNEL, INITRD, BUILDER_SCRIPT (build-guest.sh) and
-# GUEST_INIT (guest-init.sh, the guest's /init).
+# GUEST_INIT (guest-init.sh, the guest's /init). DISK "": the boot files only (the guest's disk
+# is in a host's own pool, storage copy).
 # Destroy removes only what miglab made: a disk it created is recorded in
 # $OUT/.miglab-made/, and a user's own qcow2 (or a file that was there first) is never deleted.
 #
@@ -15,12 +16,13 @@ MADE="$OUT/.miglab-made"
 mkdir -p "$OUT"
 exec 9>"$OUT/.miglab-tiny.lock"
 if [ "$ACTION" = down ]; then
-  if [ -n "$BUILTIN" ] && [ -f "$MADE/$(basename "$DISK")" ]; then
+  if [ -z "$DISK" ]; then rm -f "$MADE/$NAME.boot"
+  elif [ -n "$BUILTIN" ] && [ -f "$MADE/$(basename "$DISK")" ]; then
     rm -f "$DISK" "$MADE/$(basename "$DISK")"
   else
     echo "guest $NAME: $DISK was not made by miglab; left in place" >&2
   fi
-  # The shared kernel and initramfs go with the last disk miglab made (decided under the
+  # The shared kernel and initramfs go with the last disk (or boot-only guest's mark) miglab made (decided under the
   # lock, so a guest being built meanwhile keeps them).
   flock 9
   if [ -z "$(ls -A "$MADE" 2>/dev/null)" ]; then
@@ -53,9 +55,14 @@ printf '%s' "$GUEST_INIT" > "$i"
 MIGLAB_GUEST_INIT=$i bash "$b" "$stage" 0 >/dev/null || { echo "guest $NAME: building the tiny image failed (above)" >&2; exit 1; }
 install_shared "$stage/vmlinuz" "$KERNEL"
 install_shared "$stage/initrd.img" "$INITRD"
+# A built-in guest whose disk moved to the hosts' own pools (storage copy) no longer uses the one
+# miglab made for it here: it goes (decided under the lock, as down does).
+if [ -z "$DISK" ] && [ -f "$MADE/$NAME.qcow2" ]; then rm -f "$OUT/$NAME.qcow2" "$MADE/$NAME.qcow2"; fi
 flock -u 9
+# A guest without a disk here still uses the boot files: its mark keeps them until its own down.
+[ -n "$DISK" ] || { mkdir -p "$MADE"; touch "$MADE/$NAME.boot"; }
 # The disk holds the guest's state: created once, never overwritten.
-if [ ! -f "$DISK" ]; then
+if [ -n "$DISK" ] && [ ! -f "$DISK" ]; then
   mkdir -p "$MADE"
   touch "$MADE/$(basename "$DISK")"
   qemu-img create -q -f qcow2 "$DISK.tmp.$$" "${DISK_MIB}M" >&2

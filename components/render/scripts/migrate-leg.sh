@@ -12,7 +12,11 @@
 # source's tunnel port towards the destination, whose packet count shows forwarding),
 # BYSTANDERS (the other guests: "name address port asker host" lines, the asker being the
 # node that can reach the guest's counter; each is asked before and after the leg and,
-# when there is a probe, pinged from it throughout), CAPTURE_SH (migration.capture: capture.sh,
+# when there is a probe, pinged from it throughout), STORAGE (shared: the disk is on the export;
+# copy | copy-incremental: in the hosts' own pools, moved with the guest over NBD), DISK (its path
+# there), DISK_BACKING (copy-incremental: the image under it that both hosts hold), DISK_PORT
+# (the destination's NBD port, in libvirt's migration range but never a migration channel) and
+# DISK_SUM (1: the guest writes only its disk's first sector, so the rest must not change), CAPTURE_SH (migration.capture: capture.sh,
 # rendered; empty: no capture), CAPTURE_AT (the node that captures: its address, empty for this
 # host), CAPTURE_NODE (its name), CAPTURE_DIR (where it keeps the leg's pcap).
 #
@@ -151,20 +155,22 @@ bystanders() { # "name host status-line" for every other guest
 ${BYSTANDERS:-}
 BYSTANDERS_END
 }
-sampler() { # "t remaining processed bps dirty-rate iteration postcopy-requests" every interval (t: epoch s)
-  local step next d t k v rem proc bps dirty iter req frac
+sampler() { # "t remaining processed bps dirty-rate iteration postcopy-requests disk-processed disk-remaining" every interval (t: epoch s)
+  local step next d t k v rem proc bps dirty iter req dproc drem frac
   step=$(awk -v s="$TIMELINE_INTERVAL_S" 'BEGIN { printf "%d", s * 1000000 }')
   t=$EPOCHREALTIME; next=${t/[.,]/}
   while :; do
-    t=$EPOCHREALTIME; rem=""; proc=""; bps=""; dirty=""; iter=""; req=""
+    t=$EPOCHREALTIME; rem=""; proc=""; bps=""; dirty=""; iter=""; req=""; dproc=""; drem=""
     while IFS=: read -r k v; do
       v=${v// /}
       case "$k" in
         memory_remaining) rem=$v ;; memory_processed) proc=$v ;; memory_bps) bps=$v ;;
         memory_dirty_rate) dirty=$v ;; memory_iteration) iter=$v ;; memory_postcopy_requests) req=$v ;;
+        disk_processed) dproc=$v ;; disk_remaining) drem=$v ;;
       esac
     done < <(virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null)
-    [ -n "$rem" ] && echo "${t/,/.} $rem ${proc:-0} ${bps:-0} ${dirty:-0} ${iter:-0} ${req:-0}"
+    # (A disk copied over NBD goes first: its samples come before memory's.)
+    [ -n "$rem$drem" ] && echo "${t/,/.} ${rem:-0} ${proc:-0} ${bps:-0} ${dirty:-0} ${iter:-0} ${req:-0} ${dproc:-0} ${drem:-0}"
     # An absolute schedule: a slow sample delays the next one, it does not shift them all.
     t=$EPOCHREALTIME; t=${t/[.,]/}
     next=$((next + step)); d=$((next - t))
@@ -235,14 +241,29 @@ job_stats() {
   virsh -c qemu:///system domjobinfo "$GUEST" --rawstats 2>/dev/null |
     awk -F: -v want="$*" '{ gsub(/ /, "", $2); v[$1] = $2 } END { n = split(want, w, " "); for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), (w[i] in v ? v[w[i]] : "?"); print "" }'
 }
+# A command printing a local disk's state as a host sees it: "clean|corrupt|unreadable <sum>", the sum
+# (sha256) of the disk as the guest reads it beyond its first sector when DISK_SUM is 1 ("-" otherwise),
+# read beside the running QEMU (-U). qemu-img check's 3 is leaked clusters only, which lose no data.
+disk_print() {
+  printf '%s' "d=$(printf %q "$DISK"); qemu-img check -U -q \"\$d\" >/dev/null 2>&1; case \$? in 0|3) s=clean ;; 2) s=corrupt ;; *) s=unreadable ;; esac; "
+  printf '%s' "sum=-; if [ ${DISK_SUM:-0} = 1 ]; then r=\$(mktemp) && qemu-img convert -U -O raw \"\$d\" \"\$r\" && sum=\$(tail -c +513 \"\$r\" | sha256sum | cut -c1-64); rm -f \"\$r\"; fi; echo \"\$s \$sum\""
+}
+# The disk's size as its guest sees it, in bytes. The image's own is the first "virtual size" line:
+# the JSON form lists its file child's (the file's length) first.
+disk_size() {
+  qemu-img info -U "$DISK" 2>/dev/null | sed -n 's/^virtual size:.*(\([0-9]*\) bytes)$/\1/p' | head -n1
+}
 # Post-copy preempt is a second connection to the destination's migration port, opened at the
 # switch and closed at the end: libvirt turns it on by itself where both QEMUs have it, with no
 # flag to ask or refuse it, so the leg counts the connections (libvirt's migration ports,
-# qemu.conf's default 49152-49215) until it sees two or the migration ends (at most 1 s).
+# qemu.conf's default 49152-49215) until it sees two or the migration ends (at most 1 s). A disk
+# copied with the guest rides one more connection into that range, to the NBD port the leg gave
+# (DISK_PORT), open until the switch completes it: not a migration channel, so not counted.
 preempt_channels() {
   local n=0 most=0
   for _ in $(seq 50); do
-    n=$(ss -Htn state established dst "$DST_ADDR" '( dport >= :49152 and dport <= :49215 )' 2>/dev/null | wc -l)
+    n=$(ss -Htn state established dst "$DST_ADDR" '( dport >= :49152 and dport <= :49215 )' 2>/dev/null |
+      awk -v nbd="${DISK_PORT:-}" '{ k = split($(NF), a, ":"); if (a[k] != nbd) c++ } END { print c + 0 }')
     [ "$n" -gt "$most" ] && most=$n
     [ "$most" -ge 2 ] && break
     kill -0 "$mig" 2>/dev/null || break
@@ -407,6 +428,22 @@ migrate_flags() {
 }
 flags=$(migrate_flags)
 
+# A disk in the hosts' own pools goes with the guest (EXTRA_FLAGS copies it). Its print before the
+# move, here, is what the destination's copy must show after it. The destination gets an empty disk
+# of the same size (--copy-storage-all fills it), or the overlay over the backing image it holds
+# too (--copy-storage-inc fills the overlay): made here, since libvirt makes none for an incremental
+# copy, and its own pool's list of volumes may still name a copy an earlier leg removed.
+if [ "${STORAGE:-shared}" != shared ]; then
+  [ -f "$DISK" ] || fail "guest $GUEST's disk $DISK is not on $SRC_NAME, where the guest runs (storage $STORAGE): it cannot move with it; pulumi up --refresh restarts the guest at home with its disk"
+  disk_before=$(bash -c "$(disk_print)")
+  size=$(disk_size)
+  [ -n "$size" ] || fail "$SRC_NAME: qemu-img cannot read the size of $GUEST's disk $DISK"
+  if [ "$STORAGE" = copy-incremental ]; then make="qemu-img create -q -f qcow2 -F qcow2 -b '$DISK_BACKING' '$DISK' $size"
+  else make="qemu-img create -q -f qcow2 '$DISK' $size"; fi
+  out=$($SSH "root@$DST_ADDR" "[ \"\$(virsh -c qemu:///system domstate $GUEST 2>/dev/null)\" = running ] && { echo '$GUEST runs here'; exit 1; }; mkdir -p '${DISK%/*}' && rm -f '$DISK' && $make" 2>&1) ||
+    fail "$DST_NAME: the copy of $GUEST's disk could not be made ready there ($DISK): $(echo "$out" | tail -n1)"
+fi
+
 say "virsh migrate $flags $GUEST -> $DST_NAME"
 # libvirt stamps its log lines in UTC like this: what each daemon said since now is shown if the leg fails.
 LOG_SINCE=$(date -u '+%Y-%m-%d %H:%M:%S')
@@ -524,6 +561,8 @@ if [ $rc -ne 0 ]; then
   if [ "$st" = running ]; then
     orphan=$($SSH "root@$DST_ADDR" "p=\$(cat /run/libvirt/qemu/$GUEST.pid 2>/dev/null); [ -n \"\$p\" ] && tr '\\0' ' ' < /proc/\$p/cmdline 2>/dev/null | grep -q -- '-incoming' && kill \$p && echo stopped" 2>/dev/null)
     [ "$orphan" = stopped ] && why="$why; the incoming copy left on $DST_NAME was stopped"
+    # The guest's disk stays here alone: the destination's partial copy goes.
+    [ "${STORAGE:-shared}" = shared ] || $SSH "root@$DST_ADDR" "[ \"\$(virsh -c qemu:///system domstate $GUEST 2>/dev/null)\" = running ] || rm -f '$DISK'" 2>/dev/null
   fi
   daemon_logs
   fail "migration of $GUEST from $SRC_NAME to $DST_NAME failed: $why; the guest is '$st' on $SRC_NAME"
@@ -550,6 +589,17 @@ if [ -z "$answer" ]; then
   fail "migration of $GUEST from $SRC_NAME to $DST_NAME completed, but the guest does not answer on $DST_NAME (its counter service at $GUEST_ADDR:$GUEST_PORT, asked 3 times) though libvirt says it is '$dst_state' there${nic:+; $nic}; its console ends as shown above ($CONSOLE_LOG on $DST_NAME); the next pulumi up --refresh (npm run lab) restarts a guest that does not answer"
 fi
 if [ -n "$TUNNEL_PORT" ]; then tunnel_read; TUNNEL_T1=$TUNNEL_T; echo "=== tunnel"; echo "$TUNNEL_TX_BEFORE $TUNNEL_N"; fi
+if [ "${STORAGE:-shared}" != shared ]; then
+  # The disk as the guest sees it on the destination now, against its print before the move.
+  disk_after=$($SSH "root@$DST_ADDR" "$(disk_print)" 2>/dev/null)
+  echo "=== disk-check"; echo "${disk_before:-? ?} ${disk_after:-? ?}"
+  read -r _ sum_before <<<"$disk_before"; read -r state_after sum_after <<<"${disk_after:-unread -}"
+  if [ "$state_after" != clean ] || [ "$sum_after" != "$sum_before" ]; then
+    fail "migration of $GUEST from $SRC_NAME to $DST_NAME completed, but its disk there is not the one it left with: qemu-img check says ${state_after}$([ "$sum_after" != "$sum_before" ] && echo ", and beyond its counter sector it reads $sum_after where it read $sum_before before the move"); its copy on $SRC_NAME ($DISK) was kept"
+  fi
+  # The guest's disk is on the destination now: the copy left here goes.
+  rm -f "$DISK"
+fi
 if [ -n "$CAPTURE_PID" ]; then
   # Where the file is, the hosts' underlay addresses (the tunnels' ends), the tunnel counter's reads,
   # then what capture.sh decoded (components/reports/capture.ts reads it).

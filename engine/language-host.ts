@@ -99,6 +99,60 @@ export function runnerArgs(req: any, engineAddress: string): { args: string[]; c
     return { args: [...nodeargs, ...args], cwd: programDir, env };
 }
 
+/**
+ * How a plugin written in Node.js is started (a component package such as miglab's own plugin/,
+ * named by a YAML program's `packages:`): @pulumi/pulumi's plugin runner loads the plugin's folder,
+ * and when it exports component classes it serves them as a provider. As the official host does,
+ * the runner comes from the plugin's own node_modules, so the provider speaks its own SDK's version.
+ */
+export function pluginArgs(req: any): { args: string[]; cwd: string; env: NodeJS.ProcessEnv } {
+    const info = req.getInfo();
+    const dir = info?.getProgramDirectory() || req.getProgram() || req.getPwd();
+    if (!dir) { throw new Error("the engine named no plugin directory"); }
+    const opts = runtimeOptions(info);
+    const runner = require.resolve("@pulumi/pulumi/cmd/run-plugin", { paths: [dir, __dirname] });
+    const nodeargs = typeof opts.nodeargs === "string" ? opts.nodeargs.split(/\s+/).filter(Boolean) : [];
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    // The engine's list is the plugin's whole environment; laid over ours so PATH and HOME stay when it is short.
+    for (const kv of req.getEnvList() as string[]) {
+        const at = kv.indexOf("=");
+        if (at > 0) { env[kv.slice(0, at)] = kv.slice(at + 1); }
+    }
+    if (opts.typescript !== false) { env.PULUMI_NODEJS_TYPESCRIPT = "true"; }
+    if (typeof opts.tsconfig === "string") { env.PULUMI_NODEJS_TSCONFIG_PATH = opts.tsconfig; }
+    return { args: [runner, ...nodeargs, dir, ...req.getArgsList()], cwd: req.getPwd() || dir, env };
+}
+
+/** RunPlugin: the plugin's stdout (its port first), stderr and exit code, streamed to the engine. */
+function runPlugin(call: any, programs: Set<ChildProcess>): void {
+    let spec: ReturnType<typeof pluginArgs>;
+    try {
+        spec = pluginArgs(call.request);
+    } catch (e) {
+        call.destroy({ code: grpc.status.INVALID_ARGUMENT, details: `cannot start the plugin: ${(e as Error).message}` });
+        return;
+    }
+    const child = spawn(process.execPath, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"] });
+    programs.add(child);
+    const send = (set: (r: any) => void) => { const r = new langproto.RunPluginResponse(); set(r); call.write(r); };
+    child.stdout.on("data", (b: Buffer) => send((r) => r.setStdout(b)));
+    child.stderr.on("data", (b: Buffer) => send((r) => r.setStderr(b)));
+    let ended = false;
+    child.on("error", (err) => {
+        if (ended) { return; }
+        ended = true; programs.delete(child);
+        call.destroy({ code: grpc.status.INTERNAL, details: `cannot start node for the plugin: ${err.message}` });
+    });
+    child.on("close", (code, signal) => {
+        if (ended) { return; }
+        ended = true; programs.delete(child);
+        send((r) => r.setExitcode(code ?? (signal ? 128 : 1)));
+        call.end();
+    });
+    // The engine closes the stream when it is done with the plugin: the plugin goes with it.
+    call.on("cancelled", () => child.kill("SIGTERM"));
+}
+
 function serve(engineAddress: string): Promise<number> {
     // The programs this host runs, so Cancel (Ctrl-C in `pulumi up`) can end them.
     const programs = new Set<ChildProcess>();
@@ -154,6 +208,7 @@ function serve(engineAddress: string): Promise<number> {
             for (const p of programs) { p.kill("SIGTERM"); }
             cb(null, new emptyproto.Empty());
         },
+        runPlugin: (call: any) => runPlugin(call, programs),
         run: (call: any, cb: grpc.sendUnaryData<unknown>) => {
             let spec: ReturnType<typeof runnerArgs>;
             try {

@@ -32,9 +32,12 @@ export function benchStack(name: string): string {
  */
 export function fileBackend(dir: string): string { return `file://${dir}?metadata=skip`; }
 
-/** The env scripts/setup prints (PATH to the engine, PULUMI_HOME, passphrase), as an object. */
-export function pulumiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    const printed = execFileSync("bash", [path.join(ROOT, "scripts", "setup-pulumi")], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+/**
+ * The env scripts/setup prints (PATH to the engine, PULUMI_HOME, passphrase), as an object.
+ * `setupArgs`: setup-pulumi's options, e.g. --yaml for the YAML language host.
+ */
+export function pulumiEnv(extra: Record<string, string> = {}, setupArgs: string[] = []): NodeJS.ProcessEnv {
+    const printed = execFileSync("bash", [path.join(ROOT, "scripts", "setup-pulumi"), ...setupArgs], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_CONFIG_PASSPHRASE: "miglab-local", ...extra };
     for (const line of printed.split("\n")) {
         const m = /^export (\w+)="(.*)"$/.exec(line);

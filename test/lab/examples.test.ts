@@ -16,17 +16,23 @@ class Example {
     readonly dir: string;
     readonly stack: string;
     readonly labId: string;
-    readonly env: NodeJS.ProcessEnv;
     private readonly state: string;
+    private readonly setupArgs: string[];
+    private setupEnv?: NodeJS.ProcessEnv;
 
-    /** `program`: a folder of examples/, or the absolute path of a project elsewhere. */
-    constructor(program: string, stack: string) {
+    /** `program`: a folder of examples/, or the absolute path of a project elsewhere; `setupArgs`: setup-pulumi's. */
+    constructor(program: string, stack: string, setupArgs: string[] = []) {
         this.dir = path.resolve(ROOT, "examples", program);
         this.stack = `${testPrefix()}-${stack}`;
         this.labId = labIdFor(this.stack);
         // Made by init(): a describe that --grep leaves out makes nothing.
         this.state = path.join(os.tmpdir(), `miglab-${this.stack}-${process.pid}`);
-        this.env = pulumiEnv({ PULUMI_BACKEND_URL: fileBackend(this.state) });
+        this.setupArgs = setupArgs;
+    }
+
+    /** Asked of setup-pulumi at first use: a describe that --grep leaves out builds nothing (--yaml's Go build). */
+    get env(): NodeJS.ProcessEnv {
+        return this.setupEnv ??= pulumiEnv({ PULUMI_BACKEND_URL: fileBackend(this.state) }, this.setupArgs);
     }
 
     pulumi(args: string[]): Run { return pulumi([...args, "--stack", this.stack], this.dir, this.env); }
@@ -143,6 +149,40 @@ describe("examples/: programs using the components directly, each up, measured a
             assert.strictEqual(d.code, 0, d.stdout.slice(-3000));
             built = false;
             assertGone(ex.labId, `/var/lib/miglab/exports/${ex.stack}`);
+        });
+    });
+
+    describe("yaml-lab: the same-subnet lab declared in Pulumi YAML, miglab:index:Lab served by plugin/", () => {
+        // --yaml: the YAML language host, built from its Go module (seconds once cached).
+        const ex = new Example("yaml-lab", "ex-yaml", ["--yaml"]);
+        const exportDir = `/var/lib/miglab/exports/${ex.stack}`;
+        let built = false;
+        before(() => ex.init());
+        after(() => {
+            if (built && ex.destroy().code !== 0) { sh(`cd ${ROOT} && node bin/scripts/clean-lab.js ${ex.stack}`); }
+            ex.remove();
+        });
+
+        it("pulumi up builds the lab under the Lab component and migrates pc1 -> pc2 -> pc1, measured", () => {
+            const r = ex.up();
+            built = fs.existsSync(`/var/lib/miglab/${ex.labId}`);
+            assert.ok(built, `no site was made: ${r.stdout.slice(-3000)}${r.stderr}`);
+            assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
+            // The program's one resource is the package's component; the lab's own components are its children.
+            for (const t of ["miglab:index:Lab\\s+lab", "miglab:lab:Lab\\s+lab", "miglab:migration:Migration\\s+lab-migration"]) {
+                assert.match(r.stdout, new RegExp(`${t}\\s+create`), r.stdout.slice(-6000));
+            }
+            const out = ex.outputs();
+            assert.strictEqual(out.topology, "same-subnet");
+            assertMeasured(out.legs, "pc1", "pc2", 192);
+        });
+
+        it("pulumi destroy leaves no namespace, daemon, link or file", () => {
+            assert.ok(built, "the up made nothing to destroy");
+            const r = ex.destroy();
+            assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
+            built = false;
+            assertGone(ex.labId, exportDir);
         });
     });
 

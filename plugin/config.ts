@@ -1,0 +1,315 @@
+// Generated from components/model/config.schema.json by scripts/plugin-types.js (npm run build):
+// do not edit. The Lab component's args for the component provider's schema inference
+// (plugin/index.ts); parseLabConfig checks and completes the value at construction.
+
+/** One stack's whole lab: where it runs, its hosts, storage, guests, topology and the migration to measure. Set as the structured config value `miglab:lab`. */
+export interface LabArgs {
+    /** local: this machine becomes the lab (namespaces as hosts); ssh: the hosts are real machines reached over SSH */
+    site: Site;
+    /** same-subnet: hosts and guests share one segment; nat and bridged: hosts in one or more subnets joined by a router (on the local site the NFS server; on site ssh your network's own) */
+    topology: Topology;
+    /** the hypervisor hosts; nat and bridged may put them in several subnets, each joined to the others by the router (the NFS server on the local site; on site ssh your network's router, through the hosts' own default routes) */
+    hosts: NodeConfig[];
+    nfs: NfsConfig;
+    pool: PoolConfig;
+    /** shaping of every node's uplink on the local site (tc) */
+    link?: LinkConfig;
+    guests: GuestConfig[];
+    /** One guest moving between hosts: from and to (and back, with roundTrip), or a path through several hosts; each step is one measured leg. Or a drain: every guest on one host moved off it, several at once; give guest with either path or from and to, or give drain */
+    migration?: MigrationConfig;
+    /** nat and bridged: the network beyond the router that guests ping (the reference lab's campus proxy): on the local site a namespace the lab makes; on site ssh an address of your network beyond your router that answers pings from every host (required there; miglab only pings it) */
+    outside?: OutsideConfig;
+    /** nat: the libvirt NAT network on every host, with the same gateway address and MAC everywhere so a migrated guest keeps its ARP entry */
+    nat?: NatConfig;
+    /** bridged: the guests' network, carried between hosts by a tunnel on Open vSwitch */
+    overlay?: OverlayConfig;
+    /** migrations run in this order, one leg at a time; each guest starts at its home */
+    migrations?: MigrationConfig[];
+    /** bounds every leg of every migration must meet; a migration's own sla overrides them bound by bound. */
+    sla?: SlaConfig;
+}
+
+/** local: this machine becomes the lab (namespaces as hosts); ssh: the hosts are real machines reached over SSH */
+export enum Site {
+    Local = "local",
+    Ssh = "ssh",
+}
+
+/** same-subnet: hosts and guests share one segment; nat and bridged: hosts in one or more subnets joined by a router (on the local site the NFS server; on site ssh your network's own) */
+export enum Topology {
+    SameSubnet = "same-subnet",
+    Nat = "nat",
+    Bridged = "bridged",
+}
+
+export interface NodeConfig {
+    /** lower-case letters, digits and '-', at most 15 characters */
+    name: string;
+    /** the host's address on the lab network */
+    address: string;
+    /** prefix length of the host's subnet; default: 24 */
+    prefix?: number;
+    ssh?: SshConfig;
+    /** hypervisor hosts: the memory this host gives its guests, in MiB; a drain places the guests it moves on the destinations with the most of it free (this less the memoryMiB of the guests there then), and a drain whose guests do not fit is refused before anything is built. Default: no bound (a drain then places by the least guest memory already on each destination). On the local site every host shares this machine, whose own memory is checked as a whole; there it only steers placement. Not for nfs.host */
+    memoryMiB?: number;
+}
+
+export interface SshConfig {
+    /** where this machine's sshd is reached from where pulumi runs (an address or host name); default: the node's lab address */
+    host?: string;
+    /** default: "root" */
+    user?: string;
+    /** default: 22 */
+    port?: number;
+    /** the private key of that user (set it with `pulumi config set --path --secret 'lab.hosts[0].ssh.privateKey' < key`) */
+    privateKey: string;
+    /** the machine's SSH host key as in its /etc/ssh/ssh_host_*_key.pub (e.g. ssh-ed25519 AAAA...); default: recorded at the first pulumi up and checked on every later one */
+    hostKey?: string;
+}
+
+export interface NfsConfig {
+    /** the NFS server; on the local site also the probe host */
+    host: NodeConfig;
+    /** the exported directory that holds guest disks */
+    export: string;
+    /** networks allowed to mount the export; default: the lab subnets */
+    allowedNetworks?: string[];
+    /** site ssh: the NFS server the NFS host runs: kernel (nfs-kernel-server, /etc/exports) or ganesha (nfs-ganesha, for kernels without an NFS server); default: kernel */
+    server?: NfsServerKind;
+}
+
+/** site ssh: the NFS server the NFS host runs: kernel (nfs-kernel-server, /etc/exports) or ganesha (nfs-ganesha, for kernels without an NFS server); default: kernel */
+export enum NfsServerKind {
+    Kernel = "kernel",
+    Ganesha = "ganesha",
+}
+
+export interface PoolConfig {
+    /** lower-case letters, digits and '-', at most 15 characters */
+    name: string;
+    /** the pool's target path, the same on every host */
+    path: string;
+    /** site ssh: netfs (libvirt mounts the export at path on every host) or dir (the export is already mounted at path on every host, e.g. by fstab; the pool checks it shows the export); default: netfs */
+    type?: PoolType;
+}
+
+/** site ssh: netfs (libvirt mounts the export at path on every host) or dir (the export is already mounted at path on every host, e.g. by fstab; the pool checks it shows the export); default: netfs */
+export enum PoolType {
+    Netfs = "netfs",
+    Dir = "dir",
+}
+
+/** shaping of every node's uplink on the local site (tc) */
+export interface LinkConfig {
+    /** e.g. 1gbit */
+    rate?: string;
+    /** one-way delay added to every node's uplink (needs the kernel's netem qdisc) */
+    delayMs?: number;
+    /** percentage of the packets each node sends or routes that are dropped (iptables statistic) */
+    lossPercent?: number;
+}
+
+export interface GuestConfig {
+    /** lower-case letters, digits and '-', at most 15 characters */
+    name: string;
+    /** the host the guest is declared on */
+    home: string;
+    /** the guest's address on the lab network */
+    address: string;
+    /** default: 192 */
+    memoryMiB?: number;
+    /** default: 1 */
+    vcpus?: number;
+    /** the CPU the guest sees: host-model (libvirt's model of what the host runs: under TCG the emulator's own widest CPU), host-passthrough (the host's own CPU; needs KVM on every host it may visit) or a named libvirt model (virsh cpu-models x86_64), optionally with features added (+name) or removed (-name), e.g. 'Nehalem' or 'EPYC,-vme'. Checked before anything is made on every host the guest may visit (its home and every host its migrations take it to); a failed check names the host, the missing features and a model all of them run. Default: QEMU's generic qemu64 under TCG, the host's CPU under KVM */
+    cpu?: string;
+    /** default: derived from the guest's name */
+    mac?: string;
+    /** give exactly one of builtin or qcow2 */
+    image?: GuestImageConfig;
+    /** the guest's TCP status service (its counter); the next port streams its progress for the legs' timelines; default: 7000 */
+    counterPort?: number;
+    /** memory the guest fills once and dirties while it runs, so pre-copy iterations, dirty rate and post-copy requests show */
+    workload?: GuestWorkloadConfig;
+}
+
+export interface GuestImageConfig {
+    /** the tiny busybox guest the package builds */
+    builtin?: string;
+    /** a qcow2 file already on the export (booted from its own disk) */
+    qcow2?: string;
+    /** default: 64 */
+    diskMiB?: number;
+}
+
+/** memory the guest fills once and dirties while it runs, so pre-copy iterations, dirty rate and post-copy requests show */
+export interface GuestWorkloadConfig {
+    /** MiB per second rewritten (0: idle); default: 0 */
+    dirtyMiBs?: number;
+    /** how much memory is rewritten over and over; default: dirtyMiBs */
+    workingSetMiB?: number;
+    /** MiB of memory the guest fills once at boot with non-zero data and keeps, before its counter service answers, so a migration moves a used guest's memory (the reference experiment's guests moved all of theirs) rather than an idle guest's zero pages; at most memoryMiB - 128 (the kernel's share) minus the working set; the guest fills less, and says so on its console, when its kernel left less free; default: 0 */
+    fillMiB?: number;
+}
+
+/** One guest moving between hosts: from and to (and back, with roundTrip), or a path through several hosts; each step is one measured leg. Or a drain: every guest on one host moved off it, several at once. */
+export interface MigrationConfig {
+    /** the guest that moves (not with drain) */
+    guest?: string;
+    /** where the leg starts: the guest's home, or where the previous migration left it */
+    from?: string;
+    /** where the guest goes */
+    to?: string;
+    /** the hosts the guest visits in order, starting where it is (e.g. [pc1, pc2, pc3, pc1]); instead of from and to */
+    path?: string[];
+    /** move every guest running on host (where the migrations before left them) off it, at most parallel legs at once; with roundTrip (the default) they come back once the host is empty, parallel at once too. Each move is a measured leg like any other; the drain's own figures are the output `drains`. Instead of guest with from/to or path; runs must be 1 */
+    drain?: MigrationDrainConfig;
+    /** precopy: live, memory sent while the guest runs, then a short stop; postcopy: live, the guest switches to the destination and fetches the rest on demand; cold: the guest is paused while its whole state moves and resumes on the destination (the baseline the live modes beat: its downtime is about the whole migration); default: "precopy" */
+    mode?: MigrationMode;
+    /** postcopy with postcopySwitch 'after-seconds': switch this long after the start; default: 1 */
+    postcopyAfterSeconds?: number;
+    /** return to where the migration started (one more leg, unless the path already ends there), so the guest ends where it began; default: true */
+    roundTrip?: boolean;
+    /** default: 10 */
+    probeIntervalMs?: number;
+    /** the leg's timeline: libvirt's job statistics sampled this often, with libvirt's events and the guest's own progress (0: no timeline); default: 100 */
+    timelineIntervalMs?: number;
+    /** abort a leg after this long; the guest stays on its source; default: 300 */
+    timeoutSeconds?: number;
+    /** cap the migration bandwidth (0: no cap); default: 0 */
+    bandwidthMiBs?: number;
+    /** pre-copy's downtime target in ms: QEMU's downtime-limit, set on the source before each leg and read back (a leg fails when QEMU did not take it); 0: leave QEMU's own (300 ms). QEMU stops the guest once what is left to send fits in this time at the rate it measured; libvirt's downtime adds the device state and resuming the guest on the destination (about 50-70 ms of an idle 192 MiB TCG guest's downtime whatever the target). Default 50, chosen by `npm run bench -- hunt` (docs/benchmarks.md, Emulator): on QEMU 10 no leg at 20 or 50 ms damaged the guest, where QEMU 7.2 under TCG damaged 4 of 20 at 20 ms */
+    maxDowntimeMs?: number;
+    /** the node that pings the guest; default: the NFS server */
+    probeHost?: string;
+    /** postcopy: when to switch from pre-copy: after the first full pass, after postcopyAfterSeconds, or when pre-copy stops converging; default: "after-first-pass" */
+    postcopySwitch?: MigrationPostcopySwitch;
+    /** postcopy: how the pages left at the switch reach the destination. push: the source sends them in the background at full rate while the destination's faults are served first (QEMU's default); demand: the background push throttled to a trickle of 1 MiB/s (libvirt's --postcopy-bandwidth), so nearly every page the guest touches is fetched by its fault, as in pure demand paging. Either way libvirt adds post-copy preempt (a second connection for the faults' pages) where both QEMUs have it; the leg reports whether it did (postcopy.preemptChannel) */
+    postcopyVariant?: MigrationPostcopyVariant;
+    /** throttle the guest's vCPUs when pre-copy does not converge; default: false */
+    autoConverge?: boolean;
+    /** more than 1: multifd with this many connections; default: 1 */
+    parallelConnections?: number;
+    /** xbzrle: send deltas of pages sent before; default: "none" */
+    compression?: MigrationCompression;
+    /** precopy: the reference's stop conditions for pre-copy; once any is met (checked every 0.5 s), miglab raises QEMU's downtime limit for the rest of the leg, so QEMU pauses the guest and sends what is left (the stop-and-copy phase); the leg reports the condition, the iteration and what was left (stoppedBy), and libvirt's downtime is what the stop cost. The migration completes, where timeoutSeconds aborts it */
+    stopAfter?: MigrationStopAfterConfig;
+    /** send the migration stream (memory, device state, and the disks where they move too) over QEMU's TLS (virsh migrate --tls): the lab makes its own CA and a certificate per host it visits, with the host's lab address in its subject alternative names, and removes them when no migration needs them or on destroy; default: false */
+    tls?: boolean;
+    /** write a packet capture (pcap) of each leg: dumpcap on the router's link towards the leg's source (the local site's nat and bridged labs), else on the source host's own underlay link, from before the migration until the leg's last figure; the frames the guests send (tunnelled ones decoded: VXLAN, GRE), ICMP and ARP/RARP, not the migration stream. The leg's outputs get its summary (capture): the file, frames per VNI, the RARP/GARP announcements, and the ICMP replies that reached the old host and were forwarded through the tunnel. Needs dumpcap and tshark where it captures; npm run capture -- <stack> <leg> shows it; default: false */
+    capture?: boolean;
+    /** how many times to run the migration (each run one or two legs); default: 1 */
+    runs?: number;
+    /** nat and bridged: how often the guest pings the outside address; default: 50 */
+    guestPingIntervalMs?: number;
+    /** this migration's bounds on each of its legs; each bound given here replaces the lab's sla bound of the same name, the others of the lab's still apply (to loosen a lab bound for one migration, give a looser one here) */
+    sla?: SlaConfig;
+}
+
+/** move every guest running on host (where the migrations before left them) off it, at most parallel legs at once; with roundTrip (the default) they come back once the host is empty, parallel at once too. Each move is a measured leg like any other; the drain's own figures are the output `drains`. Instead of guest with from/to or path; runs must be 1 */
+export interface MigrationDrainConfig {
+    /** the host to empty */
+    host: string;
+    /** the hosts the guests may go to: a list of host names, or 'any' (every other host); default: "any" */
+    to?: any;
+    /** the most legs running at once (2: KubeVirt's default parallelOutboundMigrationsPerNode); leg k starts when leg k - parallel has ended, the guests taken largest first */
+    parallel?: number;
+    /** where given guests go, by name (e.g. { vm1: pc2 }), each a host of to; the other guests are placed by free memory (hosts[].memoryMiB) */
+    place?: { [key: string]: string };
+}
+
+/** precopy: live, memory sent while the guest runs, then a short stop; postcopy: live, the guest switches to the destination and fetches the rest on demand; cold: the guest is paused while its whole state moves and resumes on the destination (the baseline the live modes beat: its downtime is about the whole migration) */
+export enum MigrationMode {
+    Precopy = "precopy",
+    Postcopy = "postcopy",
+    Cold = "cold",
+}
+
+/** postcopy: when to switch from pre-copy: after the first full pass, after postcopyAfterSeconds, or when pre-copy stops converging */
+export enum MigrationPostcopySwitch {
+    AfterFirstPass = "after-first-pass",
+    AfterSeconds = "after-seconds",
+    OnStall = "on-stall",
+}
+
+/** postcopy: how the pages left at the switch reach the destination. push: the source sends them in the background at full rate while the destination's faults are served first (QEMU's default); demand: the background push throttled to a trickle of 1 MiB/s (libvirt's --postcopy-bandwidth), so nearly every page the guest touches is fetched by its fault, as in pure demand paging. Either way libvirt adds post-copy preempt (a second connection for the faults' pages) where both QEMUs have it; the leg reports whether it did (postcopy.preemptChannel) */
+export enum MigrationPostcopyVariant {
+    Push = "push",
+    Demand = "demand",
+}
+
+/** xbzrle: send deltas of pages sent before */
+export enum MigrationCompression {
+    None = "none",
+    Xbzrle = "xbzrle",
+}
+
+/** precopy: the reference's stop conditions for pre-copy; once any is met (checked every 0.5 s), miglab raises QEMU's downtime limit for the rest of the leg, so QEMU pauses the guest and sends what is left (the stop-and-copy phase); the leg reports the condition, the iteration and what was left (stoppedBy), and libvirt's downtime is what the stop cost. The migration completes, where timeoutSeconds aborts it */
+export interface MigrationStopAfterConfig {
+    /** once pre-copy reaches this pass over memory (libvirt's memory_iteration: 1 is the first full pass, 2 begins once it is sent) */
+    iterations?: number;
+    /** once this much memory has been sent (libvirt's memory_processed, MiB) */
+    sentMiB?: number;
+    /** once a pass begins with fewer pages to send than this: the pages the guest dirtied during the pass before, which is QEMU's memory remaining right after it synced its dirty bitmap (when memory_iteration advances), in its pages (memory_page_size, 4 KiB on x86); the leg's reading comes up to one timeline interval after the sync and adds back what QEMU sent meanwhile. Not QEMU's dirty rate, which is pages per second over at least a second, whatever a pass lasted */
+    dirtyPagesBelow?: number;
+}
+
+/** bounds a measured leg must meet (its service-level agreement); a leg that breaks one fails pulumi up with one line naming the leg, the figure, the bound and the value, keeps its figures in the outputs with sla: { passed: false, broken: [...] }, and its migration runs again, from its start, on the next pulumi up (so the migration must end where it starts). A figure a leg did not measure breaks its bound */
+export interface SlaConfig {
+    /** the leg's downtime as libvirt reports it (downtimeMs), in ms, at most this; not the migration's own maxDowntimeMs, the target QEMU aims at */
+    maxDowntimeMs?: number;
+    /** the leg's total migration time as libvirt measured it (totalTimeMs), in ms, at most this */
+    maxTotalMs?: number;
+    /** pings from the probe node to the guest that got no reply during the leg (probe.lost), at most this; needs the probe, which topology nat has not */
+    maxProbeLost?: number;
+    /** from the guest resuming on the destination to the probe's first reply there (phases.networkRecoveryMs), in ms, at most this; needs the probe (not topology nat) and the leg's timeline (timelineIntervalMs above 0) */
+    maxNetworkRecoveryMs?: number;
+    /** the migration's throughput divided by a plain TCP transfer's between the same hosts in the same leg (ratio), at least this */
+    minRatio?: number;
+    /** a drain's total time (drainMs: from its first leg's migration start to its last leg's end, the legs that bring the guests back not counted), in ms, at most this; applies to drain entries only. A drain that breaks it fails pulumi up with one line naming the drain, and runs again whole on the next pulumi up */
+    maxDrainMs?: number;
+}
+
+/** nat and bridged: the network beyond the router that guests ping (the reference lab's campus proxy): on the local site a namespace the lab makes; on site ssh an address of your network beyond your router that answers pings from every host (required there; miglab only pings it) */
+export interface OutsideConfig {
+    /** default: "10.10.20.2" */
+    address?: string;
+    /** default: 24 */
+    prefix?: number;
+}
+
+/** nat: the libvirt NAT network on every host, with the same gateway address and MAC everywhere so a migrated guest keeps its ARP entry */
+export interface NatConfig {
+    /** an IPv4 network such as 10.10.10.0/24; default: "192.168.150.0/24" */
+    subnet?: string;
+    /** default: "192.168.150.1" */
+    gateway?: string;
+    /** the gateway's MAC, the same on every host; default: "52:54:00:4d:4c:01" */
+    mac?: string;
+    /** the libvirt network's name on every host, which guests name; default: "miglab-nat" */
+    network?: string;
+    /** the network's Linux bridge on every host; default: "virbr-mlnat" */
+    bridge?: string;
+}
+
+/** bridged: the guests' network, carried between hosts by a tunnel on Open vSwitch */
+export interface OverlayConfig {
+    /** an IPv4 network such as 10.10.10.0/24; default: "10.10.30.0/24" */
+    subnet?: string;
+    /** default: "10.10.30.1" */
+    gateway?: string;
+    /** the host that routes the overlay to the rest of the lab; default: the first host. On site ssh your router must route overlay.subnet to this host's address */
+    gatewayHost?: string;
+    /** VXLAN network identifier (GRE key); default: 5001 */
+    vni?: number;
+    /** default: "vxlan" */
+    tunnel?: OverlayTunnel;
+    /** the Open vSwitch bridge guests plug into on every host; default: "br-int" */
+    bridge?: string;
+    /** the libvirt network over that bridge, which guests name; default: "miglab-ovs" */
+    network?: string;
+}
+
+export enum OverlayTunnel {
+    Vxlan = "vxlan",
+    Gre = "gre",
+}

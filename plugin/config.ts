@@ -126,6 +126,8 @@ export interface GuestConfig {
     mac?: string;
     /** give exactly one of builtin or qcow2 */
     image?: GuestImageConfig;
+    /** where the guest's disk lives and how it moves: shared (on the NFS export, which every host opens; only memory moves), copy (in a local pool on the host it runs on, /var/lib/libvirt/images/miglab-<lab id>; each leg copies the whole disk to the destination over NBD, virsh migrate --copy-storage-all, and removes the source's copy once the guest runs there) or copy-incremental (a local overlay whose backing image, the guest's image on the export, every host holds; each leg copies only the overlay, --copy-storage-inc). A copy guest's disk is made on its home host when the guest is first defined: an empty disk for the built-in image, a copy of image.qcow2 from the export otherwise; default: "shared" */
+    storage?: GuestStorage;
     /** the guest's TCP status service (its counter); the next port streams its progress for the legs' timelines; default: 7000 */
     counterPort?: number;
     /** memory the guest fills once and dirties while it runs, so pre-copy iterations, dirty rate and post-copy requests show */
@@ -139,6 +141,13 @@ export interface GuestImageConfig {
     qcow2?: string;
     /** default: 64 */
     diskMiB?: number;
+}
+
+/** where the guest's disk lives and how it moves: shared (on the NFS export, which every host opens; only memory moves), copy (in a local pool on the host it runs on, /var/lib/libvirt/images/miglab-<lab id>; each leg copies the whole disk to the destination over NBD, virsh migrate --copy-storage-all, and removes the source's copy once the guest runs there) or copy-incremental (a local overlay whose backing image, the guest's image on the export, every host holds; each leg copies only the overlay, --copy-storage-inc). A copy guest's disk is made on its home host when the guest is first defined: an empty disk for the built-in image, a copy of image.qcow2 from the export otherwise */
+export enum GuestStorage {
+    Shared = "shared",
+    Copy = "copy",
+    CopyIncremental = "copy-incremental",
 }
 
 /** memory the guest fills once and dirties while it runs, so pre-copy iterations, dirty rate and post-copy requests show */

@@ -2,8 +2,12 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { spawnSync } from "child_process";
 import { hostKeyProblem, keyscanCommand, labKeyCommand, preferredHostKey, splitLabKey } from "../model/trust";
-import { hostTrustCommand } from "../render";
+import { bashCommand, hostTrustCommand, reachScript } from "../render";
 import { NodeConnection, childOpts, underMocks } from "./connection";
+import { Host, HostArgs } from "./host";
+import { HostBridge } from "./hostBridge";
+import { Plan, Role } from "../model/plan";
+import type { Reach, Site } from "./site";
 import { schemaDefault } from "../model/schema";
 import { lockedKeyProblem } from "../model/sshKey";
 import { ArgChecks, ipMsg, isAbsPath, isIpv4, isName, nameMsg, pathMsg } from "./validate";
@@ -13,6 +17,8 @@ export interface SshSiteNode {
     name: string;
     /** Its address on the lab network: where the other machines reach it. */
     address: string;
+    /** What the machine is for (its Host's role): host (default), nfs or outside. */
+    role?: Role;
     /** Where its sshd is reached from this machine (default: address), port, user (root or one with passwordless sudo). */
     host?: string;
     port?: number;
@@ -26,6 +32,8 @@ export interface SshSiteArgs {
     /** Names the lab's key and files on the machines, so two labs can share them. */
     id: string;
     nodes: SshSiteNode[];
+    /** Where the lab keeps its files on the machines (what OVS and a guest bridge undo on destroy). Default /var/lib/miglab/<id>. */
+    stateDir?: string;
 }
 
 /** A connection that also names the host key the provider must find (`connection.hostKey`). */
@@ -39,8 +47,17 @@ export type VerifiedConnection = NodeConnection & { hostKey: pulumi.Input<string
  * between the machines and installs it, with every machine's host key, on each of
  * them; destroy removes both. Give the hosts `peerKeyPath` and `peerKnownHosts`.
  */
-export class SshSite extends pulumi.ComponentResource {
+export class SshSite extends pulumi.ComponentResource implements Site {
     readonly connections: Record<string, VerifiedConnection> = {};
+    /** Where the lab keeps its files on the machines. */
+    readonly stateDir: string;
+    /** Real hosts: OVS takes over the NIC that holds the lab address (its routes move with it), run by the host's own service. */
+    readonly ovs: { uplink: string; stateDir: string; ownDaemons: boolean };
+    /** Real hosts mount the export where a dir pool looks (the pool checks the mount). */
+    readonly poolMountsExport = true;
+    /** Guests and certificates wait for this site: its trust (the lab key, the known host keys) is on every machine. */
+    readonly ready: pulumi.Resource[] = [this];
+    private readonly nodes: SshSiteNode[];
     /** Each machine's verified host key ("type base64"). */
     readonly hostKeys: pulumi.Output<Record<string, string>>;
     /** The lab key's public half. */
@@ -65,7 +82,11 @@ export class SshSite extends pulumi.ComponentResource {
         this.peerKnownHosts = `/root/.ssh/miglab-${args.id}.known_hosts`;
         const configFile = `/etc/ssh/ssh_config.d/miglab-${args.id}.conf`;
         v.check(isAbsPath(this.peerKeyPath), "id", pathMsg);
+        this.stateDir = args.stateDir ?? `/var/lib/miglab/${args.id}`;
+        v.check(isAbsPath(this.stateDir), "stateDir", pathMsg);
         v.done(this);
+        this.nodes = args.nodes;
+        this.ovs = { uplink: "auto", stateDir: this.stateDir, ownDaemons: false };
         const where = (n: SshSiteNode) => ({ host: n.host ?? n.address, port: n.port ?? schemaDefault<number>("hosts.ssh.port") });
         const recorded: Record<string, pulumi.Output<string>> = {};
         for (const n of args.nodes) {
@@ -114,4 +135,49 @@ export class SshSite extends pulumi.ComponentResource {
         }
         this.registerOutputs({ hostKeys: this.hostKeys, labPublicKey: this.labPublicKey });
     }
+
+    /** The args of a Host for one machine: `new Host("pc1", site.hostArgs("pc1"))`; its ssh to the others checks their recorded keys. */
+    hostArgs(node: string): HostArgs {
+        const n = this.nodes.find((x) => x.name === node);
+        if (!n) { throw new pulumi.ResourceError(`SshSite: '${node}' is not one of its machines (${this.nodes.map((x) => x.name).join(", ")})`, this); }
+        return {
+            connection: this.connections[node], address: n.address, role: n.role ?? "host", hostname: n.name,
+            peerKeyPath: this.peerKeyPath, peerKnownHosts: this.peerKnownHosts,
+        };
+    }
+
+    /** The outside node is the team's, beyond their router: every host must reach it before it gets a network or a guest. */
+    hostReach(plan: Plan): Reach[] | undefined {
+        if (!plan.outside || plan.config.topology === "same-subnet") { return undefined; }
+        return [{
+            address: plan.outside.address,
+            why: `outside.address: the guests ping it through their host while they migrate; give an address beyond your router that answers pings from every host`,
+        }];
+    }
+
+    /** A real host's lab interface goes into the guests' bridge (HostBridge). */
+    joinGuestBridge(name: string, host: Host, bridge: string, opts: pulumi.ComponentResourceOptions): pulumi.Resource {
+        return new HostBridge(name, { host, bridge, stateDir: this.stateDir }, opts);
+    }
+
+    /**
+     * A team's router must send the overlay to its gateway host: once the overlay is up, the
+     * probe's node (which pings the guests) must reach the overlay gateway through it.
+     */
+    networkChecks(name: string, plan: Plan, networks: pulumi.Resource[], opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+        const net = plan.guestNetwork;
+        if (net.kind !== "ovs") { return []; }
+        const gw = plan.hosts.find((h) => h.name === net.gatewayHost)!;
+        return [new command.remote.Command(`${name}-overlay-route`, {
+            connection: this.connections[plan.probe.name],
+            create: bashCommand(reachScript({ name: plan.probe.name, reach: [{
+                address: net.gateway,
+                why: `overlay.subnet: your router must route ${net.subnet} via ${gw.name} (${gw.address}), the overlay's gateway host ` +
+                    `(overlay.gatewayHost); the probe and the outside reach the guests that way`,
+            }] })),
+        }, { ...opts, dependsOn: networks, customTimeouts: { create: "5m" } })];
+    }
+
+    /** The NFS server is the machine's own service, with its own state. */
+    nfsStateDir(): string | undefined { return undefined; }
 }

@@ -1,9 +1,12 @@
 // The miglab program: read and validate the stack's lab, build it, export the measured migration.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, Lab, parseLabConfig } from "./components";
+import { ConfigError, Lab, failOnLoggedErrors, parseLabConfig } from "./components";
 import { passphraseProblem } from "./components/model/trust";
 import { recordLegMetrics } from "./components/reports/metricsFile";
 import { legModes } from "./components/reports/openmetrics";
+
+// A failed leg or a broken SLA is logged as an error and kept in the outputs: the update fails once they are saved.
+failOnLoggedErrors();
 
 function readConfig() {
     try {

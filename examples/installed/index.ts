@@ -1,7 +1,10 @@
 // The same-subnet lab in 20 lines, as a project that installed miglab from npm writes it: this
 // machine becomes two hypervisors and an NFS server, a guest moves pc1 -> pc2 -> pc1, measured.
 import * as pulumi from "@pulumi/pulumi";
-import { Domain, GuestImage, Host, LocalSite, Migration, NfsServer, StoragePool, labIdFor } from "miglab";
+import { Domain, GuestImage, Host, LocalSite, Migration, NfsServer, StoragePool, failOnLoggedErrors, labIdFor } from "miglab";
+
+// A failed leg is logged as an error and kept in the outputs: the update fails once they are saved.
+failOnLoggedErrors();
 
 const stack = pulumi.getStack();
 const exportDir = `/var/lib/miglab/exports/${stack}`;

@@ -2,7 +2,10 @@
 // vSwitch overlay (a VXLAN tunnel from each host to every other), the guest's disk on NFS,
 // a guest on the overlay, and a live migration there and back, measured.
 import * as pulumi from "@pulumi/pulumi";
-import { Domain, GuestImage, Host, Migration, NfsServer, OvsBridge, StoragePool } from "miglab";
+import { Domain, GuestImage, Host, Migration, NfsServer, OvsBridge, StoragePool, failOnLoggedErrors } from "miglab";
+
+// A failed leg is logged as an error and kept in the outputs: the update fails once they are saved.
+failOnLoggedErrors();
 
 interface HostConfig { name: string; address: string; port: number; sshHost?: string }
 const config = new pulumi.Config();

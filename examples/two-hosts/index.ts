@@ -2,7 +2,10 @@
 // becomes two hypervisor hosts and an NFS server on one /24, a tiny guest runs on pc1
 // with its disk on NFS, and it is live-migrated to pc2 and back, each leg measured.
 import * as pulumi from "@pulumi/pulumi";
-import { Domain, GuestImage, Host, LocalSite, Migration, NfsServer, StoragePool, labIdFor } from "miglab";
+import { Domain, GuestImage, Host, LocalSite, Migration, NfsServer, StoragePool, failOnLoggedErrors, labIdFor } from "miglab";
+
+// A failed leg is logged as an error and kept in the outputs: the update fails once they are saved.
+failOnLoggedErrors();
 
 const stack = pulumi.getStack();
 const exportDir = `/var/lib/miglab/exports/${stack}`;

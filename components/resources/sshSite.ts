@@ -69,12 +69,14 @@ export class SshSite extends pulumi.ComponentResource implements Site {
     constructor(name: string, args: SshSiteArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:site:SshSite", name, {}, opts);
         const v = new ArgChecks("SshSite", name);
+        const keys: Record<string, pulumi.Output<string>> = {};
         v.check(/^[a-z0-9-]{1,20}$/.test(args.id), "id", "must be 1 to 20 lower-case letters, digits or '-'");
         v.check(args.nodes.length > 0, "nodes", "must list at least one machine");
         args.nodes.forEach((n, i) => {
             v.check(isName(n.name), `nodes[${i}].name`, `'${n.name}' ${nameMsg}`);
             v.check(isIpv4(n.address), `nodes[${i}].address`, `'${n.address}' ${ipMsg}`);
-            v.later(n.privateKey, `nodes[${i}].privateKey`, (k) => lockedKeyProblem(k, n.name), this);
+            // Every command reaching the machine takes its key from here: none is sent with a key ssh cannot use.
+            keys[n.name] = v.later(n.privateKey, `nodes[${i}].privateKey`, (k) => lockedKeyProblem(k, n.name), this);
             v.check(n.hostKey === undefined || preferredHostKey(`x ${n.hostKey}`) !== undefined, `nodes[${i}].hostKey`,
                 "must be a public key line like 'ssh-ed25519 AAAA...' (the machine's /etc/ssh/ssh_host_ed25519_key.pub)");
         });
@@ -115,7 +117,7 @@ export class SshSite extends pulumi.ComponentResource implements Site {
             const w = where(n);
             this.connections[n.name] = {
                 host: w.host, port: w.port, user: n.user ?? schemaDefault<string>("hosts.ssh.user"),
-                privateKey: pulumi.secret(n.privateKey), hostKey: this.hostKeys.apply((k) => k[n.name]),
+                privateKey: pulumi.secret(keys[n.name]), hostKey: this.hostKeys.apply((k) => k[n.name]),
             };
         }
         // Its output is the key: kept secret, and never shown while it runs.

@@ -1,9 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { spawnSync } from "child_process";
 import { hostKeyProblem, keyscanCommand, labKeyCommand, preferredHostKey, splitLabKey } from "../model/trust";
 import { bashCommand, hostTrustCommand, reachScript } from "../render";
-import { NodeConnection, childOpts, underMocks } from "./connection";
+import { NodeConnection, childOpts } from "./connection";
 import { Host, HostArgs } from "./host";
 import { HostBridge } from "./hostBridge";
 import { Plan, Role } from "../model/plan";
@@ -42,8 +41,8 @@ export type VerifiedConnection = NodeConnection & { hostKey: pulumi.Input<string
 /**
  * Real machines reached over SSH, trusted properly: each machine's SSH host key is
  * taken from its `hostKey` or recorded at the first `pulumi up`, kept in the stack,
- * and checked on every later run before anything reaches a machine; the connections
- * carry it for the provider to verify. The lab makes a key of its own for traffic
+ * and checked at every later preview and up (a HostKeyCheck per machine) before anything
+ * reaches a machine; the connections carry it for the provider to verify. The lab makes a key of its own for traffic
  * between the machines and installs it, with every machine's host key, on each of
  * them; destroy removes both. Give the hosts `peerKeyPath` and `peerKnownHosts`.
  */
@@ -90,34 +89,26 @@ export class SshSite extends pulumi.ComponentResource implements Site {
         this.nodes = args.nodes;
         this.ovs = { uplink: "auto", stateDir: this.stateDir, ownDaemons: false };
         const where = (n: SshSiteNode) => ({ host: n.host ?? n.address, port: n.port ?? schemaDefault<number>("hosts.ssh.port") });
-        const recorded: Record<string, pulumi.Output<string>> = {};
+        const checked: Record<string, pulumi.Output<string>> = {};
         for (const n of args.nodes) {
             const w = where(n);
-            recorded[n.name] = n.hostKey !== undefined ? pulumi.output(preferredHostKey(`x ${n.hostKey}`)!)
+            const recorded = n.hostKey !== undefined ? pulumi.output(preferredHostKey(`x ${n.hostKey}`)!)
                 : new command.local.Command(`${name}-${n.name}-hostkey`, { create: keyscanCommand(n.name, w.host, w.port) }, childOpts(this))
                     .stdout.apply((out) => {
                         const k = preferredHostKey(out);
                         if (!k) { throw new pulumi.RunError(`host ${n.name} (${w.host}:${w.port}): ssh-keyscan returned no host key`); }
                         return k;
                     });
+            // Checked at every preview and up, before any command reaches the machine: every connection takes the key from it.
+            checked[n.name] = new HostKeyCheck(`${name}-${n.name}-hostkey-check`, { node: n.name, host: w.host, port: w.port, hostKey: recorded },
+                childOpts(this)).hostKey;
         }
-        // Checked on every run, before any command reaches a machine: every connection waits for it.
-        // Not under mocks: a unit test's machines are made up, and this scan would still go out.
-        this.hostKeys = pulumi.all(recorded).apply((keys) => {
-            if (underMocks()) { return keys; }
-            const problems = args.nodes.map((n) => {
-                const w = where(n);
-                const scan = spawnSync("ssh-keyscan", ["-T", "10", "-p", String(w.port), w.host], { encoding: "utf8" }).stdout ?? "";
-                return hostKeyProblem(n.name, `${w.host}:${w.port}`, keys[n.name], scan);
-            }).filter((p): p is string => p !== undefined);
-            if (problems.length > 0) { throw new pulumi.RunError(problems.join("\n")); }
-            return keys;
-        });
+        this.hostKeys = pulumi.all(checked);
         for (const n of args.nodes) {
             const w = where(n);
             this.connections[n.name] = {
                 host: w.host, port: w.port, user: n.user ?? schemaDefault<string>("hosts.ssh.user"),
-                privateKey: pulumi.secret(keys[n.name]), hostKey: this.hostKeys.apply((k) => k[n.name]),
+                privateKey: pulumi.secret(keys[n.name]), hostKey: checked[n.name],
             };
         }
         // Its output is the key: kept secret, and never shown while it runs.
@@ -182,4 +173,39 @@ export class SshSite extends pulumi.ComponentResource implements Site {
 
     /** The NFS server is the machine's own service, with its own state. */
     nfsStateDir(): string | undefined { return undefined; }
+}
+
+interface KeyCheckInputs { node: string; host: string; port: number; hostKey: string }
+
+/** Why the machine does not offer the recorded key now (ssh-keyscan), or undefined; a key not known yet (the first preview) is checked at the up. */
+function keyCheckProblem(i: KeyCheckInputs): string | undefined {
+    if (typeof i.hostKey !== "string" || preferredHostKey(`x ${i.hostKey}`) === undefined) { return undefined; }
+    /* eslint-disable @typescript-eslint/no-var-requires */
+    const scan = require("child_process").spawnSync("ssh-keyscan", ["-T", "10", "-p", String(i.port), i.host], { encoding: "utf8", timeout: 30000 });
+    return hostKeyProblem(i.node, `${i.host}:${i.port}`, i.hostKey, scan.stdout ?? "");
+}
+
+// The scan runs in the provider's check, which the engine calls for the resource at every
+// preview and every up (a Command runs only when it is made or changed): a changed key stops
+// the run there, named, and the resource shows as unchanged when the key is still the same.
+const hostKeyCheckProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: KeyCheckInputs, news: KeyCheckInputs) {
+        const problem = keyCheckProblem(news);
+        return { inputs: news, failures: problem ? [{ property: "hostKey", reason: problem }] : [] };
+    },
+    async diff(_id: string, olds: KeyCheckInputs, news: KeyCheckInputs) {
+        return { changes: (["node", "host", "port", "hostKey"] as const).some((k) => olds[k] !== news[k]) };
+    },
+    async create(inputs: KeyCheckInputs) { return { id: inputs.node, outs: inputs }; },
+    async update(_id: string, _olds: KeyCheckInputs, news: KeyCheckInputs) { return { outs: news }; },
+};
+
+/** One machine's recorded SSH host key, checked against what the machine offers at every preview and up. */
+export class HostKeyCheck extends pulumi.dynamic.Resource {
+    /** The recorded key ("type base64"), once the machine was found to offer it. */
+    declare readonly hostKey: pulumi.Output<string>;
+
+    constructor(name: string, args: { node: string; host: string; port: number; hostKey: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
+        super(hostKeyCheckProvider, name, { ...args }, opts, "miglab", "HostKeyCheck");
+    }
 }

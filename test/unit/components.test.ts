@@ -289,10 +289,9 @@ describe("components on their own args (mocks)", function () {
     });
 
     describe("SshSite", () => {
-        it("records or takes each machine's host key, hands it to the connections, and scans nothing under mocks", async () => {
-            // The addresses are documentation ones that lead nowhere; spawnSync is watched so that
-            // a scan that ran anyway is caught here instead of leaving the machine (and finds the keys,
-            // so that the assertion below says so rather than a timeout).
+        it("records or takes each machine's host key, checks it in a resource of its own, hands it to the connections", async () => {
+            // The addresses are documentation ones that lead nowhere. The scan is the HostKeyCheck's, run by the
+            // engine (its provider's check), so the program itself scans nothing: spawnSync is watched to say so.
             const scanned = "x ssh-ed25519 AAAAgiven\nx ssh-ed25519 AAAAscanned\n";
             const cp = require("child_process");
             const real = cp.spawnSync;
@@ -315,7 +314,13 @@ describe("components on their own args (mocks)", function () {
                 assert.deepStrictEqual(children("s-site-").sort(), [
                     "command:local:Command s-site-lab-key", "command:local:Command s-site-pc2-hostkey",
                     "command:remote:Command s-site-pc1-trust", "command:remote:Command s-site-pc2-trust",
+                    "pulumi-nodejs:dynamic/miglab:HostKeyCheck s-site-pc1-hostkey-check", "pulumi-nodejs:dynamic/miglab:HostKeyCheck s-site-pc2-hostkey-check",
                 ]);
+                // Each check is given the key to expect and where to scan; the connections take the key from it.
+                const check = await find("s-site-pc2-hostkey-check");
+                const { node, host: at, port: scanPort, hostKey: expected } = check.inputs;
+                assert.deepStrictEqual({ node, at, scanPort, expected }, { node: "pc2", at: "192.0.2.2", scanPort: 2222, expected: "ssh-ed25519 AAAAscanned" });
+                assert.strictEqual((await find("s-site-pc1-hostkey-check")).inputs.hostKey, "ssh-ed25519 AAAAgiven");
                 const { host, port, user, hostKey } = trust.inputs.connection;
                 assert.deepStrictEqual({ host, port, user, hostKey }, { host: "192.0.2.2", port: 2222, user: "admin", hostKey: "ssh-ed25519 AAAAscanned" });
                 assert.deepStrictEqual(spawned.filter((c) => c.startsWith("ssh-keyscan")), []);

@@ -41,6 +41,8 @@ export interface LocalSiteArgs {
     basePort?: number;
     /** Default /var/lib/miglab/<id>. */
     stateDir?: string;
+    /** Values the site waits for before it makes anything (a MachinePreflight's `passed`): it is not made if one fails. */
+    after?: pulumi.Input<unknown>[];
     /**
      * Whose lab this is on the machine: default the program's directory. A lab of the same id
      * that is up for another (existing) owner is not taken over: the up fails, saying whose it is.
@@ -116,7 +118,7 @@ export class LocalSite extends pulumi.ComponentResource implements Site {
         const watch = new DriftWatch(`${name}-drift`, {
             what: "the lab's namespaces and daemons", probe: localSiteProbe(this.spec), targets: [{ name: "this machine" }], want: "all",
         }, { parent: this });
-        const up = watched(watch.token, localSiteScript(this.spec, "up"));
+        const up = pulumi.all([watched(watch.token, localSiteScript(this.spec, "up")), ...(args.after ?? [])]).apply(([script]) => script as string);
         const site = new command.local.Command(`${name}-namespaces`, {
             create: up,
             update: up,

@@ -9,6 +9,7 @@ import type { NodeConnection } from "./connection";
 import type { Host, HostArgs } from "./host";
 import type { OvsBridgeArgs } from "./ovsBridge";
 import { LocalSite } from "./localSite";
+import { MachinePreflight } from "./preflight";
 import { SshSite } from "./sshSite";
 
 /** What a host must reach before it gets a network or a guest, and why the lab needs it (said when it does not). */
@@ -51,7 +52,9 @@ export type SiteMaker = (name: string, plan: Plan, config: LabConfig, opts: pulu
 
 /** Every kind of site `site` in the config may name: one entry per kind. */
 export const SITE_KINDS: Record<LabConfig["site"], SiteMaker> = {
-    local: (name, plan, _config, opts) => new LocalSite(name, {
+    // This machine is asked first what it can do (its kernel's tc features, its memory): the site waits for it.
+    local: (name, plan, config, opts) => new LocalSite(name, {
+        after: [new MachinePreflight(`${name}-preflight`, { config }, opts).passed],
         id: plan.labId, stateDir: plan.stateDir, basePort: plan.nodes[0].connect.port,
         nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, addresses: n.links.map((l) => l.cidr), gateway: n.gateway })),
         hostUplink: plan.hostUplink, linkMtu: plan.linkMtu, forward: plan.forward, routes: plan.routes, link: plan.config.link,

@@ -108,7 +108,8 @@ export class SshSite extends pulumi.ComponentResource implements Site {
             const w = where(n);
             this.connections[n.name] = {
                 host: w.host, port: w.port, user: n.user ?? schemaDefault<string>("hosts.ssh.user"),
-                privateKey: pulumi.secret(keys[n.name]), hostKey: checked[n.name],
+                // Every machine's check, not only its own: a changed key anywhere stops the run before any command.
+                privateKey: pulumi.secret(keys[n.name]), hostKey: this.hostKeys.apply((k) => k[n.name]),
             };
         }
         // Its output is the key: kept secret, and never shown while it runs.

@@ -7,7 +7,7 @@ import { legModes } from "./components/reports/openmetrics";
 
 function readConfig() {
     try {
-        // On the local site this also asks this machine's kernel for what `link` needs.
+        // Only the config: what this machine can do is asked by the Lab's preflight, as the program runs.
         return parseLabConfig(new pulumi.Config("miglab").getObject("lab"));
     } catch (e) {
         // A config problem is the user's to fix: say it plainly, without a stack trace.

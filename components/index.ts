@@ -11,6 +11,8 @@ export * from "./render";
 export * from "./resources/connection";
 export * from "./resources/domain";
 export * from "./resources/drain";
+export * from "./resources/preflight";
+export * from "./resources/exit";
 export * from "./resources/guestImage";
 export * from "./resources/host";
 export * from "./resources/lab";

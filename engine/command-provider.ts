@@ -10,13 +10,11 @@
 // (`SendEnv`: off every command line, like the official provider's Setenv).
 import * as grpc from "@grpc/grpc-js";
 import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import * as provider from "@pulumi/pulumi/provider";
 import { shellQuote } from "../components/render/text";
+import { DIAL_ERROR_LIMIT, HOST_KEY_MISMATCH, parseHostKey, sshArgs, withSshAuth } from "../components/resources/ssh";
 
-export { shellQuote };
+export { parseHostKey, shellQuote, sshArgs };
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const enginerpc = require("@pulumi/pulumi/proto/engine_grpc_pb.js");
@@ -49,9 +47,6 @@ const NOT_IMPLEMENTED: Record<string, string> = {
 const LOGGING = ["stdout", "stderr", "stdoutAndStderr", "none"];
 /** Outputs, not inputs: never compared by diff. */
 const OUTPUT_KEYS = new Set(["stdout", "stderr", "assets", "archive"]);
-/** The official provider's defaults (connectionArgsProvideDefaults in the SDK sets them too). */
-const DIAL_ERROR_LIMIT = 10;
-const PER_DIAL_TIMEOUT_S = 15;
 /** A previous output larger than this is not passed on in the environment (an SSH env request must fit a packet). */
 const MAX_PREVIOUS_OUTPUT_ENV = 30 * 1024;
 /** The remote shell prints this first on stderr: it tells "ssh could not connect" from "the command exited 255". */
@@ -142,36 +137,6 @@ export function checkInputs(type: string, news: any): provider.CheckFailure[] {
         }
     }
     return failures;
-}
-
-/** "type base64 [comment]" -> [type, base64], or undefined when it is not a public key line. */
-export function parseHostKey(line: string): [string, string] | undefined {
-    const m = /^\s*((?:ssh|ecdsa|sk)-[\w@.-]+)\s+([A-Za-z0-9+/=]+)(\s.*)?$/.exec(String(line));
-    return m ? [m[1], m[2]] : undefined;
-}
-
-/** Builds the OpenSSH argument list for one command on a remote host. */
-export function sshArgs(conn: Connection, opts: { knownHosts?: string; envNames: string[] }, command: string): string[] {
-    const args = [
-        "-o", "BatchMode=yes",
-        "-o", "LogLevel=ERROR",
-        "-o", `ConnectTimeout=${conn.perDialTimeout ?? PER_DIAL_TIMEOUT_S}`,
-        "-o", "ServerAliveInterval=15",
-        "-o", "IdentitiesOnly=no",
-        "-p", String(conn.port ?? 22),
-    ];
-    if (opts.knownHosts) {
-        // Verified against the given key only, like the official provider's FixedHostKey.
-        const [type] = parseHostKey(conn.hostKey!)!;
-        args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${opts.knownHosts}`,
-            "-o", "GlobalKnownHostsFile=/dev/null", "-o", `HostKeyAlgorithms=${type}`);
-    } else {
-        // Without connection.hostKey the official provider ignores host keys; so does this one.
-        args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
-    }
-    for (const name of opts.envNames) { args.push("-o", `SendEnv=${name}`); }
-    args.push(`${conn.user ?? "root"}@${conn.host}`, command);
-    return args;
 }
 
 /**
@@ -320,7 +285,7 @@ export class CommandProvider implements provider.Provider {
         const where = `${conn.user ?? "root"}@${conn.host}:${conn.port ?? 22}`;
         const limit = conn.dialErrorLimit ?? DIAL_ERROR_LIMIT;
         const required = Object.keys(env).filter((n) => !optionalEnv.includes(n));
-        return withSshAuth(conn, this, async (auth) => {
+        return withSshAuth(conn, async (auth) => {
             const args = sshArgs(conn, { knownHosts: auth.knownHosts, envNames: Object.keys(env) }, remoteCommand(command, required));
             const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env };
             if (auth.agentSocket) { childEnv.SSH_AUTH_SOCK = auth.agentSocket; }
@@ -337,7 +302,7 @@ export class CommandProvider implements provider.Provider {
                     return outcome(result, where);
                 }
                 if (this.cancelled) { throw new Error(`cancelled while connecting to ${where}`); }
-                if (/Host key verification failed|host key .* (differs|is known)|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i.test(result.stderr)) {
+                if (HOST_KEY_MISMATCH.test(result.stderr)) {
                     throw new Error(`the SSH host key of ${where} does not match connection.hostKey (${tail(result.stderr, 3)}). ` +
                         "Give the host's current public key, or leave hostKey out to ignore host keys.");
                 }
@@ -349,7 +314,7 @@ export class CommandProvider implements provider.Provider {
                 sink("stderr", `Dial ${failures + 1}/${limit === -1 ? "inf" : limit} failed: retrying`);
                 await sleep(Math.min(5000, 200 * 1.5 ** failures));
             }
-        });
+        }, (child) => { this.track(child); });
     }
 
     /** Runs one process; `swallow` may consume a stderr line (the session mark) before it is logged or kept. */
@@ -405,55 +370,6 @@ function outcome(result: CommandResult, where: string): { stdout: string; stderr
 
 function killTree(child: ChildProcess) {
     try { process.kill(-child.pid!, "SIGTERM"); } catch { child.kill("SIGTERM"); }
-}
-
-interface SshAuth { agentSocket?: string; knownHosts?: string }
-
-/**
- * Gives ssh its key through an ssh-agent of this command alone: the key goes to the agent
- * over a pipe and lives in its memory, with a lifetime, so a killed plugin leaves no key
- * in any file. A hostKey is written (it is public) as the only known host.
- */
-async function withSshAuth<T>(conn: Connection, owner: CommandProvider, fn: (auth: SshAuth) => Promise<T>): Promise<T> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-ssh-"));
-    let agent: ChildProcess | undefined;
-    try {
-        const auth: SshAuth = {};
-        if (conn.hostKey) {
-            auth.knownHosts = path.join(dir, "known_hosts");
-            const [type, key] = parseHostKey(conn.hostKey)!;
-            const names = (conn.port ?? 22) === 22 ? conn.host : `[${conn.host}]:${conn.port}`;
-            fs.writeFileSync(auth.knownHosts, `${names} ${type} ${key}\n`);
-        }
-        if (conn.privateKey) {
-            auth.agentSocket = path.join(dir, "agent.sock");
-            agent = owner.track(spawn("ssh-agent", ["-D", "-a", auth.agentSocket], { stdio: "ignore", detached: true }));
-            for (let i = 0; i < 100 && !fs.existsSync(auth.agentSocket); i++) { await sleep(20); }
-            // The key is needed only to log in: it expires from the agent after every dial could have happened.
-            const limit = conn.dialErrorLimit ?? DIAL_ERROR_LIMIT;
-            const lifetime = Math.max(60, ((limit < 0 ? 100 : limit) + 1) * ((conn.perDialTimeout ?? PER_DIAL_TIMEOUT_S) + 5));
-            const add = () => owner.run("ssh-add", ["-q", "-t", String(lifetime), "-"],
-                { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: auth.agentSocket }, stdin: conn.privateKey!.endsWith("\n") ? conn.privateKey : conn.privateKey + "\n" },
-                () => undefined);
-            let added = await add();
-            // The socket file appears when the agent binds it, a moment before it listens: on a busy machine, ask again.
-            for (let i = 0; i < 50 && added.code !== 0 && /connecting to agent/i.test(added.stderr); i++) {
-                await sleep(100);
-                added = await add();
-            }
-            if (added.code !== 0) {
-                throw new Error(`connection.privateKey could not be used: ${added.stderr.replace(/\(stdin\)/g, "the key") || `ssh-add exit ${added.code}`}`);
-            }
-        } else if (conn.agentSocketPath) {
-            auth.agentSocket = conn.agentSocketPath;
-        } else if (process.env.SSH_AUTH_SOCK) {
-            auth.agentSocket = process.env.SSH_AUTH_SOCK;
-        }
-        return await fn(auth);
-    } finally {
-        if (agent) { killTree(agent); }
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
 }
 
 function tail(text: string, lines = 30): string {

@@ -5,7 +5,6 @@
 // config.schema.json) and the class's Output properties. So this class has no other properties.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, Lab as LabResources, parseLabConfig } from "../components";
-import { FeatureProbe, MemoryProbe, probeKernel, probeMemory } from "../components/model/kernel";
 import { passphraseProblem } from "../components/model/trust";
 import { LabArgs } from "./config";
 
@@ -37,8 +36,11 @@ export class Lab extends pulumi.ComponentResource {
     }
 }
 
-/** The properties as a checked, completed lab config; a problem is the user's, said without a stack trace. */
-export function labConfig(name: string, args: LabArgs, probe: FeatureProbe = probeKernel, memory: MemoryProbe = probeMemory) {
+/**
+ * The properties as a checked, completed lab config; a problem is the user's, said without a stack
+ * trace. What this machine allows is asked by the Lab's own preflight, as for a stack's config.
+ */
+export function labConfig(name: string, args: LabArgs) {
     // The plan decides names and ports from the whole config before anything is made: a value known
     // only after another resource is made (an Output) cannot be planned in a preview.
     const unknown = Object.entries(args ?? {}).filter(([, v]) => pulumi.Output.isInstance(v)).map(([k]) => k);
@@ -46,7 +48,7 @@ export function labConfig(name: string, args: LabArgs, probe: FeatureProbe = pro
         throw new pulumi.RunError(`Lab '${name}': ${unknown.join(", ")} must be plain values (not another resource's outputs)`);
     }
     try {
-        return parseLabConfig(args, probe, memory);
+        return parseLabConfig(args);
     } catch (e) {
         if (e instanceof ConfigError) {
             throw new pulumi.RunError(e.message.replace(/^miglab:lab has/, `Lab '${name}' has`));

@@ -19,7 +19,7 @@ export function readStackConfig(root: string, stack: string): LabConfig {
         throw new Error(`no stacks/Pulumi.${stack}.yaml (stacks: ${known.join(", ")})`);
     }
     const raw = yaml.load(fs.readFileSync(file, "utf8"))?.config?.["miglab:lab"];
-    return parseLabConfig(raw, () => ({ ok: true }), () => undefined);
+    return parseLabConfig(raw);
 }
 
 /** `pulumi stack output --json` of the stack; no pulumi at all is a reason too, not an exception. */

@@ -8,7 +8,7 @@ import { NodeEndpoint, unreachedNodes } from "../components/reports/unreached";
 
 export function labEndpoints(labConfig: unknown, stack: string): { site: string; nodes: NodeEndpoint[] } {
     // Only the plan is needed: the up has already checked this machine's kernel and memory.
-    const cfg = parseLabConfig(labConfig, () => ({ ok: true }), () => undefined);
+    const cfg = parseLabConfig(labConfig);
     const plan = planLab(cfg, stack);
     return { site: cfg.site, nodes: plan.nodes.filter((n) => n.connect.port > 0).map((n) => ({ name: n.name, ...n.connect })) };
 }

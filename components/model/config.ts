@@ -6,7 +6,6 @@ import { inSubnet } from "./net";
 import { givenFieldRules, labRules } from "./rules";
 import { ajv, ruleText, schema } from "./schema";
 import { fillProblem, workingSetProblem } from "./workload";
-import { FeatureProbe, MemoryProbe, guestMemoryProblems, kernelFeatureProblems, probeKernel, probeMemory } from "./kernel";
 import { migrationEntries, migrationOptionProblems, migrationPath, slaProblems } from "./migrations";
 import { drainDestinations, drainFieldProblems, placeDrain } from "./drain";
 import type { LabConfig, MigrationConfig } from "./types";
@@ -70,8 +69,11 @@ function subschema(schemaPath: string): { description?: string; "x-rule"?: strin
     return node;
 }
 
-/** Validates a raw config value; returns it with schema defaults filled in, or throws ConfigError listing every problem. */
-export function parseLabConfig(raw: unknown, probe: FeatureProbe = probeKernel, memory: MemoryProbe = probeMemory): LabConfig {
+/**
+ * Validates a raw config value; returns it with schema defaults filled in, or throws ConfigError
+ * listing every problem. Pure: what this machine can do is the machine preflight's (resources/preflight.ts).
+ */
+export function parseLabConfig(raw: unknown): LabConfig {
     if (raw === undefined || raw === null) {
         throw new ConfigError(["miglab:lab: is not set; copy a stack from stacks/ or see README.md"]);
     }
@@ -86,9 +88,6 @@ export function parseLabConfig(raw: unknown, probe: FeatureProbe = probeKernel, 
     const problems = [...givenFieldProblems(cfg, raw as Record<string, any>), ...givenFieldRules(cfg, raw as Record<string, any>),
         ...crossFieldProblems(cfg), ...labRules(cfg)];
     if (problems.length > 0) { throw new ConfigError(problems); }
-    // The local site is this machine: what its kernel lacks is known before anything is made.
-    const missing = [...kernelFeatureProblems(cfg, probe), ...guestMemoryProblems(cfg, memory)];
-    if (missing.length > 0) { throw new ConfigError(missing); }
     return cfg;
 }
 

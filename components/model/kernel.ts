@@ -1,8 +1,8 @@
-// What the local site needs of this machine's kernel, checked before anything is
-// created: a config asking for link delay on a kernel without netem would otherwise
-// fail late, half built, with tc's "Specified qdisc kind is unknown".
-import { spawnSync } from "child_process";
-import * as fs from "fs";
+// What the local site needs of this machine (its kernel's features, its memory), judged from
+// what the machine answers: a config asking for link delay on a kernel without netem would
+// otherwise fail late, half built, with tc's "Specified qdisc kind is unknown". The answers
+// come from the machine preflight (resources/preflight.ts), which the program runs before the
+// site is made; these functions only judge them.
 import type { LabConfig } from "./types";
 import { dirtyingMiB } from "./workload";
 
@@ -11,28 +11,8 @@ export type KernelFeature = "netem" | "tbf" | "iptables-statistic";
 /** Answers whether the kernel can do one thing; `detail` is the tool's own error when not. */
 export type FeatureProbe = (feature: KernelFeature) => { ok: boolean; detail?: string };
 
-// Each probe runs in a network namespace of its own that ends with the command: nothing is left.
-const PROBES: Record<KernelFeature, string> = {
-    "netem": "ip link set lo up && tc qdisc add dev lo root netem delay 1ms",
-    "tbf": "ip link set lo up && tc qdisc add dev lo root tbf rate 1mbit burst 32kbit latency 50ms",
-    "iptables-statistic": "iptables -A OUTPUT ! -o lo -m statistic --mode random --probability 0.5 -j DROP",
-};
-
-const answers = new Map<KernelFeature, { ok: boolean; detail?: string }>();
-
-/** Asks this machine's kernel (once per process). Without root nothing can be asked: the lab itself will tell. */
-export const probeKernel: FeatureProbe = (feature) => {
-    if (process.getuid && process.getuid() !== 0) { return { ok: true, detail: "not checked: not root" }; }
-    if (!answers.has(feature)) {
-        const r = spawnSync("unshare", ["-n", "sh", "-c", PROBES[feature]], { encoding: "utf8", timeout: 20000 });
-        const detail = `${r.stderr ?? ""}${r.error ? r.error.message : ""}`.trim().split("\n").pop();
-        answers.set(feature, { ok: r.status === 0, detail });
-    }
-    return answers.get(feature)!;
-};
-
 /** The fields of a local-site config this kernel cannot honour, each with what to do. */
-export function kernelFeatureProblems(cfg: LabConfig, probe: FeatureProbe = probeKernel): string[] {
+export function kernelFeatureProblems(cfg: LabConfig, probe: FeatureProbe): string[] {
     if (cfg.site !== "local" || !cfg.link) { return []; }
     const needs: { field: string; set: boolean; feature: KernelFeature; fix: string }[] = [
         { field: "link.delayMs", set: (cfg.link.delayMs ?? 0) > 0, feature: "netem", fix: "remove link.delayMs (or load sch_netem: modprobe sch_netem)" },
@@ -71,14 +51,6 @@ export function machineMemoryOf(meminfo: string, overcommit: string): MachineMem
     return { ramMiB, swapMiB, ...(map ? { map } : {}) };
 }
 
-export const probeMemory: MemoryProbe = () => {
-    try {
-        return machineMemoryOf(fs.readFileSync("/proc/meminfo", "utf8"), fs.readFileSync("/proc/sys/vm/overcommit_memory", "utf8"));
-    } catch {
-        return undefined;
-    }
-};
-
 /**
  * Local-site guests this machine cannot hold. A guest larger than one process may map: QEMU
  * fails to start it ("cannot set up guest memory 'pc.ram': Cannot allocate memory") after the
@@ -87,7 +59,7 @@ export const probeMemory: MemoryProbe = () => {
  * a leg the destination holds a second copy of the moving guest's: more than RAM and swap
  * together, and the machine's OOM killer ends QEMU or anything else running here.
  */
-export function guestMemoryProblems(cfg: LabConfig, probe: MemoryProbe = probeMemory): string[] {
+export function guestMemoryProblems(cfg: LabConfig, probe: MemoryProbe): string[] {
     if (cfg.site !== "local") { return []; }
     const m = probe();
     if (!m) { return []; }
@@ -117,4 +89,9 @@ export function guestMemoryProblems(cfg: LabConfig, probe: MemoryProbe = probeMe
             `(${m.ramMiB} + ${m.swapMiB} MiB); it would run out of memory and its OOM killer end QEMU or another process: lower workload.fillMiB or the number of guests`);
     }
     return out;
+}
+
+/** Everything this machine cannot do of a local-site config, its kernel's then its memory's; none for other sites. */
+export function machineProblems(cfg: LabConfig, kernel: FeatureProbe, memory: MemoryProbe): string[] {
+    return [...kernelFeatureProblems(cfg, kernel), ...guestMemoryProblems(cfg, memory)];
 }

@@ -3,7 +3,7 @@ import { GuestCpu, parseGuestCpu } from "../model/cpu";
 import { CpuCase, CpuFindings, HostCpuAnswer, baselineCpu, cpuProblem, parseCpuCheck } from "../reports/cpuCheck";
 import { Accel, CpuCheckSpec, bashCommand, commonAccel, cpuCheckScript, cpuXml, virtType } from "../render";
 import { underMocks } from "./connection";
-import { sshRun } from "./drift";
+import { sshRun } from "./ssh";
 import { Host } from "./host";
 import { ArgChecks, guestCpu, isName, nameMsg } from "./validate";
 
@@ -108,7 +108,7 @@ export class CpuCheck extends pulumi.ComponentResource {
             if (underMocks() || cases.length === 0) { return true as const; }
             const ask: CpuAsk = async (host, spec) => {
                 const [c] = known[hostNames.indexOf(host)];
-                const r = sshRun({ host: c.host as string, port: c.port as number | undefined, user: c.user as string | undefined,
+                const r = await sshRun({ host: c.host as string, port: c.port as number | undefined, user: c.user as string | undefined,
                     privateKey: c.privateKey as string | undefined, hostKey: c.hostKey as string | undefined }, bashCommand(cpuCheckScript(spec)), 180000);
                 if (r.status !== 0) {
                     throw new pulumi.RunError(`host ${host}: the CPU preflight could not ask libvirt there: ${`${r.stdout}\n${r.stderr}`.trim().split("\n").slice(-3).join(" ")}`);

@@ -6,6 +6,7 @@
 // its new `token` (an input of the ensure command it watches) makes that command run again.
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConnection } from "./connection";
+import { sshRun } from "./ssh";
 
 /** Where a probe runs: over SSH to a node, or on this machine when no connection is given. */
 export interface WatchTarget { name: string; connection?: pulumi.Input<NodeConnection> }
@@ -20,61 +21,24 @@ export interface DriftWatchArgs {
     want: "any" | "all";
 }
 
-interface PlainTarget { name: string; host?: string; port?: number; user?: string; privateKey?: string }
+interface PlainTarget { name: string; host?: string; port?: number; user?: string; privateKey?: string; hostKey?: string }
 interface WatchState { what: string; probe: string; targets: PlainTarget[]; want: "any" | "all"; drifted: boolean; found: string }
 
-/** A node reached over SSH: its sshd, the private key (never written to a file) and, when known, its host key. */
-export interface SshTarget { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string }
-
 /**
- * Runs a command on a node over SSH (self-contained: it is serialized with the drift provider, so it
- * uses only Node's own modules). The key goes to an ssh-agent of this call alone; a given host key
- * must be the one the node shows (otherwise none is checked: the local site's nodes get new keys).
- * Exit 255: ssh could not reach the node, said (with ssh's last word) in stdout.
+ * Runs the probe on every target: through the SSH layer every command uses (a target whose
+ * connection has a recorded host key is checked against it: site ssh), or on this machine for a
+ * target without a host.
  */
-export function sshRun(t: SshTarget, command: string, timeoutMs: number): { status: number | null; stdout: string; stderr: string } {
-    /* eslint-disable @typescript-eslint/no-var-requires */
-    const cp = require("child_process"), fs = require("fs"), os = require("os"), path = require("path");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-ssh-"));
-    const sock = path.join(dir, "agent.sock");
-    const agent = cp.spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore", detached: true });
-    try {
-        for (let i = 0; i < 100 && !fs.existsSync(sock); i++) { cp.spawnSync("sleep", ["0.02"]); }
-        const env = { PATH: process.env.PATH, SSH_AUTH_SOCK: sock };
-        // The socket appears when the agent binds it, a moment before it listens: ask again on a busy machine.
-        for (let i = 0; i < 50; i++) {
-            const added = cp.spawnSync("ssh-add", ["-q", "-t", "120", "-"], { input: `${(t.privateKey ?? "").trim()}\n`, env, encoding: "utf8" });
-            if (added.status === 0 || !/connecting to agent/i.test(added.stderr ?? "")) { break; }
-            cp.spawnSync("sleep", ["0.1"]);
-        }
-        const port = t.port ?? 22;
-        let trust = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
-        if (t.hostKey) {
-            const known = path.join(dir, "known_hosts");
-            fs.writeFileSync(known, `${port === 22 ? t.host : `[${t.host}]:${port}`} ${t.hostKey.trim().split(/\s+/).slice(0, 2).join(" ")}\n`);
-            trust = ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${known}`];
-        }
-        const r = cp.spawnSync("ssh", ["-o", "BatchMode=yes", ...trust, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=15",
-            "-p", String(port), `${t.user ?? "root"}@${t.host}`, command], { encoding: "utf8", env, timeout: timeoutMs });
-        if (r.status === 255) { return { status: 255, stdout: `unreachable over SSH (${(r.stderr ?? "").trim().split("\n").pop()})`, stderr: "" }; }
-        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-    } finally {
-        try { process.kill(-agent.pid, "SIGTERM"); } catch { /* gone */ }
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-}
-
-/** Runs the probe on every target: over SSH, or on this machine for a target without a host. */
-function look(s: WatchState): { drifted: boolean; found: string } {
+async function look(s: WatchState): Promise<{ drifted: boolean; found: string }> {
     /* eslint-disable @typescript-eslint/no-var-requires */
     const cp = require("child_process");
-    const results = s.targets.map((t) => {
+    const results = await Promise.all(s.targets.map(async (t) => {
         const r: { status: number | null; stdout?: string; stderr?: string } = t.host
-            ? sshRun({ host: t.host, port: t.port, user: t.user, privateKey: t.privateKey }, s.probe, 60000)
+            ? await sshRun({ host: t.host, port: t.port, user: t.user, privateKey: t.privateKey, hostKey: t.hostKey }, s.probe, 60000)
             : cp.spawnSync("bash", ["-c", s.probe], { encoding: "utf8", timeout: 60000 });
         const said = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n").slice(-3).join(" ");
         return { name: t.name, ok: r.status === 0, said: said || `probe exit ${r.status}` };
-    });
+    }));
     const ok = s.want === "any" ? results.some((x) => x.ok) : results.every((x) => x.ok);
     return { drifted: !ok, found: results.map((x) => `${x.name}: ${x.ok ? "as declared" : x.said}`).join("; ") };
 }
@@ -86,7 +50,7 @@ const driftProvider: pulumi.dynamic.ResourceProvider = {
         return { id: token, outs: { ...inputs, token, drifted: false, found: "not looked at yet" } };
     },
     async read(id: string, props: WatchState) {
-        return { id, props: { ...props, ...look(props) } };
+        return { id, props: { ...props, ...(await look(props)) } };
     },
     // A drift that refresh recorded is repaired by replacing the watch: a new token.
     async diff(_id: string, olds: WatchState & { token: string }, news: WatchState) {
@@ -107,7 +71,7 @@ export class DriftWatch extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: DriftWatchArgs, opts?: pulumi.CustomResourceOptions) {
         const targets = args.targets.map((t) => pulumi.output(t.connection ?? {}).apply((c: any) => ({
-            name: t.name, host: c.host, port: c.port, user: c.user, privateKey: c.privateKey,
+            name: t.name, host: c.host, port: c.port, user: c.user, privateKey: c.privateKey, hostKey: c.hostKey,
         })));
         super(driftProvider, name, {
             what: args.what, probe: args.probe, want: args.want, targets: pulumi.all(targets),

@@ -60,14 +60,15 @@ export class Host extends pulumi.ComponentResource {
         v.check(isAbsPath(this.peerKeyPath), "peerKeyPath", pathMsg);
         v.check(this.peerKnownHosts === undefined || isAbsPath(this.peerKnownHosts), "peerKnownHosts", pathMsg);
         v.check(args.address !== undefined, "address", "is required: the host's address on the lab network");
-        v.later(args.address, "address", (a) => (isIpv4(a) ? undefined : `'${a}' ${ipMsg}`), this);
+        const address = v.later(args.address, "address", (a) => (isIpv4(a) ? undefined : `'${a}' ${ipMsg}`), this);
         (args.reach ?? []).forEach((r, i) => v.check(isIpv4(r.address), `reach[${i}].address`, `'${r.address}' ${ipMsg}`));
         v.done(this);
         this.connection = args.connection;
-        this.address = pulumi.output(args.address);
+        // Everything that reaches the host by its address waits for its check; so does the host's own.
+        this.address = address;
         this.check = new command.remote.Command(`${name}-check`, {
             connection: args.connection,
-            create: bashCommand(hostCheckScript({ name: this.hostname, role: this.role, reach: args.reach })),
+            create: v.gate(bashCommand(hostCheckScript({ name: this.hostname, role: this.role, reach: args.reach }))),
         }, childOpts(this));
         this.accel = this.check.stdout.apply((out) => (/accel=kvm/.test(out) ? "kvm" : "tcg") as Accel);
         this.registerOutputs({ accel: this.accel, address: this.address });

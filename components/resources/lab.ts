@@ -1,25 +1,21 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig, migrationEntries, migrationPath, migrationSla } from "../model/config";
 import { guestVisits } from "../model/cpu";
 import { Plan, planLab } from "../model/plan";
 import { DirectionSummary, LegOutcome, summarize } from "../reports/metrics";
 import { DrainReport } from "../reports/drain";
-import { GuestAttachment, bashCommand, reachScript } from "../render";
-import { NodeConnection } from "./connection";
+import { GuestAttachment } from "../render";
 import { CpuCheck } from "./cpuCheck";
 import { Domain } from "./domain";
 import { Drain } from "./drain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
-import { HostBridge } from "./hostBridge";
-import { LocalSite } from "./localSite";
 import { Migration } from "./migration";
 import { MigrationTls } from "./migrationTls";
 import { NatNetwork } from "./natNetwork";
 import { NfsServer } from "./nfsServer";
 import { OvsBridge } from "./ovsBridge";
-import { SshSite } from "./sshSite";
+import { Site, makeSite } from "./site";
 import { StoragePool } from "./storagePool";
 
 export interface LabArgs {
@@ -40,9 +36,8 @@ export interface LabArgs {
  */
 export class Lab extends pulumi.ComponentResource {
     readonly plan: Plan;
-    readonly site?: LocalSite;
-    /** Site ssh: the machines' verified host keys and the lab's own key on them. */
-    readonly sshSite?: SshSite;
+    /** Where the nodes are (the config's `site`): LocalSite or SshSite. */
+    readonly site: Site;
     readonly hosts: Record<string, Host> = {};
     readonly domains: Record<string, Domain> = {};
     /** The CA and certificates of migrations with `tls: true`, if any has it. */
@@ -59,37 +54,11 @@ export class Lab extends pulumi.ComponentResource {
     constructor(name: string, args: LabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:lab:Lab", name, {}, opts);
         const plan = this.plan = planLab(args.config, args.stack);
-        const local = plan.site === "local";
         const parent = { parent: this };
-        let connections: Record<string, NodeConnection>;
-        let ssh: SshSite | undefined;
-        if (local) {
-            this.site = new LocalSite(`${name}-site`, {
-                id: plan.labId, stateDir: plan.stateDir, basePort: plan.nodes[0].connect.port,
-                nodes: plan.nodes.map((n) => ({ name: n.name, role: n.role, addresses: n.links.map((l) => l.cidr), gateway: n.gateway })),
-                hostUplink: plan.hostUplink, linkMtu: plan.linkMtu, forward: plan.forward, routes: plan.routes, link: plan.config.link,
-            }, parent);
-            connections = this.site.connections;
-        } else {
-            this.sshSite = ssh = new SshSite(`${name}-site`, {
-                id: plan.labId,
-                nodes: args.config.hosts.concat(args.config.nfs.host).map((n) => ({
-                    name: n.name, address: n.address, host: n.ssh!.host, port: n.ssh!.port, user: n.ssh!.user,
-                    privateKey: n.ssh!.privateKey, hostKey: n.ssh!.hostKey,
-                })),
-            }, parent);
-            connections = ssh.connections;
-        }
-        // On real machines the outside node is the team's: every host must reach it before it gets a network or guest.
-        const reach = !local && plan.outside && plan.config.topology !== "same-subnet" ? [{
-            address: plan.outside.address,
-            why: `outside.address: the guests ping it through their host while they migrate; give an address beyond your router that answers pings from every host`,
-        }] : undefined;
+        const site = this.site = makeSite(`${name}-site`, plan, args.config, parent);
+        const reach = site.hostReach(plan);
         for (const n of plan.nodes) {
-            this.hosts[n.name] = new Host(`${name}-${n.name}`, {
-                connection: connections[n.name], address: n.address, role: n.role, hostname: n.name, peerKeyPath: plan.labKey,
-                peerKnownHosts: ssh?.peerKnownHosts, reach: n.role === "host" ? reach : undefined,
-            }, parent);
+            this.hosts[n.name] = new Host(`${name}-${n.name}`, { ...site.hostArgs(n.name), reach: n.role === "host" ? reach : undefined }, parent);
         }
         const hostList = plan.hosts.map((h) => this.hosts[h.name]);
         const net = plan.guestNetwork;
@@ -99,12 +68,10 @@ export class Lab extends pulumi.ComponentResource {
             const host = this.hosts[h.name];
             if (net.kind === "ovs") {
                 return new OvsBridge(`${name}-${h.name}-ovs`, {
-                    // Real hosts: the NIC holding the lab address, its routes (the team's) moving with it.
-                    host, uplink: local ? "eth0" : "auto", stateDir: local ? undefined : plan.stateDir,
+                    host, ...site.ovs,
                     address: `${h.address}/${h.prefix}`, gateway: h.gateway,
                     peers: hostList.filter((p) => p !== host), vni: net.vni, tunnel: net.tunnel, bridge: net.bridge, network: net.network,
                     overlayGateway: net.gatewayHost === h.name ? `${net.gateway}/${net.subnet.split("/")[1]}` : undefined,
-                    ownDaemons: local,
                 }, parent);
             }
             if (net.kind === "nat") {
@@ -112,33 +79,18 @@ export class Lab extends pulumi.ComponentResource {
                     host, subnet: net.subnet, gateway: net.gateway, mac: net.mac, network: net.network, bridge: net.bridge,
                 }, parent);
             }
-            // Real hosts: their lab interface goes into the bridge the guests join (the local site made it).
-            return local ? host : new HostBridge(`${name}-${h.name}-bridge`, { host, bridge: net.bridge, stateDir: plan.stateDir }, parent);
+            return site.joinGuestBridge(`${name}-${h.name}-bridge`, host, net.bridge, parent);
         });
-        // A team's router must send the overlay to its gateway host: once the overlay is up, the
-        // probe's node (which pings the guests) must reach the overlay gateway through it.
-        const routeChecks: pulumi.Resource[] = [];
-        if (!local && net.kind === "ovs") {
-            const gw = plan.hosts.find((h) => h.name === net.gatewayHost)!;
-            routeChecks.push(new command.remote.Command(`${name}-overlay-route`, {
-                connection: connections[plan.probe.name],
-                create: bashCommand(reachScript({ name: plan.probe.name, reach: [{
-                    address: net.gateway,
-                    why: `overlay.subnet: your router must route ${net.subnet} via ${gw.name} (${gw.address}), the overlay's gateway host ` +
-                        `(overlay.gatewayHost); the probe and the outside reach the guests that way`,
-                }] })),
-            }, { parent: this, dependsOn: networks, customTimeouts: { create: "5m" } }));
-        }
+        const networkChecks = site.networkChecks(name, plan, networks, parent);
         const attachment: GuestAttachment = net.kind === "bridge" ? { kind: "bridge", bridge: net.bridge }
             : { kind: "network", network: net.network, openvswitch: net.kind === "ovs" };
         const nfs = new NfsServer(`${name}-nfs`, {
             host: this.hosts[plan.nfs.name], export: plan.export, allowedNetworks: plan.allowedNetworks,
-            implementation: plan.nfsServer, id: plan.labId,
-            stateDir: local ? `${plan.stateDir}/nodes/${plan.nfs.name}/ganesha` : undefined,
+            implementation: plan.nfsServer, id: plan.labId, stateDir: site.nfsStateDir(plan.nfs.name),
         }, parent);
         const pools = plan.hosts.map((h, i) => new StoragePool(`${name}-${h.name}-pool`, {
             host: this.hosts[h.name], name: plan.pool.name, target: plan.pool.target, nfs: plan.pool.type === "netfs" ? nfs : undefined,
-            mountOf: !local && plan.pool.type === "dir" ? nfs : undefined,
+            mountOf: site.poolMountsExport && plan.pool.type === "dir" ? nfs : undefined,
         }, { parent: this, dependsOn: [nfs, networks[i]] }));
         // Every host's own pool for the disks that move with their guests (storage copy*), at one path on all.
         const localPools = plan.localPool ? plan.hosts.map((h, i) => new StoragePool(`${name}-${h.name}-local-pool`, {
@@ -161,14 +113,14 @@ export class Lab extends pulumi.ComponentResource {
                 gateway: g.gateway, ping: g.ping, workload: g.workload, uuid: g.uuid, mac: g.mac,
                 cpu: g.cpu !== undefined ? cpuCheck!.cpuOf(g.name) : undefined, localDisk: g.local,
                 description: `miglab guest of stack ${plan.stack}`,
-            }, { parent: this, dependsOn: [...pools, ...localPools, ...(ssh ? [ssh, ...routeChecks] : [])] });
+            }, { parent: this, dependsOn: [...pools, ...localPools, ...site.ready, ...networkChecks] });
         }
         if (plan.tls) {
             this.tls = new MigrationTls(`${name}-tls`, {
                 hosts: plan.tls.hosts.map((h) => this.hosts[h]), caHost: this.hosts[plan.tls.caHost], labId: plan.labId,
-                caDir: plan.tls.caDir, expectDir: this.site?.migrationTlsDir,
-                // Real hosts reach the CA's host with the lab's key, which SshSite installs.
-            }, { parent: this, dependsOn: ssh ? [ssh] : [] });
+                caDir: plan.tls.caDir, expectDir: site.migrationTlsDir,
+                // The hosts reach the CA's host with the lab's key, which the site has installed once it is ready.
+            }, { parent: this, dependsOn: site.ready });
         }
         // The migrations one after another, each starting where the previous ones left its guest;
         // every other guest is a bystander that must keep working meanwhile.

@@ -1,13 +1,14 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConnection, childOpts } from "./connection";
-import { HostArgs } from "./host";
+import { Host, HostArgs } from "./host";
 import { ArgChecks, cidrMsg, ipMsg, isCidr, isCount, isIpv4, isName, nameMsg } from "./validate";
 import { cidrOf, fnv1a } from "../model/net";
-import { Role } from "../model/plan";
+import { Plan, Role } from "../model/plan";
 import { GuestAttachment, LOCAL_MIGRATION_TLS_DIR, LocalSiteSpec, localSiteScript } from "../render";
 import { localSiteProbe } from "../render/drift";
 import { DriftWatch, watched } from "./drift";
+import type { Reach, Site } from "./site";
 
 export interface LocalSiteNodeArgs {
     name: string;
@@ -40,6 +41,8 @@ export interface LocalSiteArgs {
     basePort?: number;
     /** Default /var/lib/miglab/<id>. */
     stateDir?: string;
+    /** Values the site waits for before it makes anything (a MachinePreflight's `passed`): it is not made if one fails. */
+    after?: pulumi.Input<unknown>[];
     /**
      * Whose lab this is on the machine: default the program's directory. A lab of the same id
      * that is up for another (existing) owner is not taken over: the up fails, saying whose it is.
@@ -54,7 +57,7 @@ export interface LocalSiteArgs {
  * loopback port. Destroy removes every namespace, daemon, mount and link it made.
  * Needs root.
  */
-export class LocalSite extends pulumi.ComponentResource {
+export class LocalSite extends pulumi.ComponentResource implements Site {
     /** Connection per node name. */
     readonly connections: Record<string, NodeConnection>;
     readonly privateKey: pulumi.Output<string>;
@@ -64,6 +67,12 @@ export class LocalSite extends pulumi.ComponentResource {
     readonly spec: LocalSiteSpec;
     /** Where each host's libvirt takes QEMU's migration TLS files from (MigrationTls's expectDir). */
     readonly migrationTlsDir = LOCAL_MIGRATION_TLS_DIR;
+    /** The hosts are namespaces on this machine: OVS takes eth0 as they were made, its daemons run here, in them. */
+    readonly ovs = { uplink: "eth0", ownDaemons: true };
+    /** Every namespace sees this machine's filesystem: a dir pool is the export's directory itself. */
+    readonly poolMountsExport = false;
+    /** The site script has made every node with its key and sshd: nothing else to wait for. */
+    readonly ready: pulumi.Resource[] = [];
 
     constructor(name: string, args: LocalSiteArgs, opts?: pulumi.ComponentResourceOptions) {
         super("miglab:site:LocalSite", name, {}, opts);
@@ -109,7 +118,7 @@ export class LocalSite extends pulumi.ComponentResource {
         const watch = new DriftWatch(`${name}-drift`, {
             what: "the lab's namespaces and daemons", probe: localSiteProbe(this.spec), targets: [{ name: "this machine" }], want: "all",
         }, { parent: this });
-        const up = watched(watch.token, localSiteScript(this.spec, "up"));
+        const up = pulumi.all([watched(watch.token, localSiteScript(this.spec, "up")), ...(args.after ?? [])]).apply(([script]) => script as string);
         const site = new command.local.Command(`${name}-namespaces`, {
             create: up,
             update: up,
@@ -137,6 +146,17 @@ export class LocalSite extends pulumi.ComponentResource {
         this.node(node);
         return `${this.stateDir}/nodes/${node}`;
     }
+
+    /** The site makes every node, router and link itself: nothing of a team's to check. */
+    hostReach(_plan: Plan): Reach[] | undefined { return undefined; }
+
+    networkChecks(): pulumi.Resource[] { return []; }
+
+    /** The site script made the bridge with the host (hostUplink "bridge"): the host is what guests wait for. */
+    joinGuestBridge(_name: string, host: Host): pulumi.Resource { return host; }
+
+    /** ganesha runs in the NFS node's namespace, its files in the node's own directory. */
+    nfsStateDir(node: string): string { return `${this.nodeDir(node)}/ganesha`; }
 
     /** Where guests plug in on hosts whose uplink is a Linux bridge (hostUplink "bridge"): a Domain's network. */
     get guestBridge(): GuestAttachment {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOpts, givenDependsOn } from "./connection";
 import { Domain } from "./domain";
 import { Host } from "./host";
+import { failOnLoggedErrors } from "./exit";
 import { ArgChecks } from "./validate";
 import { SlaConfig, checkMigrationOptions } from "../model/config";
 import { DirectionSummary, LegOutcome, isFailed, nextAttempts, parseLegOutcome, summarize } from "../reports/metrics";
@@ -176,12 +177,14 @@ export interface LegArgs {
 
 /**
  * A leg: migrate-leg.sh run on the source, after `dependsOn`, and its outcome (parsed, judged
- * against the SLA). A failed leg or a broken bound is logged as an error and fails the update
- * once the program is done (its outputs saved); a preview only warns about a broken bound.
+ * against the SLA). A failed leg or a broken bound is logged as an error on the leg, which fails
+ * the update once the program is done (its outputs saved: see failOnLoggedErrors); a preview
+ * only warns about a broken bound.
  */
 export function measuredLeg(parent: pulumi.Resource, resourceName: string, x: LegArgs, dependsOn: pulumi.Input<pulumi.Resource>[]):
     { resource: command.remote.Command; outcome: pulumi.Output<LegOutcome> } {
     const { domain, from, to } = x;
+    failOnLoggedErrors();
     const spec = pulumi.all([from.address, to.address, x.probe?.address, x.bystanders, x.capture?.at?.address])
         .apply(([fromAddr, toAddr, probeAddr, others, captureAddr]): LegSpec => ({
             leg: x.leg,
@@ -207,15 +210,13 @@ export function measuredLeg(parent: pulumi.Resource, resourceName: string, x: Le
         triggers: pulumi.all([x.changes, x.attempt]).apply(([c, a]) => [...c.filter((v) => v !== undefined && v !== ""), ...(a > 0 ? [a] : [])]),
     }, childOpts(parent, { dependsOn }));
     // The leg script reports a failed migration instead of failing, so the outputs can say so;
-    // the update still fails, with the leg's one clear line. (Said here, in the one chain the
-    // outputs hang on: a side chain would turn any error of the leg into an unhandled rejection.)
+    // the update still fails, with the leg's one clear line logged as an error on the leg
+    // (the program's exit code follows from it: exit.ts). Said here, in the one chain the
+    // outputs hang on: a side chain would turn any error of the leg into an unhandled rejection.
     const outcome = pulumi.all([leg.stdout, x.attempt]).apply(([out, a]): LegOutcome => {
         const o: LegOutcome = { ...parseLegOutcome(x.leg, from.hostname, to.hostname, out, a), guest: domain.guestName };
         if (isFailed(o)) {
             pulumi.log.error(`leg ${o.leg} (${o.from} -> ${o.to}): ${o.failed}`, leg);
-            // The update fails once the program is done and its outputs (which list this
-            // failure) are saved: 32 is the Node SDK's "error already reported" exit code.
-            process.exitCode = 32;
         } else if (x.sla) {
             // Judged on every update, from the figures the state keeps: a bound tightened
             // since the leg ran fails this update, and the next one measures again. A
@@ -224,7 +225,6 @@ export function measuredLeg(parent: pulumi.Resource, resourceName: string, x: Le
             o.sla = judgeSla(o, x.sla);
             const preview = pulumi.runtime.isDryRun();
             for (const b of o.sla.broken) { (preview ? pulumi.log.warn : pulumi.log.error)(slaBreachLine(o, b), leg); }
-            if (!o.sla.passed && !preview) { process.exitCode = 32; }
         }
         return o;
     });

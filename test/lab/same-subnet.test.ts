@@ -75,6 +75,9 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     it("changes nothing on a second pulumi up", () => {
         const p = lab.pulumi(["preview", "--expect-no-changes"]);
         assert.strictEqual(p.code, 0, p.stdout.slice(-3000));
+        // The machine preflight is a step of its own in the stack (parsing the config asks the machine nothing).
+        const types = (JSON.parse(lab.pulumi(["stack", "export"]).stdout).deployment.resources ?? []).map((x: { type: string; urn: string }) => `${x.type} ${x.urn.split("::").pop()}`);
+        assert.ok(types.includes("miglab:site:MachinePreflight lab-site-preflight"), types.join("\n"));
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
         assert.match(r.stdout, /\d+ unchanged/);

@@ -160,8 +160,16 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
         for (const m of bed.machines) { assert.ok(known.includes(`${m.address} ${bed.hostKey(m.name)}`), `${m.name} not in ${known}`); }
         // root on pc1 reaches pc2 with the lab key, checking pc2's recorded key (no -o options).
         assert.strictEqual(bed.inMachine("pc1", `ssh -n -o BatchMode=yes root@${bed.machine("pc2").address} hostname`).stdout.trim(), "pc2");
-        const state = JSON.stringify(JSON.parse(root.pulumi(["stack", "export"]).stdout));
+        const exported = JSON.parse(root.pulumi(["stack", "export"]).stdout);
+        const state = JSON.stringify(exported);
         for (const m of bed.machines) { assert.ok(state.includes(bed.hostKey(m.name).split(" ")[1]), `${m.name}'s host key is not in the state`); }
+        // Each machine's key is checked by a resource of its own (at every preview and up), holding the key it found.
+        const checks = (exported.deployment.resources ?? []).filter((x: { type: string }) => /HostKeyCheck$/.test(x.type));
+        for (const m of bed.machines) {
+            const c = checks.find((x: { urn: string }) => x.urn.endsWith(`::lab-site-${m.name}-hostkey-check`));
+            assert.ok(c, `no HostKeyCheck for ${m.name}: ${checks.map((x: { urn: string }) => x.urn).join(", ")}`);
+            assert.strictEqual(c.outputs.hostKey, bed.hostKey(m.name).split(" ").slice(0, 2).join(" "), m.name);
+        }
     });
 
     it("pulumi refresh reads every drift watch back as declared over SSH: the guest answering, the export in nfs-ganesha", () => {

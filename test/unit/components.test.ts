@@ -33,6 +33,37 @@ describe("components on their own args (mocks)", function () {
             assert.strictEqual(h.hostname, "c-h2");
         });
 
+        it("fails an address known only at run time that it cannot use, with its message, and makes no child with it", async () => {
+            // The runner reports a rejected input of a resource as the program's error; here it would reach mocha.
+            const mochas = process.listeners("unhandledRejection");
+            // The failed registration's promises stay pending: in a real run the runner has logged the error and
+            // the SDK's leak report stays quiet; here nothing logs it, so they are taken off the report's list.
+            const leaks: Set<Promise<unknown>> = require("@pulumi/pulumi/runtime/state").getStore().leakCandidates;
+            const before = new Set(leaks);
+            const reported: unknown[] = [];
+            process.removeAllListeners("unhandledRejection");
+            process.on("unhandledRejection", (e) => { reported.push(e); });
+            try {
+                const h = new Host("c-late", { connection: conn(2203), address: pulumi.output("10.1.0.300"), hostname: "late" });
+                const message = /Host 'c-late' has a bad argument:\n {2}- address: '10\.1\.0\.300' must be an IPv4 address/;
+                await assert.rejects((h.address as unknown as { promise(): Promise<string> }).promise(),
+                    (e: Error) => e instanceof pulumi.ResourceError && message.test(e.message) && (e as pulumi.ResourceError).resource === h);
+                await new Promise((resolve) => setTimeout(resolve, 200));
+                // The same error, on the Host: the runner logs it there once (it dedupes by identity) and fails the run.
+                assert.ok(reported.length > 0 && reported.every((e) => e instanceof pulumi.ResourceError && message.test(e.message) && e.resource === h),
+                    `the host's check was not failed with the message: ${reported.map(String).join("; ")}`);
+                assert.ok(!declared.some((d) => d.name === "c-late-check"), "the check was made with the bad address pending");
+                // The same host with a good address, known as late, is made as usual.
+                const ok = new Host("c-late-ok", { connection: conn(2204), address: pulumi.output("10.1.0.4") });
+                assert.strictEqual(await outputOf(ok.address), "10.1.0.4");
+                assert.strictEqual(varOf((await find("c-late-ok-check")).inputs.create, "NODE"), "c-late-ok");
+            } finally {
+                process.removeAllListeners("unhandledRejection");
+                for (const l of mochas) { process.on("unhandledRejection", l); }
+                for (const p of [...leaks]) { if (!before.has(p)) { leaks.delete(p); } }
+            }
+        });
+
         it("names itself and each bad field", () => {
             assert.throws(() => new Host("c-bad", { connection: conn(1), address: "10.1.0.300", hostname: "Alpha", role: "router" as any }),
                 (e: Error) => e instanceof pulumi.ResourceError &&
@@ -283,10 +314,9 @@ describe("components on their own args (mocks)", function () {
     });
 
     describe("SshSite", () => {
-        it("records or takes each machine's host key, hands it to the connections, and scans nothing under mocks", async () => {
-            // The addresses are documentation ones that lead nowhere; spawnSync is watched so that
-            // a scan that ran anyway is caught here instead of leaving the machine (and finds the keys,
-            // so that the assertion below says so rather than a timeout).
+        it("records or takes each machine's host key, checks it in a resource of its own, hands it to the connections", async () => {
+            // The addresses are documentation ones that lead nowhere. The scan is the HostKeyCheck's, run by the
+            // engine (its provider's check), so the program itself scans nothing: spawnSync is watched to say so.
             const scanned = "x ssh-ed25519 AAAAgiven\nx ssh-ed25519 AAAAscanned\n";
             const cp = require("child_process");
             const real = cp.spawnSync;
@@ -309,7 +339,13 @@ describe("components on their own args (mocks)", function () {
                 assert.deepStrictEqual(children("s-site-").sort(), [
                     "command:local:Command s-site-lab-key", "command:local:Command s-site-pc2-hostkey",
                     "command:remote:Command s-site-pc1-trust", "command:remote:Command s-site-pc2-trust",
+                    "pulumi-nodejs:dynamic/miglab:HostKeyCheck s-site-pc1-hostkey-check", "pulumi-nodejs:dynamic/miglab:HostKeyCheck s-site-pc2-hostkey-check",
                 ]);
+                // Each check is given the key to expect and where to scan; the connections take the key from it.
+                const check = await find("s-site-pc2-hostkey-check");
+                const { node, host: at, port: scanPort, hostKey: expected } = check.inputs;
+                assert.deepStrictEqual({ node, at, scanPort, expected }, { node: "pc2", at: "192.0.2.2", scanPort: 2222, expected: "ssh-ed25519 AAAAscanned" });
+                assert.strictEqual((await find("s-site-pc1-hostkey-check")).inputs.hostKey, "ssh-ed25519 AAAAgiven");
                 const { host, port, user, hostKey } = trust.inputs.connection;
                 assert.deepStrictEqual({ host, port, user, hostKey }, { host: "192.0.2.2", port: 2222, user: "admin", hostKey: "ssh-ed25519 AAAAscanned" });
                 assert.deepStrictEqual(spawned.filter((c) => c.startsWith("ssh-keyscan")), []);

@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, LabConfig, checkMigrationOptions, parseLabConfig } from "../../components/model/config";
-import { KernelFeature, guestMemoryProblems, kernelFeatureProblems, machineMemoryOf, probeKernel, probeMemory } from "../../components/model/kernel";
+import { KernelFeature, guestMemoryProblems, kernelFeatureProblems, machineMemoryOf, machineProblems } from "../../components/model/kernel";
+import { probeKernel, probeMemory } from "../../components/resources/preflight";
 import { ROOT, sh } from "../support";
 
 /** The same-subnet stack's lab value, read from its stack file, as a starting point for bad variants. */
@@ -336,7 +337,7 @@ describe("cross-field rules: configs that pass the schema but cannot work", () =
 });
 
 describe("the local site's kernel features, checked before anything is created", () => {
-    const lab = (link: any) => parseLabConfig({ ...sampleLab(), link }, () => ({ ok: true }));
+    const lab = (link: any) => parseLabConfig({ ...sampleLab(), link });
 
     it("names the field that needs what a kernel lacks, with the tool's own error", () => {
         const noNetem = (f: KernelFeature) => (f === "netem" ? { ok: false, detail: "Error: Specified qdisc kind is unknown." } : { ok: true });
@@ -385,11 +386,14 @@ describe("cross-field rules: more configs that cannot work", () => {
         });
     }
 
-    it("asks the kernel while parsing a local-site config, naming link.delayMs when netem is missing", () => {
+    it("parses a local-site config without asking the kernel; the machine preflight names link.delayMs when netem is missing", () => {
         const c = { ...sampleLab(), link: { rate: "1gbit", delayMs: 5 } };
-        assert.throws(() => parseLabConfig(c, (f) => (f === "netem" ? { ok: false, detail: "Error: Specified qdisc kind is unknown." } : { ok: true })),
-            /link\.delayMs: this machine cannot do it for the local site \(netem: Error: Specified qdisc kind is unknown\.\)/);
-        assert.strictEqual(parseLabConfig(c, () => ({ ok: true })).link!.delayMs, 5);
+        const cfg = parseLabConfig(c);
+        assert.strictEqual(cfg.link!.delayMs, 5);
+        const noNetem = (f: KernelFeature) => (f === "netem" ? { ok: false, detail: "Error: Specified qdisc kind is unknown." } : { ok: true });
+        assert.deepStrictEqual(machineProblems(cfg, noNetem, () => undefined),
+            ["link.delayMs: this machine cannot do it for the local site (netem: Error: Specified qdisc kind is unknown.); remove link.delayMs (or load sch_netem: modprobe sch_netem)"]);
+        assert.deepStrictEqual(machineProblems(cfg, () => ({ ok: true }), () => undefined), []);
     });
 });
 
@@ -473,14 +477,13 @@ describe("the local site's memory, checked before anything is created", () => {
     it("refuses a guest larger than one process may map (QEMU: cannot set up guest memory 'pc.ram'), naming the guest and the limit; not on site ssh", () => {
         const big = (c: any) => { c.guests[0].memoryMiB = 32768; c.migration.timeoutSeconds = 3000; };
         const c = sampleLab(); big(c);
-        assert.throws(() => parseLabConfig(c, () => ({ ok: true }), machine), (e: any) => e instanceof ConfigError && e.problems.length === 1 &&
-            e.problems[0] === "guests[0].memoryMiB: 32768 MiB is more than this machine lets one process map (RAM 24105 MiB + swap 0 MiB, vm.overcommit_memory 0), " +
-            "so QEMU could not set up the guest's memory; use at most 24105 MiB (or add swap)");
+        assert.deepStrictEqual(machineProblems(parseLabConfig(c), () => ({ ok: true }), machine), ["guests[0].memoryMiB: 32768 MiB is more than this machine lets one process map (RAM 24105 MiB + swap 0 MiB, vm.overcommit_memory 0), " +
+            "so QEMU could not set up the guest's memory; use at most 24105 MiB (or add swap)"]);
         const fits = sampleLab(); fits.guests[0].memoryMiB = 24105; fits.migration.timeoutSeconds = 3000;
-        assert.strictEqual(parseLabConfig(fits, () => ({ ok: true }), machine).guests[0].memoryMiB, 24105);
+        assert.deepStrictEqual(machineProblems(parseLabConfig(fits), () => ({ ok: true }), machine), []);
         const ssh = sampleLab(); big(ssh); ssh.site = "ssh"; delete ssh.link;
         for (const n of [...ssh.hosts, ssh.nfs.host]) { n.ssh = { privateKey: KEY }; }
-        assert.deepStrictEqual(guestMemoryProblems(parseLabConfig(ssh, () => ({ ok: true }), () => { throw new Error("asked"); }), machine), []);
+        assert.deepStrictEqual(guestMemoryProblems(parseLabConfig(ssh), () => { throw new Error("asked"); }), []);
     });
 
     it("refuses guests whose filled memory, with the moving guest's second copy during a leg, is more than RAM and swap", () => {
@@ -491,13 +494,12 @@ describe("the local site's memory, checked before anything is created", () => {
             c.guests.push({ name: "vm2", home: "pc2", address: "10.10.10.11", memoryMiB: 16384, workload: { fillMiB: fill } });
         };
         const c = sampleLab(); two(15000)(c);
-        assert.throws(() => parseLabConfig(c, () => ({ ok: true }), machine), (e: any) => e instanceof ConfigError && e.problems.length === 1 &&
-            e.problems[0] === "guests[*].workload: the guests fill and dirty 30000 MiB (vm1 15000, vm2 15000), and 15000 MiB more for 'vm1''s copy on the destination " +
+        assert.deepStrictEqual(machineProblems(parseLabConfig(c), () => ({ ok: true }), machine), ["guests[*].workload: the guests fill and dirty 30000 MiB (vm1 15000, vm2 15000), and 15000 MiB more for 'vm1''s copy on the destination " +
             "during its legs: 45000 MiB, more than this machine's RAM and swap (24105 + 0 MiB); it would run out of memory and its OOM killer end QEMU or another process: " +
-            "lower workload.fillMiB or the number of guests");
+            "lower workload.fillMiB or the number of guests"]);
         // 8000 each: 24000 MiB at most, which fits.
         const fits = sampleLab(); two(8000)(fits);
-        assert.strictEqual(parseLabConfig(fits, () => ({ ok: true }), machine).guests.length, 2);
+        assert.deepStrictEqual(machineProblems(parseLabConfig(fits), () => ({ ok: true }), machine), []);
     });
 
     it("reads this machine's own limit", () => {

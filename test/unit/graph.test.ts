@@ -3,6 +3,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parseLabConfig } from "../../components/model/config";
+import { LocalSite } from "../../components/resources/localSite";
 import { LOCAL_MIGRATION_TLS_DIR } from "../../components/render";
 import { siteSpecOf } from "../../components/render/specs";
 import { LegMetrics } from "../../components/reports/metrics";
@@ -82,7 +83,8 @@ describe("Lab component graph (mocks)", function () {
     });
 
     it("gives the LocalSite the same site the plan's cleanup renders (scripts/lab-stack.ts)", () => {
-        assert.deepStrictEqual(lab.site!.spec, siteSpecOf(lab.plan));
+        assert.ok(lab.site instanceof LocalSite, "site 'local' made another kind of site");
+        assert.deepStrictEqual(lab.site.spec, siteSpecOf(lab.plan));
     });
 
     it("keeps the site key a secret", async () => {

@@ -72,7 +72,7 @@ function oddLab(): Plan {
         migrations: [{ guest: "vm-a", path: ["a", "hypervisor-0002", "x-1-y", "q--"], roundTrip: false }, { guest: "z", from: "q--", to: "a" }],
     };
     // The kernel and memory probes answer yes: the picture does not depend on this machine.
-    return planLab(parseLabConfig(raw, () => ({ ok: true }), () => undefined), 'odd <lab> & "co"');
+    return planLab(parseLabConfig(raw), 'odd <lab> & "co"');
 }
 
 /** Legs as the outputs keep them: the fixture's measured leg, renamed along the odd lab's plan, and one failed. */

@@ -160,7 +160,7 @@ describe("OpenMetrics text of a stack's legs", () => {
     it("takes each leg's mode from the plan, and only legs from the outputs", () => {
         const c = sampleLab();
         c.migration.mode = "postcopy";
-        const plan = planLab(parseLabConfig(c, () => ({ ok: true }), () => undefined), "unit");
+        const plan = planLab(parseLabConfig(c), "unit");
         assert.deepStrictEqual(legModes(plan), { out: "postcopy", back: "postcopy" });
         const legs = fixtureLegs();
         assert.deepStrictEqual(legsOfOutputs({ legs: [legs[0], null, "x", { leg: "y" }, legs[1]] }), legs);

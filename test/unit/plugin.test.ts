@@ -17,8 +17,6 @@ const yaml = require("js-yaml");
 // Plain JavaScript run before tsc: not compiled into bin/.
 const generator = require(path.join(ROOT, "scripts", "plugin-types.js")) as { generate(schema?: unknown): string; OUT: string };
 const PLUGIN = path.join(ROOT, "plugin");
-const noKernel = () => ({ ok: true });
-const noMemory = () => undefined;
 
 /** The example's Lab properties, with the stack name its export path interpolates. */
 function exampleLab(stack: string): any {
@@ -86,7 +84,7 @@ describe("plugin/: miglab's components as a Pulumi package", function () {
     describe("examples/yaml-lab", () => {
         it("declares the same-subnet stack's lab (its export path per stack)", () => {
             const same = readStackConfig(ROOT, "same-subnet");
-            const mine = parseLabConfig(exampleLab("same-subnet"), noKernel, noMemory);
+            const mine = parseLabConfig(exampleLab("same-subnet"));
             assert.deepStrictEqual(mine, same);
         });
 
@@ -100,7 +98,7 @@ describe("plugin/: miglab's components as a Pulumi package", function () {
 
     describe("the Lab's properties", () => {
         it("are checked and completed as the stack config is", () => {
-            const cfg = labConfig("lab", exampleLab("s1"), noKernel, noMemory);
+            const cfg = labConfig("lab", exampleLab("s1"));
             assert.strictEqual(cfg.nfs.export, "/var/lib/miglab/exports/s1");
             assert.strictEqual(cfg.migrations[0].guest, "vm1");
         });
@@ -108,13 +106,13 @@ describe("plugin/: miglab's components as a Pulumi package", function () {
         it("a bad one is refused naming the Lab and the field, without a stack trace", () => {
             const bad = exampleLab("s1");
             bad.topology = "ring";
-            assert.throws(() => labConfig("lab", bad, noKernel, noMemory),
+            assert.throws(() => labConfig("lab", bad),
                 (e: any) => pulumi.RunError.isInstance(e) && /^Lab 'lab' has 1 problem/.test(e.message) && /topology/.test(e.message));
         });
 
         it("another resource's output is refused: the plan needs every value at preview", () => {
             const args = { ...exampleLab("s1"), hosts: pulumi.output([]) };
-            assert.throws(() => labConfig("lab", args as any, noKernel, noMemory), /Lab 'lab': hosts must be plain values/);
+            assert.throws(() => labConfig("lab", args as any), /Lab 'lab': hosts must be plain values/);
         });
 
         it("construct the whole lab under the Lab (mocked engine)", async () => {

@@ -186,6 +186,19 @@ export class LabStack {
         return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     }
 
+    /** onNode without waiting: the command runs while the caller does something else (its output drains meanwhile). */
+    onNodeAsync(node: string, command: string, input = ""): Promise<Run> {
+        const n = this.plan.nodes.find((x) => x.name === node)!;
+        const key = path.join(this.plan.stateDir, "ssh", "id_ed25519");
+        const child = spawn("ssh", ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-i", key, "-p", String(n.connect.port), "root@127.0.0.1", command]);
+        let stdout = "", stderr = "";
+        child.stdout.on("data", (d) => { stdout += d; });
+        child.stderr.on("data", (d) => { stderr += d; });
+        child.stdin.end(input);
+        return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
+    }
+
     /** Whether a migration of `guest` is moving data out of `node` now. */
     migrating(node: string, guest: string): boolean {
         const info = this.onNode(node, `virsh -c qemu:///system domjobinfo ${guest}`).stdout;

@@ -9,7 +9,7 @@ import { fnv1a } from "../model/net";
 import { counterAnswers } from "./drift";
 import { scriptText } from "./files";
 import { shellQuote } from "./text";
-import { NatNetworkSpec, PoolSpec, consoleLogPath, natNetworkXml, ovsNetworkXml, poolXml } from "./xml";
+import { NatNetworkSpec, PoolSpec, consoleLogPath, natNetworkXml, ovsNetworkXml, poolXml, recoveryMonitorPath } from "./xml";
 
 export { scriptDir, scriptText } from "./files";
 
@@ -405,6 +405,7 @@ export function migrateLegScript(s: LegSpec): string {
         STOP_ITERATIONS: m.stopAfter?.iterations ?? 0, STOP_SENT_MIB: m.stopAfter?.sentMiB ?? 0, STOP_DIRTY_PAGES_BELOW: m.stopAfter?.dirtyPagesBelow ?? 0,
         BYSTANDERS: (s.bystanders ?? []).map((b) => `${b.name} ${b.address} ${b.counterPort} ${b.asker} ${b.host}`).join("\n"),
         CAPTURE_SH: capture ? captureScript(s.guest.address) : "", CAPTURE_AT: capture?.at ?? "", CAPTURE_NODE: capture?.node ?? "", CAPTURE_DIR: capture?.dir ?? "",
+        QMP_SOCK: recoveryMonitorPath(s.guest.name),
     });
 }
 

@@ -65,6 +65,17 @@ export function consoleLogPath(guest: string): string {
     return `/var/log/libvirt/qemu/${guest}-console.log`;
 }
 
+/**
+ * A second QMP monitor of the guest's QEMU on each host, beside libvirt's: post-copy recovery
+ * needs QMP's out-of-band commands on the destination (migrate-pause, migrate-recover), because
+ * that QEMU's main loop stops on the first page it touches while the migration is paused (its
+ * NIC receiving into a page still on the source) and libvirt, which negotiates no out-of-band
+ * execution, then gets no answer there. See docs/config.md, post-copy recovery.
+ */
+export function recoveryMonitorPath(guest: string): string {
+    return `/var/lib/libvirt/qemu/${guest}.miglab-qmp.sock`;
+}
+
 export function domainXml(d: DomainSpec, accel: Accel): string {
     const boot = d.boot
         ? `    <kernel>${e(d.boot.kernel)}</kernel>\n    <initrd>${e(d.boot.initrd)}</initrd>\n    <cmdline>${e(d.boot.cmdline)}</cmdline>\n`
@@ -72,7 +83,7 @@ export function domainXml(d: DomainSpec, accel: Accel): string {
     const cpu = cpuXml(d.cpu, accel).replace(/^/gm, "  ").replace(/ +$/, "");
     // The serial console is also kept in a file on each host the guest runs on: a leg whose guest
     // stops answering after a migration prints its end (migrate-leg.sh).
-    return `<domain type='${virtType(accel)}'>
+    return `<domain type='${virtType(accel)}' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>${e(d.name)}</name>
   <uuid>${e(d.uuid)}</uuid>
   <description>${e(d.description ?? `miglab guest ${d.name}`)}</description>
@@ -101,6 +112,12 @@ ${guestInterface(d)}
     </console>
     <memballoon model='none'/>
   </devices>
+  <qemu:commandline>
+    <qemu:arg value='-chardev'/>
+    <qemu:arg value='socket,id=miglab-qmp,path=${e(recoveryMonitorPath(d.name))},server=on,wait=off'/>
+    <qemu:arg value='-mon'/>
+    <qemu:arg value='chardev=miglab-qmp,mode=control'/>
+  </qemu:commandline>
 </domain>
 `;
 }

@@ -196,7 +196,7 @@ describe("components on their own args (mocks)", function () {
 
         it("Domain defines the guest on its host from XML naming its disk, memory, network and boot", async () => {
             const xml = await outputOf(vm.xml);
-            assert.match(xml, /<domain type='qemu'>/);
+            assert.match(xml, /<domain type='qemu'[ >]/);
             assert.match(xml, /<memory unit='MiB'>256<\/memory>/);
             assert.match(xml, /<vcpu placement='static'>2<\/vcpu>/);
             assert.match(xml, /<source protocol='nfs' name='\/srv\/g\/vm\.qcow2'>\s*<host name='10\.4\.0\.3'\/>/);

@@ -91,13 +91,19 @@ describe("libvirt XML", () => {
         it(`renders a domain that passes virt-xml-validate (${accel})`, () => {
             const xml = r.domainXml(domainSpec, accel);
             validates(xml, "domain");
-            assert.match(xml, accel === "tcg" ? /<domain type='qemu'>/ : /<domain type='kvm'>/);
+            assert.match(xml, accel === "tcg" ? /<domain type='qemu'[ >]/ : /<domain type='kvm'[ >]/);
             assert.match(xml, /<source protocol='nfs' name='\/var\/lib\/miglab\/exports\/same-subnet\/vm1.qcow2'>/);
             assert.match(xml, /<driver name='qemu' type='qcow2' cache='none'\/>/);
             assert.ok(xml.includes(`<uuid>${guest.uuid}</uuid>`));
             // The console kept on each host, which a leg with a silent guest prints the end of.
             assert.strictEqual(r.consoleLogPath(domainSpec.name), `/var/log/libvirt/qemu/${domainSpec.name}-console.log`);
             assert.ok(xml.includes(`<log file='${r.consoleLogPath(domainSpec.name)}' append='on'/>`), xml);
+            // The second QMP monitor post-copy recovery holds on the destination (migrate-leg.sh
+            // reaches it at the path the leg's header names).
+            const sock = r.recoveryMonitorPath(domainSpec.name);
+            assert.ok(xml.includes(`<qemu:arg value='socket,id=miglab-qmp,path=${sock},server=on,wait=off'/>`), xml);
+            assert.ok(xml.includes("<qemu:arg value='chardev=miglab-qmp,mode=control'/>"), xml);
+            assert.match(r.migrateLegScript(leg), new RegExp(`^QMP_SOCK='${sock}'$`, "m"));
         });
     }
 

@@ -18,7 +18,8 @@
 # (the destination's NBD port, in libvirt's migration range but never a migration channel) and
 # DISK_SUM (1: the guest writes only its disk's first sector, so the rest must not change), CAPTURE_SH (migration.capture: capture.sh,
 # rendered; empty: no capture), CAPTURE_AT (the node that captures: its address, empty for this
-# host), CAPTURE_NODE (its name), CAPTURE_DIR (where it keeps the leg's pcap).
+# host), CAPTURE_NODE (its name), CAPTURE_DIR (where it keeps the leg's pcap), QMP_SOCK (the guest's
+# second QMP monitor on each host, which post-copy recovery uses on the destination).
 #
 # It prints raw sections ("=== name") that the program parses with pure
 # functions (components/reports/metrics.ts); progress goes to stderr. A failed or
@@ -62,6 +63,7 @@ stop_timeline() { # what is still recording when the leg stops early
   SAMPLER_PID=""; EVENTS_PID=""; DST_EVENTS_PID=""; PROGRESS_PID=""
 }
 cleanup() {
+  qmp_release
   # (Cleared once their output is read: set here, the leg ended early, and their files go too.)
   [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID; rm -f /tmp/miglab-probe-$LEG-$RUN_TAG.txt" 2>/dev/null
   [ -n "$BYSTANDER_PIDS" ] && $SSH "root@$PROBE_ADDR" "kill $BYSTANDER_PIDS; rm -f /tmp/miglab-probe-$LEG-*-$RUN_TAG.txt" 2>/dev/null
@@ -374,45 +376,99 @@ waited=$EPOCHREALTIME
 waited=$(awk -v a="$waited" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
 
 # Post-copy cannot fall back once switched: the guest runs on the destination while the pages it
-# has not fetched are only on the source. When the stream breaks then, libvirt keeps both sides
-# paused (QEMU's postcopy-paused, "post-copy failed" on both) instead of losing the guest; the leg
-# asks libvirt to resume the migration (the same flags and --postcopy-resume) once the path is
-# back, for at most TIMEOUT_S from the break. A resume is asked only when a NEW SSH connection
-# reaches the destination and its side is paused too: one asked while the destination had not
-# seen the break hung here for minutes (it listened for the recovery, the source never came). A
-# destination that sends nothing (an idle guest faults no page) never sees the break by itself:
-# the leg interrupts its side then (virsh domjobabort --postcopy, QEMU's migrate-pause). Each try
-# is bounded by what is left of TIMEOUT_S. Sets rc and recovery="broken-at resumed-at done-at
-# tries" (epoch s; "-" for a resume that never came).
-dst_paused_too() { # 0: the destination's side is paused (post-copy failed); else asks it to pause
-  local st
-  st=$($SSH_NEW -o ConnectTimeout=3 "root@$DST_ADDR" "virsh -c qemu:///system domstate $GUEST --reason" 2>/dev/null) || return 1
-  case "$st" in
-    *"post-copy failed"*) return 0 ;;
-    *"(post-copy)"*) $SSH_NEW -o ConnectTimeout=3 "root@$DST_ADDR" "virsh -c qemu:///system domjobabort $GUEST --postcopy" >/dev/null 2>&1 ;;
-  esac
-  return 1
+# has not fetched are only on the source. When the stream breaks then, QEMU pauses the migration
+# on each side that sees the break (postcopy-paused; libvirt: "post-copy failed") instead of losing
+# the guest, and the leg resumes it once the path is back, for at most TIMEOUT_S from the break.
+#
+# libvirt's own resume (virsh migrate --postcopy-resume) cannot be used here: it asks the
+# destination's QEMU for its migration state first, over the monitor libvirt holds, whose commands
+# that QEMU's main loop runs; and that loop stops on the first guest page it touches while the
+# migration is paused (the guest's NIC receiving into a page still on the source: seen every time
+# the probe ran), so libvirt waits for good (and libvirt 11.3's daemon on the destination crashed
+# on that resume once its QEMU did answer). QEMU keeps two commands for this out of band, run at
+# once whatever its main loop does: migrate-pause and migrate-recover. libvirt negotiates no
+# out-of-band execution, so the leg holds a QMP connection of its own to the destination's QEMU
+# (the guest's second monitor, QMP_SOCK), opened before the switch while that QEMU answers, and:
+# (1) waits until a NEW SSH connection reaches the destination (the path is back); (2) pauses the
+# destination's side there (migrate-pause: one that sent nothing since the break has not seen it;
+# libvirt's Finish there then fails, which ends `virsh migrate`); (3) has it listen for the
+# recovery (migrate-recover, on a free migration port); (4) resumes the source's QEMU towards it
+# (`migrate` with resume, through libvirt's monitor on the source, whose main loop is free: the
+# guest stands paused there). QEMU then reopens both channels (main and preempt) and sends the
+# rest, and libvirt, finding its failed post-copy job completed, finishes it on each host by
+# itself. Sets rc and recovery="broken-at resumed-at done-at tries" (epoch s; "-" for a resume that
+# never came).
+QMP_IN=/tmp/miglab-qmp-$LEG-$RUN_TAG.in; QMP_OUT=/tmp/miglab-qmp-$LEG-$RUN_TAG.out; QMP_PID=""; QMP_SEQ=0; QMP_TRIES=0; QMP_SAID=""
+# shellcheck disable=SC2016 # run on the destination: $1 the socket, $2 the FIFO of commands, $3 what QEMU says
+QMP_HOLD='test -S "$1" || { echo "no monitor socket $1"; exit 1; }
+command -v socat >/dev/null || { echo "socat is not installed"; exit 1; }
+rm -f "$2" "$3"; mkfifo "$2" || exit 1
+setsid bash -c '"'"'exec 3<>"$1"; { echo "{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]}}"; cat <&3; } | socat - "UNIX-CONNECT:$2"'"'"' _ "$2" "$1" >"$3" 2>&1 </dev/null &
+pid=$!
+for _ in $(seq 50); do grep -q "^{\"return\": {}}" "$3" 2>/dev/null && { echo "$pid"; exit 0; }; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+kill -- -$pid 2>/dev/null; echo "its monitor did not answer: $(tr "\n" " " < "$3" | cut -c1-300)"; exit 1'
+# shellcheck disable=SC2016 # $1 the FIFO, $2 what QEMU says, $3 the command's id, $4 the command: prints QEMU's answer
+QMP_ASK='timeout 5 bash -c "echo \"\$1\" > \"\$2\"" _ "$4" "$1" || { echo "the hold on the monitor is gone"; exit 1; }
+for _ in $(seq 50); do grep -F "\"id\": \"$3\"" "$2" && exit 0; sleep 0.1; done
+echo "no answer"; exit 1'
+qmp_hold() { # opens the hold once the destination's QEMU has its monitor (it starts with the migration); 10 tries
+  local said
+  [ "$QMP_TRIES" -lt 10 ] || return 1
+  QMP_TRIES=$((QMP_TRIES + 1))
+  said=$($SSH "root@$DST_ADDR" "$(printf '%q ' set -- "$QMP_SOCK" "$QMP_IN" "$QMP_OUT")"$'\n'"$QMP_HOLD" 2>&1)
+  case "$said" in [0-9]*) QMP_PID=$said; say "holding $DST_NAME's QEMU monitor for a post-copy recovery" ;; *) QMP_SAID=$said; return 1 ;; esac
 }
-recover_postcopy() {
-  local reason since t left tries=0
-  reason=$(virsh -c qemu:///system domstate "$GUEST" --reason 2>&1)
-  case "$reason" in *"post-copy failed"*) ;; *) return ;; esac
-  since=$(date +%s.%N)
-  say "post-copy broke after the switch ($reason): resuming it once $DST_NAME can be reached"
+qmp_release() {
+  [ -n "$QMP_PID" ] && $SSH "root@$DST_ADDR" "kill -- -$QMP_PID; rm -f $QMP_IN $QMP_OUT" 2>/dev/null
+  QMP_PID=""
+}
+qmp_oob() { # $1: an out-of-band command with its arguments (JSON members after "exec-oob"); prints QEMU's answer
+  QMP_SEQ=$((QMP_SEQ + 1))
+  $SSH_NEW -o ConnectTimeout=3 "root@$DST_ADDR" "$(printf '%q ' set -- "$QMP_IN" "$QMP_OUT" "miglab-$QMP_SEQ" "{\"exec-oob\": $1, \"id\": \"miglab-$QMP_SEQ\"}")"$'\n'"$QMP_ASK" 2>&1
+}
+free_port() { # a migration port nothing listens on at the destination (qemu.conf's default range)
+  $SSH_NEW -o ConnectTimeout=3 "root@$DST_ADDR" "ss -Hltn '( sport >= :49152 and sport <= :49215 )'" 2>/dev/null |
+    awk '{ n = split($4, a, ":"); used[a[n]] = 1 } END { for (p = 49215; p >= 49152; p--) if (!(p in used)) { print p; exit } }'
+}
+since_s() { awk -v s="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
+recover_postcopy() { # $1: when the break was seen (epoch s)
+  local since=$1 t left tries=0 port said st
+  say "post-copy broke after the switch ($(virsh -c qemu:///system domstate "$GUEST" --reason 2>&1)): resuming it once $DST_NAME can be reached"
+  if [ -z "$QMP_PID" ]; then
+    recovery="$since - - 0"; echo "error: no hold on $DST_NAME's QEMU monitor ($QMP_SOCK) to recover through: ${QMP_SAID:-not opened before the switch}" >> "$WORK/migrate.out"; return
+  fi
   while :; do
-    left=$(echo "$TIMEOUT_S - ($(date +%s.%N) - $since)" | bc); left=${left%.*}
-    [ "${left:-0}" -gt 0 ] || break
-    if dst_paused_too; then
-      tries=$((tries + 1)); t=$(date +%s.%N)
-      # shellcheck disable=SC2086
-      if timeout "$left" virsh -c qemu:///system migrate $flags --postcopy-resume "$GUEST" "$DST_URI" >"$WORK/resume.out" 2>&1; then
-        rc=0; recovery="$since $t $(date +%s.%N) $tries"; say "post-copy resumed (try $tries)"; return
-      fi
-    fi
-    sleep 0.5
+    left=$(awk -v s="$since" -v n="$(date +%s.%N)" -v t="$TIMEOUT_S" 'BEGIN { printf "%d", t - (n - s) }')
+    [ "$left" -gt 0 ] || break
+    if ! $SSH_NEW -o ConnectTimeout=2 "root@$DST_ADDR" true 2>/dev/null; then sleep 0.5; continue; fi
+    tries=$((tries + 1)); say "try $tries: $DST_NAME answers again ($(since_s "$since") s after the break)"
+    # (an error when that side already paused by itself)
+    qmp_oob '"migrate-pause"' >/dev/null
+    # libvirt's Finish on the destination fails once its QEMU paused: `virsh migrate` returns.
+    for _ in $(seq 100); do kill -0 "$mig" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$mig" 2>/dev/null && say "try $tries: virsh migrate has not returned yet"
+    port=$(free_port)
+    said=$(qmp_oob "\"migrate-recover\", \"arguments\": {\"uri\": \"tcp:$DST_ADDR:${port:-49215}\"}")
+    case "$said" in *'"return"'*) ;; *) say "try $tries: $DST_NAME did not listen for the recovery: $said"; echo "error: migrate-recover on $DST_NAME: $said" > "$WORK/resume.out"; sleep 0.5; continue ;; esac
+    t=$(date +%s.%N)
+    said=$(virsh -c qemu:///system qemu-monitor-command "$GUEST" "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:$DST_ADDR:$port\", \"resume\": true}}" 2>&1)
+    case "$said" in *'"return"'*) ;; *) say "try $tries: the source did not resume: $said"; echo "error: migrate resume on $SRC_NAME: $said" > "$WORK/resume.out"; sleep 0.5; continue ;; esac
+    say "post-copy resumed (try $tries, $(since_s "$since") s after the break, port $port): sending the rest"
+    # Done when libvirt has finished the job on the source (the guest shut off there, migrated);
+    # paused again there: the new stream broke too, and the next try starts.
+    while :; do
+      st=$(virsh -c qemu:///system domstate "$GUEST" --reason 2>&1)
+      case "$st" in
+        "shut off"*) rc=0; recovery="$since $t $(date +%s.%N) $tries"; say "post-copy recovered: $st"; return ;;
+        *"post-copy failed"*) say "try $tries: the resumed stream broke too"; break ;;
+      esac
+      left=$(awk -v s="$since" -v n="$(date +%s.%N)" -v t="$TIMEOUT_S" 'BEGIN { printf "%d", t - (n - s) }')
+      [ "$left" -gt 0 ] || break
+      sleep 0.2
+    done
   done
   recovery="$since - - $tries"
-  tr '\r' '\n' < "$WORK/resume.out" 2>/dev/null | grep -i error | tail -n1 >> "$WORK/migrate.out"
+  cat "$WORK/resume.out" >> "$WORK/migrate.out" 2>/dev/null
 }
 
 # The migration stream goes to the destination's lab address, not to whatever its host name
@@ -452,7 +508,7 @@ if [ "${TIMELINE_INTERVAL_S:-0}" != 0 ]; then sampler >"$WORK/samples.txt" 2>/de
 # shellcheck disable=SC2086
 virsh -c qemu:///system migrate $flags "$GUEST" "$DST_URI" >"$WORK/migrate.out" 2>&1 &
 mig=$!
-switched=0; aborted=0; best_remaining=""; stalled=0
+switched=0; aborted=0; best_remaining=""; stalled=0; broke_at=""
 while kill -0 "$mig" 2>/dev/null; do
   sleep 0.5
   now=$(date +%s.%N); elapsed=$(echo "$now - $start" | bc)
@@ -464,6 +520,8 @@ while kill -0 "$mig" 2>/dev/null; do
     if [ -z "$best_remaining" ] || [ "$remaining" -lt "$best_remaining" ]; then best_remaining=$remaining; stalled=0
     else stalled=$((stalled + 1)); fi
   fi
+  # The hold for a recovery, opened while the destination's QEMU answers (it exists once the job has data).
+  [ "$MODE" = postcopy ] && [ $switched = 0 ] && [ -n "$iter" ] && [ -z "$QMP_PID" ] && qmp_hold
   if [ "$MODE" = postcopy ] && [ $switched = 0 ] && [ -n "$iter" ]; then
     case "$POSTCOPY_SWITCH" in
       after-first-pass) go=$([ "$iter" -ge 2 ] && echo 1 || echo 0) ;;
@@ -483,14 +541,29 @@ while kill -0 "$mig" 2>/dev/null; do
       channels=$(preempt_channels)
     fi
   fi
+  # A break after the switch: `virsh migrate` may wait for minutes yet (on a destination that has not
+  # seen it), so the leg sees it on the source and recovers now.
+  if [ $switched = 1 ]; then
+    case "$(virsh -c qemu:///system domstate "$GUEST" --reason 2>/dev/null)" in *"post-copy failed"*) broke_at=$(date +%s.%N); break ;; esac
+  fi
   if [ "$(echo "$elapsed >= $TIMEOUT_S" | bc)" = 1 ] && [ $aborted = 0 ] && [ $switched = 0 ]; then
     say "timeout ${TIMEOUT_S}s reached: aborting, the guest stays on $SRC_NAME"
     virsh -c qemu:///system domjobabort "$GUEST" >/dev/null 2>&1; aborted=1
   fi
 done
-wait "$mig"; rc=$?
 recovery=""
-[ $rc -ne 0 ] && [ "$switched" = 1 ] && [ $aborted = 0 ] && recover_postcopy
+if [ -n "$broke_at" ]; then
+  rc=1; recover_postcopy "$broke_at"
+  # (`virsh migrate` ended when the destination paused; bounded all the same)
+  for _ in $(seq 100); do kill -0 "$mig" 2>/dev/null || break; sleep 0.1; done
+  kill "$mig" 2>/dev/null; wait "$mig" 2>/dev/null
+else
+  wait "$mig"; rc=$?
+  if [ $rc -ne 0 ] && [ "$switched" = 1 ] && [ $aborted = 0 ]; then
+    case "$(virsh -c qemu:///system domstate "$GUEST" --reason 2>/dev/null)" in *"post-copy failed"*) recover_postcopy "$(date +%s.%N)" ;; esac
+  fi
+fi
+qmp_release
 end=$(date +%s.%N)
 [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""
 echo "=== wallclock"; echo "$start $end"
@@ -540,7 +613,7 @@ if [ $rc -ne 0 ]; then
   # Name the host at fault: a destination that is gone, or whose libvirt daemon is.
   if [ -n "$recovery" ]; then
     # Nothing to undo here: resuming the source would lose the pages the guest wrote on the destination.
-    fail "post-copy of $GUEST from $SRC_NAME to $DST_NAME broke after the switch and could not be resumed in ${TIMEOUT_S}s (migration.timeoutSeconds)${err:+; virsh: $err}; the guest is paused on both hosts (post-copy failed): once $DST_NAME is reachable from $SRC_NAME again, 'virsh migrate --postcopy --postcopy-resume' on $SRC_NAME completes it"
+    fail "post-copy of $GUEST from $SRC_NAME to $DST_NAME broke after the switch and could not be resumed in ${TIMEOUT_S}s (migration.timeoutSeconds)${err:+; virsh: $err}; the guest is paused on both hosts (post-copy failed), its memory split between them: once $DST_NAME is reachable from $SRC_NAME again, QMP migrate-recover on $DST_NAME's second monitor ($QMP_SOCK) and migrate with resume on $SRC_NAME complete it (docs/config.md, post-copy recovery)"
   elif [ $aborted = 1 ]; then
     why="aborted after ${TIMEOUT_S}s (migration.timeoutSeconds)${stopped_said:+ though $stopped_said had forced the stop-and-copy}"
   elif ! $SSH_NEW -o ConnectTimeout=10 "root@$DST_ADDR" true 2>"$WORK/ssh.err"; then

@@ -343,6 +343,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         const back = lab.onNode(pc2.name, "bash -s", migrateLegScript(legSpecOf(lab.plan, g, { leg: "home", from: pc2, to: pc1 })));
         const home = parseLegOutcome("home", pc2.name, pc1.name, back.stdout);
         assert.ok(!isFailed(home) && home.destinationState === "running", JSON.stringify(home));
+    });
 
     it("storage: copy moves the guest's disk with its memory: the disk phase measured, the disk intact after each leg, on one host only, none on the export", () => {
         // The same lab (the stack stacks/Pulumi.local-disks.yaml runs alone): vm1's disk moves to a

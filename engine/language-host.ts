@@ -18,7 +18,9 @@ const langproto = require("@pulumi/pulumi/proto/language_pb.js");
 const plugproto = require("@pulumi/pulumi/proto/plugin_pb.js");
 const emptyproto = require("google-protobuf/google/protobuf/empty_pb.js");
 
-const VERSION = "3.248.0";
+// The official host reports the Pulumi release it belongs to; this one belongs to the SDK it runs
+// programs with, which setup keeps at the engine's version.
+const VERSION: string = require("@pulumi/pulumi/version").version;
 // Exit code @pulumi/pulumi's runner uses after it has already reported the error.
 const BAIL_EXIT_CODE = 32;
 

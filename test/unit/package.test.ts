@@ -162,7 +162,7 @@ describe("the package", function () {
 
         it("the 20-line program (examples/installed) type-checks against the package's types", () => {
             const r = spawnSync("node", [path.join(app, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict",
-                "--target", "ES2022", "--module", "commonjs", "--moduleResolution", "node", "index.ts"], { cwd: app, encoding: "utf8" });
+                "--target", "ES2022", "--module", "nodenext", "index.ts"], { cwd: app, encoding: "utf8" });
             assert.strictEqual(r.status, 0, r.stdout + r.stderr);
             assert.ok(fs.readFileSync(path.join(app, "index.ts"), "utf8").split("\n").filter(Boolean).length <= 20);
         });

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { givenDependsOn } from "./connection";
 import { Domain } from "./domain";
 import { Host } from "./host";
-import { bystanderSpecs, checkCapture, measuredLeg } from "./migration";
+import { asOutputValue, bystanderSpecs, checkCapture, measuredLeg } from "./migration";
 import { ArgChecks } from "./validate";
 import { SlaConfig, checkMigrationOptions } from "../model/config";
 import { drainChain, drainWaits } from "../model/drain";
@@ -133,7 +133,7 @@ export class Drain extends pulumi.ComponentResource {
                 // An error on the drain fails the update once the program is done (exit.ts).
                 for (const b of verdict.broken) { (preview ? pulumi.log.warn : pulumi.log.error)(drainBreachLine(r, b), this); }
             }
-            return r;
+            return asOutputValue(r);
         });
         this.registerOutputs({ legs: this.legs, report: this.report });
     }

@@ -10,7 +10,7 @@ import { Domain } from "./domain";
 import { Drain } from "./drain";
 import { GuestImage } from "./guestImage";
 import { Host } from "./host";
-import { Migration } from "./migration";
+import { Migration, asOutputValue } from "./migration";
 import { MigrationTls } from "./migrationTls";
 import { NatNetwork } from "./natNetwork";
 import { NfsServer } from "./nfsServer";
@@ -162,7 +162,7 @@ export class Lab extends pulumi.ComponentResource {
         const order = migrationEntries(plan.config).map(({ m }) => m.drain !== undefined);
         let mi = 0, di = 0;
         this.legs = pulumi.all(order.map((isDrain) => (isDrain ? this.drains[di++] : this.migrations[mi++]).legs)).apply((l) => l.flat());
-        this.summary = this.legs.apply(summarize);
+        this.summary = this.legs.apply((l) => asOutputValue(summarize(l)));
         this.drainReports = pulumi.all(this.drains.map((d) => d.report));
         this.registerOutputs({ legs: this.legs, summary: this.summary, drains: this.drainReports });
     }

@@ -133,7 +133,7 @@ export class Migration extends pulumi.ComponentResource {
             previous = [leg.resource];
         }
         this.legs = pulumi.all(outputs);
-        this.summary = this.legs.apply(summarize);
+        this.summary = this.legs.apply((l) => asOutputValue(summarize(l)));
         this.registerOutputs({ legs: this.legs, summary: this.summary });
     }
 }
@@ -173,6 +173,15 @@ export interface LegArgs {
     changes: pulumi.Output<unknown[]>;
     /** Its try number (nextAttempts): a new one runs it again. */
     attempt: pulumi.Output<number>;
+}
+
+/**
+ * A report as the stack's outputs hold it: what JSON says (a figure the leg could not measure, NaN
+ * or infinite, is null). @pulumi/pulumi 3.276 keeps non-finite numbers as tagged objects in the
+ * outputs, which nothing reading them (compare, metrics, the tests) takes for a number.
+ */
+export function asOutputValue<T>(report: T): T {
+    return JSON.parse(JSON.stringify(report));
 }
 
 /**
@@ -226,7 +235,7 @@ export function measuredLeg(parent: pulumi.Resource, resourceName: string, x: Le
             const preview = pulumi.runtime.isDryRun();
             for (const b of o.sla.broken) { (preview ? pulumi.log.warn : pulumi.log.error)(slaBreachLine(o, b), leg); }
         }
-        return o;
+        return asOutputValue(o);
     });
     return { resource: leg, outcome };
 }

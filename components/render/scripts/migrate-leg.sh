@@ -398,7 +398,7 @@ waited=$(awk -v a="$waited" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) 
 # rest, and libvirt, finding its failed post-copy job completed, finishes it on each host by
 # itself. Sets rc and recovery="broken-at resumed-at done-at tries" (epoch s; "-" for a resume that
 # never came).
-QMP_IN=/tmp/miglab-qmp-$LEG-$RUN_TAG.in; QMP_OUT=/tmp/miglab-qmp-$LEG-$RUN_TAG.out; QMP_PID=""; QMP_SEQ=0; QMP_TRIES=0; QMP_SAID=""
+QMP_IN=/tmp/miglab-qmp-$LEG-$RUN_TAG.in; QMP_OUT=/tmp/miglab-qmp-$LEG-$RUN_TAG.out; QMP_PID=""; QMP_OPENER=""; QMP_SEQ=0; QMP_SAID=""
 # shellcheck disable=SC2016 # run on the destination: $1 the socket, $2 the FIFO of commands, $3 what QEMU says
 QMP_HOLD='test -S "$1" || { echo "no monitor socket $1"; exit 1; }
 command -v socat >/dev/null || { echo "socat is not installed"; exit 1; }
@@ -411,16 +411,32 @@ kill -- -$pid 2>/dev/null; echo "its monitor did not answer: $(tr "\n" " " < "$3
 QMP_ASK='timeout 5 bash -c "echo \"\$1\" > \"\$2\"" _ "$4" "$1" || { echo "the hold on the monitor is gone"; exit 1; }
 for _ in $(seq 50); do grep -F "\"id\": \"$3\"" "$2" && exit 0; sleep 0.1; done
 echo "no answer"; exit 1'
-qmp_hold() { # opens the hold once the destination's QEMU has its monitor (it starts with the migration); 10 tries
-  local said
-  [ "$QMP_TRIES" -lt 10 ] || return 1
-  QMP_TRIES=$((QMP_TRIES + 1))
-  said=$($SSH "root@$DST_ADDR" "$(printf '%q ' set -- "$QMP_SOCK" "$QMP_IN" "$QMP_OUT")"$'\n'"$QMP_HOLD" 2>&1)
-  case "$said" in [0-9]*) QMP_PID=$said; say "holding $DST_NAME's QEMU monitor for a post-copy recovery" ;; *) QMP_SAID=$said; return 1 ;; esac
+# The hold is opened in the background, from the leg's first look at a running job: opening it
+# waits for the destination's QEMU to answer, and the leg's loop, which decides the switch, must
+# not wait with it (a later switch leaves less to post-copy, and a short one may end before the
+# leg reads it). 10 tries, 0.5 s apart; qmp_held collects the outcome when a recovery needs it.
+qmp_hold() {
+  [ -z "$QMP_OPENER" ] || return 0
+  (
+    for _ in $(seq 10); do
+      said=$($SSH "root@$DST_ADDR" "$(printf '%q ' set -- "$QMP_SOCK" "$QMP_IN" "$QMP_OUT")"$'\n'"$QMP_HOLD" 2>&1)
+      case "$said" in [0-9]*) echo "$said" > "$WORK/qmp.pid"; exit 0 ;; esac
+      echo "$said" > "$WORK/qmp.said"; sleep 0.5
+    done
+  ) </dev/null >/dev/null 2>&1 &
+  QMP_OPENER=$!
+}
+qmp_held() { # 0 with QMP_PID set when the hold is open (waits for the opener at most 10 s)
+  [ -n "$QMP_PID" ] && return 0
+  [ -n "$QMP_OPENER" ] || return 1
+  for _ in $(seq 100); do kill -0 "$QMP_OPENER" 2>/dev/null || break; sleep 0.1; done
+  QMP_PID=$(cat "$WORK/qmp.pid" 2>/dev/null); QMP_SAID=$(cat "$WORK/qmp.said" 2>/dev/null)
+  [ -n "$QMP_PID" ] && say "holding $DST_NAME's QEMU monitor for the recovery"
+  [ -n "$QMP_PID" ]
 }
 qmp_release() {
-  [ -n "$QMP_PID" ] && $SSH "root@$DST_ADDR" "kill -- -$QMP_PID; rm -f $QMP_IN $QMP_OUT" 2>/dev/null
-  QMP_PID=""
+  qmp_held && $SSH "root@$DST_ADDR" "kill -- -$QMP_PID; rm -f $QMP_IN $QMP_OUT" 2>/dev/null
+  QMP_PID=""; QMP_OPENER=""
 }
 qmp_oob() { # $1: an out-of-band command with its arguments (JSON members after "exec-oob"); prints QEMU's answer
   QMP_SEQ=$((QMP_SEQ + 1))
@@ -434,7 +450,7 @@ since_s() { awk -v s="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'
 recover_postcopy() { # $1: when the break was seen (epoch s)
   local since=$1 t left tries=0 port said st
   say "post-copy broke after the switch ($(virsh -c qemu:///system domstate "$GUEST" --reason 2>&1)): resuming it once $DST_NAME can be reached"
-  if [ -z "$QMP_PID" ]; then
+  if ! qmp_held; then
     recovery="$since - - 0"; echo "error: no hold on $DST_NAME's QEMU monitor ($QMP_SOCK) to recover through: ${QMP_SAID:-not opened before the switch}" >> "$WORK/migrate.out"; return
   fi
   while :; do
@@ -521,7 +537,7 @@ while kill -0 "$mig" 2>/dev/null; do
     else stalled=$((stalled + 1)); fi
   fi
   # The hold for a recovery, opened while the destination's QEMU answers (it exists once the job has data).
-  [ "$MODE" = postcopy ] && [ $switched = 0 ] && [ -n "$iter" ] && [ -z "$QMP_PID" ] && qmp_hold
+  [ "$MODE" = postcopy ] && [ $switched = 0 ] && [ -n "$iter" ] && qmp_hold
   if [ "$MODE" = postcopy ] && [ $switched = 0 ] && [ -n "$iter" ]; then
     case "$POSTCOPY_SWITCH" in
       after-first-pass) go=$([ "$iter" -ge 2 ] && echo 1 || echo 0) ;;
@@ -530,6 +546,8 @@ while kill -0 "$mig" 2>/dev/null; do
     esac
     if [ "$go" = 1 ] && virsh -c qemu:///system migrate-postcopy "$GUEST" >/dev/null 2>&1; then
       switched=1; switched_at=$(date +%s.%N); say "switched to post-copy ($POSTCOPY_SWITCH, iteration $iter)"
+      # Read at the ask too: a short post-copy may be over before the source reports it began.
+      asked=$(job_stats time_elapsed memory_remaining memory_processed)
       # QEMU switches at the end of the pass it is in (34-84 ms after the ask here), sending pre-copy
       # at its rate meanwhile: the job is read once the source says the switch is done.
       for _ in $(seq 100); do
@@ -538,6 +556,7 @@ while kill -0 "$mig" 2>/dev/null; do
         sleep 0.01
       done
       at_switch=$(job_stats time_elapsed memory_remaining memory_processed)
+      case "$at_switch" in *"?"*) at_switch=$asked ;; esac
       channels=$(preempt_channels)
     fi
   fi

@@ -51,7 +51,9 @@ export class LabStack {
         name = this.name;
         this.file = path.join(root, "stacks", `Pulumi.${name}.yaml`);
         this.export = `/var/lib/miglab/exports/${name}`;
-        this.state = fs.mkdtempSync(path.join(os.tmpdir(), `miglab-${name}-`));
+        // Made by init(), not here: a suite that --grep leaves out constructs its LabStack all the
+        // same, and never removes it.
+        this.state = path.join(os.tmpdir(), `miglab-${name}-${process.pid}`);
         this.env = pulumiEnv({ PULUMI_BACKEND_URL: fileBackend(this.state), ...env });
     }
 
@@ -68,6 +70,7 @@ export class LabStack {
     }
 
     init(): void {
+        fs.mkdirSync(this.state, { recursive: true, mode: 0o700 });
         const r = pulumi(["stack", "init", this.name], this.root, this.env);
         if (r.code !== 0) { throw new Error(r.stdout + r.stderr); }
     }

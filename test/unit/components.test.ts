@@ -210,8 +210,11 @@ describe("components on their own args (mocks)", function () {
         });
 
         it("Migration runs out and back, each leg on its source, measured, with the options given", async () => {
+            const hooks = process.listenerCount("beforeExit");
             const m = new Migration("g-mig", { domain: vm, from: pc1, to: pc2, probe, mode: "postcopy", bandwidthMiBs: 40, probeIntervalMs: 20 });
             const legs = await outputOf(m.legs);
+            // The exit-code hook (exit.ts) is for a program the Pulumi runner runs, not the test runner.
+            assert.strictEqual(process.listenerCount("beforeExit"), hooks, "a Migration under mocks hooked the test runner's exit");
             assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`), ["out pc1->pc2", "back pc2->pc1"]);
             assert.strictEqual(m.options.timeoutSeconds, 300, "schema default filled in");
             const out = (await find("g-mig-out")).inputs; const back = (await find("g-mig-back")).inputs;

@@ -122,8 +122,15 @@ export async function withSshAuth<T>(conn: SshTarget, fn: (auth: SshAuth) => Pro
         }
         return await fn(auth);
     } finally {
-        if (agent) { try { process.kill(-agent.pid!, "SIGTERM"); } catch { agent.kill("SIGTERM"); } }
-        fs.rmSync(dir, { recursive: true, force: true });
+        if (agent) {
+            const a = agent;
+            const gone = new Promise<void>((r) => { if (a.exitCode !== null || a.signalCode !== null) { r(); } else { a.once("exit", () => r()); } });
+            try { process.kill(-a.pid!, "SIGTERM"); } catch { a.kill("SIGTERM"); }
+            // ssh-agent unlinks its socket as it exits: removing the folder meanwhile raced it, and
+            // Node 24's recursive rm gave up on the entry that vanished, leaving the folder.
+            await Promise.race([gone, sleep(3000)]);
+        }
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     }
 }
 

@@ -41,7 +41,13 @@ export async function startSshd(acceptEnv: string[]): Promise<TestSshd> {
         port, dir, clientKey: path.join(dir, "client"), hostKey: fs.readFileSync(path.join(dir, "host.pub"), "utf8").trim(),
         stop() {
             try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
-            fs.rmSync(dir, { recursive: true, force: true });
+            // sshd removes its pid file as it exits: removing the folder meanwhile raced it, and
+            // Node 24's recursive rm left the folder and a file in it. It goes once sshd has.
+            for (let i = 0; i < 30; i++) {
+                try { process.kill(pid, 0); } catch { break; }
+                spawnSync("sleep", ["0.1"]);
+            }
+            fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
         },
     };
 }

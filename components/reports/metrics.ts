@@ -495,6 +495,15 @@ export function spread(values: number[]): Spread {
     return { median: round(median, 3), min: v[0], max: v[v.length - 1] };
 }
 
+/**
+ * A report as the stack's outputs hold it: what JSON says (a figure the leg could not measure, NaN
+ * or infinite, is null). @pulumi/pulumi 3.276 keeps non-finite numbers as tagged objects in the
+ * outputs, which nothing reading them (compare, metrics, the tests) takes for a number.
+ */
+export function asOutputValue<T>(report: T): T {
+    return JSON.parse(JSON.stringify(report));
+}
+
 /** Groups legs by direction (from -> to), in the order first seen. */
 export function summarize(legs: LegOutcome[]): DirectionSummary[] {
     const groups = new Map<string, LegMetrics[]>();

@@ -6,7 +6,7 @@ import { Host } from "./host";
 import { failOnLoggedErrors } from "./exit";
 import { ArgChecks } from "./validate";
 import { SlaConfig, checkMigrationOptions } from "../model/config";
-import { DirectionSummary, LegOutcome, isFailed, nextAttempts, parseLegOutcome, summarize } from "../reports/metrics";
+import { DirectionSummary, LegOutcome, asOutputValue, isFailed, nextAttempts, parseLegOutcome, summarize } from "../reports/metrics";
 import { judgeSla, slaBreachLine } from "../reports/sla";
 import { DEFAULT_CAPTURE_DIR, LegSpec, MigrationTuning, bashCommand, migrateLegScript, tunnelPort } from "../render";
 
@@ -173,15 +173,6 @@ export interface LegArgs {
     changes: pulumi.Output<unknown[]>;
     /** Its try number (nextAttempts): a new one runs it again. */
     attempt: pulumi.Output<number>;
-}
-
-/**
- * A report as the stack's outputs hold it: what JSON says (a figure the leg could not measure, NaN
- * or infinite, is null). @pulumi/pulumi 3.276 keeps non-finite numbers as tagged objects in the
- * outputs, which nothing reading them (compare, metrics, the tests) takes for a number.
- */
-export function asOutputValue<T>(report: T): T {
-    return JSON.parse(JSON.stringify(report));
 }
 
 /**

@@ -1,7 +1,6 @@
-// What a leg's report becomes in the stack's outputs (components/resources/migration.ts).
+// What a leg's report becomes in the stack's outputs (components/reports/metrics.ts).
 import * as assert from "assert";
-import { asOutputValue } from "../../components/resources/migration";
-import { summarize } from "../../components/reports/metrics";
+import { asOutputValue, summarize } from "../../components/reports/metrics";
 
 describe("a report as the outputs hold it", () => {
     it("gives null for a figure a leg could not measure (NaN, infinite), as JSON does, and keeps the rest", () => {

@@ -447,6 +447,7 @@ free_port() { # a migration port nothing listens on at the destination (qemu.con
     awk '{ n = split($4, a, ":"); used[a[n]] = 1 } END { for (p = 49215; p >= 49152; p--) if (!(p in used)) { print p; exit } }'
 }
 since_s() { awk -v s="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
+left_s() { awk -v s="$1" -v n="$(date +%s.%N)" -v t="$TIMEOUT_S" 'BEGIN { printf "%d", t - (n - s) }'; } # whole seconds of the leg's timeout left since $1
 recover_postcopy() { # $1: when the break was seen (epoch s)
   local since=$1 t left tries=0 port said st
   say "post-copy broke after the switch ($(virsh -c qemu:///system domstate "$GUEST" --reason 2>&1)): resuming it once $DST_NAME can be reached"
@@ -454,7 +455,7 @@ recover_postcopy() { # $1: when the break was seen (epoch s)
     recovery="$since - - 0"; echo "error: no hold on $DST_NAME's QEMU monitor ($QMP_SOCK) to recover through: ${QMP_SAID:-not opened before the switch}" >> "$WORK/migrate.out"; return
   fi
   while :; do
-    left=$(awk -v s="$since" -v n="$(date +%s.%N)" -v t="$TIMEOUT_S" 'BEGIN { printf "%d", t - (n - s) }')
+    left=$(left_s "$since")
     [ "$left" -gt 0 ] || break
     if ! $SSH_NEW -o ConnectTimeout=2 "root@$DST_ADDR" true 2>/dev/null; then sleep 0.5; continue; fi
     tries=$((tries + 1)); say "try $tries: $DST_NAME answers again ($(since_s "$since") s after the break)"
@@ -478,7 +479,7 @@ recover_postcopy() { # $1: when the break was seen (epoch s)
         "shut off"*) rc=0; recovery="$since $t $(date +%s.%N) $tries"; say "post-copy recovered: $st"; return ;;
         *"post-copy failed"*) say "try $tries: the resumed stream broke too"; break ;;
       esac
-      left=$(awk -v s="$since" -v n="$(date +%s.%N)" -v t="$TIMEOUT_S" 'BEGIN { printf "%d", t - (n - s) }')
+      left=$(left_s "$since")
       [ "$left" -gt 0 ] || break
       sleep 0.2
     done

@@ -30,6 +30,7 @@ const BANNER = `// Generated from config.schema.json by scripts/config-types.js 
 `;
 
 // Plain JavaScript requires the walker's TypeScript as it is: Node.js strips its types.
+if (!process.features.typescript) { throw new Error(`${path.basename(__filename)} needs the Node.js of package.json's engines (24), not ${process.version}: eval "$(scripts/setup)" first`); }
 const { choiceOf, dereference, isSchemaObject, resolveRef, subschemas } = require("../components/model/schemaWalk.ts");
 
 /**

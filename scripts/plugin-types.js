@@ -31,6 +31,7 @@ const BANNER = `// Generated from components/model/config.schema.json by scripts
 `;
 
 // Plain JavaScript requires the walker's TypeScript as it is: Node.js strips its types.
+if (!process.features.typescript) { throw new Error(`${path.basename(__filename)} needs the Node.js of package.json's engines (24), not ${process.version}: eval "$(scripts/setup)" first`); }
 const { choiceOf, dereference, fieldsOf, isSchemaObject: isObject, resolveRef } = require("../components/model/schemaWalk.ts");
 const pascal = (s) => s.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join("");
 

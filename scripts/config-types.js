@@ -29,7 +29,9 @@ const BANNER = `// Generated from config.schema.json by scripts/config-types.js 
 // schema default, so those fields are required here; fields without a default stay optional.
 `;
 
-const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+// Plain JavaScript requires the walker's TypeScript as it is: Node.js strips its types.
+if (!process.features.typescript) { throw new Error(`${path.basename(__filename)} needs the Node.js of package.json's engines (24), not ${process.version}: eval "$(scripts/setup)" first`); }
+const { choiceOf, dereference, isSchemaObject, resolveRef, subschemas } = require("../components/model/schemaWalk.ts");
 
 /**
  * The schema as the generator should read it (a copy; the schema itself is not changed):
@@ -43,33 +45,21 @@ const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v)
 function parsedView(schema) {
     const root = JSON.parse(JSON.stringify(schema));
     const defs = root.definitions ?? {};
-    const resolve = (ref) => ref.replace(/^#\//, "").split("/").reduce((n, k) => n?.[k], root);
     const walk = (node, pointer) => {
-        if (!isObject(node)) { return; }
         if (NAMES[pointer]) { node.title = NAMES[pointer]; }
-        if (isObject(node.properties)) {
+        if (isSchemaObject(node.properties)) {
             const withDefault = Object.keys(node.properties).filter((k) => node.properties[k].default !== undefined);
             node.required = [...new Set([...(node.required ?? []), ...withDefault])];
         }
-        if (Array.isArray(node.oneOf) && node.oneOf.every((b) => Object.keys(b).every((k) => k === "required"))) {
-            delete node.oneOf;
-        }
-        for (const [key, child] of Object.entries(node)) {
-            if (key === "properties" || key === "definitions") {
-                for (const [name, sub] of Object.entries(child)) { walk(sub, `${pointer}/${key}/${name}`); }
-            } else if (isObject(child)) {
-                walk(child, `${pointer}/${key}`);
-            } else if (Array.isArray(child)) {
-                // the branches of a oneOf of types (e.g. a list of names or 'any')
-                child.forEach((c, i) => walk(c, `${pointer}/${key}/${i}`));
-            }
-        }
+        const choice = choiceOf(node);
+        if (choice?.kind === "fields") { delete node[choice.keyword]; }
+        for (const sub of subschemas(node, pointer)) { walk(sub.node, sub.pointer); }
         if (typeof node.$ref === "string") {
-            const target = resolve(node.$ref);
             const { $ref, ...siblings } = node;
+            const target = resolveRef(root, $ref, pointer);
             for (const k of Object.keys(node)) { delete node[k]; }
-            if (target && target.type !== "object") {
-                Object.assign(node, target, siblings);
+            if (target.type !== "object") {
+                Object.assign(node, dereference(root, { $ref, ...siblings }, pointer));
                 delete node.title;
             } else {
                 node.$ref = $ref;

@@ -30,7 +30,9 @@ const BANNER = `// Generated from components/model/config.schema.json by scripts
 // (plugin/index.ts); parseLabConfig checks and completes the value at construction.
 `;
 
-const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+// Plain JavaScript requires the walker's TypeScript as it is: Node.js strips its types.
+if (!process.features.typescript) { throw new Error(`${path.basename(__filename)} needs the Node.js of package.json's engines (24), not ${process.version}: eval "$(scripts/setup)" first`); }
+const { choiceOf, dereference, fieldsOf, isSchemaObject: isObject, resolveRef } = require("../components/model/schemaWalk.ts");
 const pascal = (s) => s.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join("");
 
 function doc(text, indent) {
@@ -52,7 +54,6 @@ function describe(node, target) {
 function generate(schema = JSON.parse(fs.readFileSync(SCHEMA, "utf8"))) {
     const decls = new Map(); // name -> text, in the order first met
     const owner = new Map(); // name -> pointer, so two schema nodes never share a name
-    const resolve = (ref) => ref.replace(/^#\//, "").split("/").reduce((n, k) => n?.[k], schema);
     const claim = (name, pointer) => {
         if (owner.has(name) && owner.get(name) !== pointer) {
             throw new Error(`${pointer} and ${owner.get(name)} would both be named ${name}: add one to NAMES in scripts/plugin-types.js`);
@@ -71,12 +72,11 @@ function generate(schema = JSON.parse(fs.readFileSync(SCHEMA, "utf8"))) {
 
     const typeOf = (node, pointer) => {
         if (typeof node.$ref === "string") {
-            const target = resolve(node.$ref);
-            if (!target) { throw new Error(`${pointer}: unresolved ${node.$ref}`); }
+            const target = resolveRef(schema, node.$ref, pointer);
             // An object definition is one type wherever it is used; a plain one is inlined.
-            return target.type === "object" ? typeOf(target, node.$ref) : typeOf({ ...target, ...node, $ref: undefined }, pointer);
+            return target.type === "object" ? typeOf(target, node.$ref) : typeOf(dereference(schema, node, pointer), pointer);
         }
-        if (Array.isArray(node.oneOf) && node.oneOf.some((b) => b.type !== undefined)) {
+        if (choiceOf(node)?.kind === "types") {
             // A choice of types (a list of names or 'any'): the package schema can say only "any value".
             return "any";
         }
@@ -111,11 +111,9 @@ function generate(schema = JSON.parse(fs.readFileSync(SCHEMA, "utf8"))) {
         claim(name, pointer);
         if (decls.has(name)) { return name; }
         decls.set(name, ""); // placeholder: keeps the order, and stops a cycle
-        const required = new Set(node.required ?? []);
-        const fields = Object.entries(node.properties).map(([key, sub]) => {
-            const target = typeof sub.$ref === "string" ? resolve(sub.$ref) : undefined;
-            const t = typeOf(sub, `${pointer}/properties/${key}`);
-            return `${doc(describe(sub, target), "    ")}    ${key}${required.has(key) ? "" : "?"}: ${t};`;
+        const fields = fieldsOf(node, pointer).map((f) => {
+            const target = typeof f.node.$ref === "string" ? resolveRef(schema, f.node.$ref, f.pointer) : undefined;
+            return `${doc(describe(f.node, target), "    ")}    ${f.name}${f.required ? "" : "?"}: ${typeOf(f.node, f.pointer)};`;
         });
         decls.set(name, `${doc(node.description, "")}export interface ${name} {\n${fields.join("\n")}\n}\n`);
         return name;

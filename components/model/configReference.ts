@@ -4,8 +4,7 @@
 // config's types are; `npm run docs` writes it. The rules are said in the words the config's
 // own errors use (valueRule), so the page and the errors cannot disagree.
 import { schema as labSchema, valueRule } from "./schema";
-
-type Node = Record<string, any>;
+import { SchemaNode as Node, choiceOf, dereference, fieldsOf, isDefinitionRef, isSchemaObject as isObject, itemsPath, resolveRef } from "./schemaWalk";
 
 /** Where the page lives, relative to the package's root. */
 export const CONFIG_REFERENCE_FILE = "docs/config-reference.md";
@@ -31,8 +30,6 @@ const SAID = new Set([
 ]);
 const ROOT_ONLY = new Set(["$schema", "$id", "title", "definitions"]);
 
-const isObject = (v: unknown): v is Node => v !== null && typeof v === "object" && !Array.isArray(v);
-
 /** Text for a table cell: markdown's own characters escaped outside code spans, '|' inside them too. */
 export function cellText(text: string): string {
     return text.split(/(`[^`\n]*`)/).map((part, i) => (i % 2 === 1
@@ -57,23 +54,15 @@ class Walker {
 
     constructor(private readonly root: Node) {}
 
-    private resolve(ref: string, at: string): Node {
-        const node = ref.replace(/^#\//, "").split("/").reduce<any>((n, k) => n?.[decodeURIComponent(k)], this.root);
-        if (!isObject(node)) { throw new Error(`config.schema.json: ${at} refers to ${ref}, which it does not have`); }
-        return node;
-    }
-
     /**
      * A field as it stands: a definition it refers to merged under its own keywords (its own
-     * default and description win). A definition's description is kept only where the field has
-     * none and the definition has no x-rule, which would say the same again.
+     * default and description win); a reference to another field stays one (listed there). A
+     * definition's description is kept only where the field has none and the merged field has no
+     * x-rule, which would say the same again.
      */
     private view(node: Node, at: string): Node {
-        if (typeof node.$ref !== "string" || !node.$ref.startsWith("#/definitions/")) { return node; }
-        const { $ref, ...own } = node;
-        const target = this.view(this.resolve($ref, at), at);
-        const merged: Node = { ...target, ...own };
-        if (own.description === undefined && target["x-rule"]) { delete merged.description; }
+        const merged = dereference(this.root, node, at, isDefinitionRef);
+        if (merged !== node && node.description === undefined && merged["x-rule"]) { delete merged.description; }
         return merged;
     }
 
@@ -87,11 +76,12 @@ class Walker {
     }
 
     private typeOf(node: Node, at: string): string {
-        if (Array.isArray(node.oneOf) && node.oneOf.every((b: Node) => b.type !== undefined || b.$ref !== undefined)) {
-            return node.oneOf.map((b: Node) => this.typeOf(this.view(b, at), at)).join(" or ");
+        const choice = choiceOf(node);
+        if (choice?.kind === "types") {
+            return choice.branches.map((b: Node) => this.typeOf(this.view(b, at), at)).join(" or ");
         }
         if (node.type === "array") {
-            const item = this.typeOf(this.view(node.items ?? {}, `${at}[]`), `${at}[]`);
+            const item = this.typeOf(this.view(node.items ?? {}, itemsPath(at)), itemsPath(at));
             return `list of ${PLURAL[item] ?? item}`;
         }
         if (node.type === "object" && isObject(node.additionalProperties)) { return "map"; }
@@ -114,8 +104,8 @@ class Walker {
             else if (lo !== undefined) { parts.push(`at least ${entries(lo)}`); }
             else if (hi !== undefined) { parts.push(`at most ${entries(hi)}`); }
             if (node.uniqueItems) { parts.push("no entry twice"); }
-            const items = this.view(node.items ?? {}, `${at}[]`);
-            const each = items.type === "object" ? "" : this.valuesOf(items, `${at}[]`);
+            const items = this.view(node.items ?? {}, itemsPath(at));
+            const each = items.type === "object" ? "" : this.valuesOf(items, itemsPath(at));
             if (each) { parts.push(`each: ${each}`); }
         }
         if (isObject(node.properties) && node.additionalProperties !== false) { parts.push("other fields allowed too"); }
@@ -135,7 +125,7 @@ class Walker {
 
     /** The path a field that is another field (each entry of migrations is a migration) was listed at first. */
     private firstListed(node: Node | undefined, at: string): string | undefined {
-        const first = typeof node?.$ref === "string" ? this.listedAt.get(this.resolve(node.$ref, at)) : undefined;
+        const first = typeof node?.$ref === "string" ? this.listedAt.get(resolveRef(this.root, node.$ref, at)) : undefined;
         if (first !== undefined) { this.alsoAt.set(first, [...(this.alsoAt.get(first) ?? []), at]); }
         return first;
     }
@@ -147,7 +137,7 @@ class Walker {
         this.check(node, at);
         if (at !== "") {
             const same = this.firstListed(node, at);
-            const sameEach = node.type === "array" ? this.firstListed(node.items, `${at}[]`) : undefined;
+            const sameEach = node.type === "array" ? this.firstListed(node.items, itemsPath(at)) : undefined;
             const notes = [node.description && cellText(node.description), same && `the fields of ${sectionLink(same)}`,
                 sameEach && `each entry has the fields of ${sectionLink(sameEach)}`];
             this.rows.push({
@@ -161,20 +151,17 @@ class Walker {
 
     private walkInside(node: Node, at: string): void {
         if (typeof node.$ref === "string") {
-            const target = this.resolve(node.$ref, at);
+            const target = resolveRef(this.root, node.$ref, at);
             if (this.listedAt.has(target)) { return; }
             this.check(target, at);
             node = target;
         }
         this.listedAt.set(node, at);
-        const req = new Set<string>(node.required ?? []);
-        for (const [name, child] of Object.entries<Node>(node.properties ?? {})) {
-            this.walk(child, at ? `${at}.${name}` : name, req.has(name));
-        }
+        for (const f of fieldsOf(node, "#", at)) { this.walk(f.node, f.path, f.required); }
         if (node.type === "array" && isObject(node.items)) {
             // The entries' own keywords are said on the list's row; their fields follow it.
-            this.check(node.items, `${at}[]`);
-            this.walkInside(this.view(node.items, `${at}[]`), `${at}[]`);
+            this.check(node.items, itemsPath(at));
+            this.walkInside(this.view(node.items, itemsPath(at)), itemsPath(at));
         }
     }
 }

@@ -3,6 +3,7 @@
 import { GuestConfig, LabConfig, MigrationConfig, NodeConfig, migrationEntries, migrationPath } from "./config";
 import { DrainMove, drainWaits, placeDrain } from "./drain";
 import { cidrOf, fnv1a, intToIp, macFor, networkOf, routerAddressIn, uuidFor } from "./net";
+import { Connection, HostSsh, NfsServerKind, SharedPool, planSite } from "./sitePlan";
 
 export type Role = "host" | "nfs" | "outside";
 
@@ -19,7 +20,7 @@ export interface PlannedNode {
     /** Default gateway, if the topology routes. */
     gateway?: string;
     /** How the program reaches the node's sshd. */
-    connect: { host: string; port: number; user: string };
+    connect: Connection;
 }
 
 /** How guests attach to the network on every host. */
@@ -117,21 +118,17 @@ export interface Plan {
     guestNetwork: GuestNetwork;
     export: string;
     allowedNetworks: string[];
-    pool: { name: string; type: "dir" | "netfs"; target: string };
+    pool: SharedPool;
     /**
      * Every host's own `dir` pool for the guests whose disks move with them (storage copy,
      * copy-incremental), at the same path on each; undefined when no guest's does.
      */
     localPool?: { name: string; target: string };
-    /**
-     * The NFS server: nfs-ganesha run by the local site itself, the packaged nfs-ganesha
-     * service of a real host, or nfs-kernel-server.
-     */
-    nfsServer: "ganesha" | "ganesha-service" | "kernel";
+    nfsServer: NfsServerKind;
     /** The key hosts use to reach each other (virsh's qemu+ssh, iperf3, the probe): the lab's own. */
     labKey: string;
     /** How hosts check each other's SSH host keys: site ssh verifies them against the recorded ones. */
-    hostSsh: { options: string; uriParams: string; knownHosts?: string; configFile?: string };
+    hostSsh: HostSsh;
     guests: PlannedGuest[];
     /** Every leg of every migration, in the order they run (a drain's: in the order they start). */
     legs: PlannedLeg[];
@@ -226,13 +223,12 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         if (!segments.has(net)) { segments.set(net, String.fromCharCode(97 + segments.size)); }
         return segments.get(net)!;
     };
-    const connect = (n: NodeConfig, index: number) => cfg.site === "local"
-        ? { host: "127.0.0.1", port: basePort + index, user: "root" }
-        : { host: n.ssh!.host ?? n.address, port: n.ssh!.port, user: n.ssh!.user };
+    const site = planSite({ cfg, labId, stateDir, basePort });
+    const connect = site.connect;
     const nfsCfg = cfg.nfs.host;
-    // On the local site the NFS server doubles as the router in the routed topologies, as in the
-    // reference lab. Real hosts keep the routes their network gives them: the router is the team's.
-    const makesRouter = routed && cfg.site === "local";
+    // In the routed topologies, a site that makes the router makes it on the NFS server's node;
+    // else the hosts keep the routes their network gives them.
+    const makesRouter = routed && site.makesRouter;
     const gatewayFor = (h: NodeConfig) => !makesRouter ? undefined
         : cidrOf(h.address, h.prefix) === cidrOf(nfsCfg.address, nfsCfg.prefix) ? nfsCfg.address : routerAddressIn(h.address, h.prefix);
     const hosts: PlannedNode[] = cfg.hosts.map((h, i) => ({
@@ -287,11 +283,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         guestNetwork = { kind: "bridge", bridge: "br-lab" };
     }
 
-    // The local kernel cannot mount NFS: there the pool is a directory pool over the
-    // export itself (every host namespace sees the same filesystem); real hosts mount it.
-    const pool = cfg.site === "local"
-        ? { name: cfg.pool.name, type: "dir" as const, target: cfg.nfs.export }
-        : { name: cfg.pool.name, type: cfg.pool.type ?? "netfs", target: cfg.pool.path };
+    const pool = site.pool;
     const guestPrefix = guestNetwork.kind === "bridge" ? cfg.hosts[0].prefix : Number(guestNetwork.subnet.split("/")[1]);
     // Under libvirt's own directory, which each local-site node has to itself (a bind mount of its state).
     const localPool = cfg.guests.some((g) => g.storage !== "shared")
@@ -336,16 +328,7 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         export: cfg.nfs.export,
         allowedNetworks: cfg.nfs.allowedNetworks ?? [...new Set(hosts.concat(nfs).map((n) => cidrOf(n.address, n.prefix)))],
         pool, localPool,
-        nfsServer: cfg.site === "local" ? "ganesha" : cfg.nfs.server === "ganesha" ? "ganesha-service" : "kernel",
-        labKey: cfg.site === "local" ? `${stateDir}/ssh/id_ed25519` : `/root/.ssh/miglab-${labId}`,
-        // Local nodes are re-created with new host keys and trust each other by the lab key alone;
-        // real hosts know each other's recorded keys (HostTrust installs them).
-        hostSsh: cfg.site === "local"
-            ? { options: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null", uriParams: "&no_verify=1" }
-            : {
-                options: `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/root/.ssh/miglab-${labId}.known_hosts -o IdentitiesOnly=yes`,
-                uriParams: "", knownHosts: `/root/.ssh/miglab-${labId}.known_hosts`, configFile: `/etc/ssh/ssh_config.d/miglab-${labId}.conf`,
-            },
+        nfsServer: site.nfsServer, labKey: site.labKey, hostSsh: site.hostSsh,
         guests, ...migrations, config: cfg,
         tls: tlsHosts.length ? { hosts: tlsHosts, caHost: tlsHosts[0], caDir: `${stateDir}/tls-ca` } : undefined,
         capture: { node: makesRouter ? nfs.name : undefined, dir: `${stateDir}/captures` },

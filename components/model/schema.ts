@@ -4,8 +4,7 @@
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import schemaJson from "./config.schema.json";
-
-type Node = Record<string, any>;
+import { SchemaNode as Node, fieldAt, resolveRef } from "./schemaWalk";
 
 export const schema: Node = schemaJson;
 
@@ -14,28 +13,13 @@ export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, 
 addFormats(ajv);
 ajv.addSchema(schema);
 
-/** The schema object a local `$ref` ("#/definitions/name") points at. */
-function resolve(ref: string): Node {
-    const node = ref.replace(/^#\//, "").split("/").reduce<any>((n, k) => n?.[decodeURIComponent(k)], schema);
-    if (!node) { throw new Error(`config.schema.json: no ${ref}`); }
-    return node;
-}
-
 /**
  * The schema of one config field, by its path in the config ("guests.counterPort",
  * "migration.mode"; arrays are passed through to their items). The field's own keywords
  * win over those of a definition it refers to (a default beside a `$ref`).
  */
 export function schemaAt(path: string): Node {
-    let node: Node = schema;
-    for (const key of path.split(".")) {
-        const props = (n: Node) => (n.$ref ? { ...resolve(n.$ref), ...n } : n).properties;
-        let next = props(node)?.[key];
-        if (!next && node.items) { next = props(node.items)?.[key]; }
-        if (!next) { throw new Error(`config.schema.json has no field ${path}`); }
-        node = next;
-    }
-    return node.$ref ? { ...resolve(node.$ref), ...node } : node;
+    return fieldAt(schema, path);
 }
 
 /** The schema's default for a field: what the config gets when it leaves the field out, and a component when its arg is left out. */
@@ -68,13 +52,13 @@ export function ruleText(node: Node, name: string): string {
 /** The rule of `#/definitions/<name>`: the same ajv code the config is checked with. */
 export function definitionRule(name: string): Rule {
     const validate = ajv.compile({ $ref: `${schema.$id}#/definitions/${name}` });
-    return { test: (v) => validate(v) as boolean, message: `must be ${ruleText(resolve(`#/definitions/${name}`), name)}` };
+    return { test: (v) => validate(v) as boolean, message: `must be ${ruleText(resolveRef(schema, `#/definitions/${name}`), name)}` };
 }
 
 /** The rule of one field (its own pattern and text, e.g. nat.bridge), by its config path. */
 export function fieldRule(path: string): Rule {
-    // Merged with what it refers to already (schemaAt), so the copy needs no $ref of its own.
-    const { default: _default, $ref: _ref, description, ...node } = schemaAt(path);
+    // Merged with what it refers to already (schemaAt), so the copy has no $ref of its own.
+    const { default: _default, description, ...node } = schemaAt(path);
     const validate = ajv.compile(node);
     return { test: (v) => validate(v) as boolean, message: `must be ${ruleText({ ...node, description }, path)}` };
 }

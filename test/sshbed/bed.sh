@@ -43,6 +43,7 @@ make_root() { # the machine's private copies, as a fresh install leaves them
   local name=$1 role=$2 cidr=$3 r="$STATE/m/$1/root"
   for sub in $DIRS; do mkdir -p "$r/$sub"; done
   mkdir -p "$r/etc" "$r/run/sshd" "$r/root/.ssh" "$r/srv/miglab" "$r/mnt/miglab"
+  install -d -m 711 "$r/var/lib/libvirt/images"   # libvirt-daemon-common ships it: local pools go under it
   cp -a /etc/ssh/. "$r/etc/ssh/"; rm -f "$r/etc/ssh/ssh_host_"*
   ssh-keygen -q -A -f "$r"        # its own host keys, as openssh-server's postinst makes them
   cp -a /etc/libvirt/. "$r/etc/libvirt/"; rm -f "$r/etc/libvirt/qemu/networks/autostart/"*.xml

@@ -71,11 +71,15 @@ export function ovsSpecOf(plan: Plan, host: PlannedNode): OvsSpec {
     };
 }
 
-/** The files of one of the plan's guests on the NFS host (as GuestImage renders them). */
+/**
+ * The files of one of the plan's guests as GuestImage renders them: on the NFS host, in the export;
+ * in a lab without an export, on every host, in its local pool (the boot files only).
+ */
 export function guestImageSpecOf(plan: Plan, g: PlannedGuest): GuestImageSpec {
     const builtin = g.image.qcow2 === undefined;
+    const out = plan.export ?? plan.boot.dir;
     return {
-        name: g.name, export: plan.export, disk: g.exportDisk ?? "", diskMiB: g.image.diskMiB, builtin: builtin ? "tiny" : undefined,
-        kernel: builtin ? `${plan.export}/miglab-tiny-vmlinuz` : undefined, initrd: builtin ? `${plan.export}/miglab-tiny-initrd.img` : undefined,
+        name: g.name, export: out, disk: g.exportDisk ?? "", diskMiB: g.image.diskMiB, builtin: builtin ? "tiny" : undefined,
+        kernel: builtin ? `${out}/miglab-tiny-vmlinuz` : undefined, initrd: builtin ? `${out}/miglab-tiny-initrd.img` : undefined,
     };
 }

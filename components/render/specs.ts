@@ -3,7 +3,7 @@
 // The Lab itself goes through the components, which build the same specs.
 import type { MigrationConfig } from "../model/config";
 import type { GuestImageSpec, LegSpec, LocalSiteSpec, OvsSpec } from "./scripts";
-import { tunnelPort } from "./scripts";
+import { BOOT_MARKS, tunnelPort } from "./scripts";
 import { Plan, PlannedGuest, PlannedLeg, PlannedNode } from "../model/plan";
 
 /** owner: whose lab it is, as LocalSite's default (the program's directory). */
@@ -79,7 +79,7 @@ export function guestImageSpecOf(plan: Plan, g: PlannedGuest): GuestImageSpec {
     const builtin = g.image.qcow2 === undefined;
     const out = plan.export ?? plan.boot.dir;
     return {
-        name: g.name, export: out, disk: g.exportDisk ?? "", diskMiB: g.image.diskMiB, builtin: builtin ? "tiny" : undefined,
+        name: g.name, export: out, ...(plan.boot.perHost ? { marks: BOOT_MARKS } : {}), disk: g.exportDisk ?? "", diskMiB: g.image.diskMiB, builtin: builtin ? "tiny" : undefined,
         kernel: builtin ? `${out}/miglab-tiny-vmlinuz` : undefined, initrd: builtin ? `${out}/miglab-tiny-initrd.img` : undefined,
     };
 }

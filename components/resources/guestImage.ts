@@ -4,7 +4,7 @@ import { Host } from "./host";
 import { NfsServer } from "./nfsServer";
 import { schemaDefault } from "../model/schema";
 import { ArgChecks, guestDisk, isAbsPath, isName, nameMsg, pathMsg } from "./validate";
-import { guestImageScript } from "../render";
+import { BOOT_MARKS, guestImageScript } from "../render";
 
 export interface GuestImageArgs {
     /** The NFS server whose export holds the disk (the files are made on its host). Give this or hosts. */
@@ -85,7 +85,7 @@ export class GuestImage extends pulumi.ComponentResource {
             // Each host's own copy, in its own directory: nothing is shared, so nothing is served.
             for (const h of args.hosts!) {
                 ensureOnHost(`${name}-files-${h.hostname}`, h.connection, (a) => guestImageScript({
-                    name: base, export: poolTarget!, disk: "", diskMiB, builtin: "tiny", kernel: this.kernel, initrd: this.initrd,
+                    name: base, export: poolTarget!, marks: BOOT_MARKS, disk: "", diskMiB, builtin: "tiny", kernel: this.kernel, initrd: this.initrd,
                 }, a), childOpts(this, { dependsOn: [h, ...givenDependsOn(opts)] }));
             }
             this.disk = pulumi.output({ server: "", path: "" });

@@ -116,12 +116,18 @@ describe("a lab without an NFS export: rendering", () => {
     it("builds the boot files in each host's local pool, with no disk there (the guest's disk is made by its domain)", () => {
         const spec = guestImageSpecOf(plan, plan.guests[0]);
         assert.deepStrictEqual(spec, {
-            name: "vm1", export: plan.localPool!.target, disk: "", diskMiB: 64, builtin: "tiny",
+            name: "vm1", export: plan.localPool!.target, marks: ".miglab-boot-made", disk: "", diskMiB: 64, builtin: "tiny",
             kernel: plan.guests[0].kernel, initrd: plan.guests[0].initrd,
         });
         const up = r.guestImageScript(spec, "up");
         assert.strictEqual(varOf(up, "OUT"), plan.localPool!.target);
         assert.strictEqual(varOf(up, "DISK"), "");
+        // Not pool.sh's mark of a directory it made (a file .miglab-made in the pool's target).
+        assert.strictEqual(varOf(up, "MARKS"), ".miglab-boot-made");
+        assert.match(r.poolScript({ name: "p", target: plan.localPool!.target }, "up"), /touch "\$TARGET\/\.miglab-made"/);
+        // With an export, the marks stay where labs made before keep them.
+        const shared = planLab(parseLabConfig(sampleLab()), "unit-nonfs");
+        assert.strictEqual(varOf(r.guestImageScript(guestImageSpecOf(shared, shared.guests[0]), "up"), "MARKS"), ".miglab-made");
     });
 
     it("draws the third node as the probe, with no export", () => {
@@ -160,6 +166,7 @@ describe("a lab without an NFS export: the component graph (mocks)", function ()
             assert.strictEqual(d.inputs.connection.port, port(host));
             assert.strictEqual(varOf(d.inputs.create, "OUT"), plan.localPool!.target);
             assert.strictEqual(varOf(d.inputs.create, "KERNEL"), plan.guests[0].kernel);
+            assert.strictEqual(varOf(d.inputs.create, "MARKS"), ".miglab-boot-made");
             assert.ok(d.inputs.delete, `${d.name} has no delete`);
         }
         const domain = all.find((d) => d.name === "nonfs-vm1-domain")!;

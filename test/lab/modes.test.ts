@@ -354,6 +354,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         for (const l of legs) {
             const d = l.disk;
             assert.ok(d, `leg ${l.leg} reports no disk`);
+            console.log(`      ${l.leg} ${l.from}>${l.to}: disk ${d.bytes} of ${d.totalBytes} bytes in ${d.ms} ms (${d.msFrom}), leg ${l.wallClockMs} ms`);
             // The guest wrote its counter sector at least, so some of the disk crossed; the leg kept
             // a timeline, whose samples carry libvirt's disk figures: the phase is timed from them.
             assert.ok(d.bytes > 0 && d.totalBytes > 0, JSON.stringify(d));
@@ -401,7 +402,10 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
         assert.match(r.stdout, /made its disk \/var\/lib\/libvirt\/images\/miglab-|becomes a disk of its own/);
-        diskLegs();
+        // A full copy mirrors the disk's whole virtual size (64 MiB here: 67108864 bytes in each leg).
+        for (const l of diskLegs()) {
+            assert.ok(l.disk!.totalBytes >= lab.plan.guests[0].image.diskMiB * 2 ** 20, JSON.stringify(l.disk));
+        }
         // No NFS server runs in the lab: no ganesha or rpcbind in any of its nodes, nothing listens
         // for NFS or rpcbind on the third node, and the export the lab would have had is not there.
         const daemons = lab.plan.nodes.flatMap((n) => {

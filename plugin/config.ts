@@ -10,8 +10,10 @@ export interface LabArgs {
     topology: Topology;
     /** the hypervisor hosts; nat and bridged may put them in several subnets, each joined to the others by the router (the NFS server on the local site; on site ssh your network's router, through the hosts' own default routes) */
     hosts: NodeConfig[];
+    /** the lab's third node and, with export, the shared storage it serves. Without export the lab runs no NFS server at all: every guest is storage: copy, each host keeps the guest's boot files and disk in a pool of its own, and the node is only the probe (and, on a routed local lab, the router) */
     nfs: NfsConfig;
-    pool: PoolConfig;
+    /** the shared pool over nfs.export on every host; required with nfs.export, refused without it */
+    pool?: PoolConfig;
     /** shaping of every node's uplink on the local site (tc) */
     link?: LinkConfig;
     guests: GuestConfig[];
@@ -67,11 +69,12 @@ export interface SshConfig {
     hostKey?: string;
 }
 
+/** the lab's third node and, with export, the shared storage it serves. Without export the lab runs no NFS server at all: every guest is storage: copy, each host keeps the guest's boot files and disk in a pool of its own, and the node is only the probe (and, on a routed local lab, the router) */
 export interface NfsConfig {
-    /** the NFS server; on the local site also the probe host */
+    /** the third node: the NFS server (with export), the default probe host, and on the local site the router of topologies nat and bridged */
     host: NodeConfig;
-    /** the exported directory that holds guest disks */
-    export: string;
+    /** the exported directory that holds guest disks, served over NFS to the hosts and seen by them through pool. Omitted: no NFS server and no shared pool (give no pool, allowedNetworks or server then); every guest must then be storage: copy with the built-in image */
+    export?: string;
     /** networks allowed to mount the export; default: the lab subnets */
     allowedNetworks?: string[];
     /** site ssh: the NFS server the NFS host runs: kernel (nfs-kernel-server, /etc/exports) or ganesha (nfs-ganesha, for kernels without an NFS server); default: kernel */
@@ -84,6 +87,7 @@ export enum NfsServerKind {
     Ganesha = "ganesha",
 }
 
+/** the shared pool over nfs.export on every host; required with nfs.export, refused without it */
 export interface PoolConfig {
     /** lower-case letters, digits and '-', at most 15 characters */
     name: string;

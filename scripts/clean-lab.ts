@@ -34,12 +34,18 @@ export function cleanLab(stack: string, root = path.resolve(__dirname, "..", "..
         return rc;
     }
     const plan = planLab(cfg, stack);
+    if (plan.export === undefined) {
+        // Its boot files and disks were in the nodes' own libvirt directories, which went with the lab's state.
+        console.error(`clean: lab ${labId} (stack ${stack}) removed from this machine (it has no NFS export)`);
+        return rc;
+    }
     for (const g of plan.guests) { rc = run(guestImageScript(guestImageSpecOf(plan, g), "down")) || rc; }
     // The NFS server's marker (nfs-server.sh's mark) goes with the lab whose id it holds.
-    const marker = path.join(plan.export, ".miglab-export");
+    const exp = plan.export;
+    const marker = path.join(exp, ".miglab-export");
     if (fs.existsSync(marker) && fs.readFileSync(marker, "utf8").trim() === labId) { fs.rmSync(marker); }
-    run(`rmdir ${JSON.stringify(plan.export)} 2>/dev/null || true`);
-    console.error(`clean: lab ${labId} (stack ${stack}) removed from this machine${fs.existsSync(plan.export) ? `; ${plan.export} still holds files that are not miglab's` : ""}`);
+    run(`rmdir ${JSON.stringify(exp)} 2>/dev/null || true`);
+    console.error(`clean: lab ${labId} (stack ${stack}) removed from this machine${fs.existsSync(exp) ? `; ${exp} still holds files that are not miglab's` : ""}`);
     return rc;
 }
 

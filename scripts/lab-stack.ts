@@ -61,7 +61,8 @@ export class LabStack {
     configure(edit: (lab: any) => void = () => undefined): LabConfig {
         const doc = yaml.load(fs.readFileSync(path.join(this.root, "stacks", `Pulumi.${this.base}.yaml`), "utf8"));
         const lab = doc.config["miglab:lab"];
-        lab.nfs.export = this.export;
+        // A lab without an export (no NFS server) stays without one.
+        if (lab.nfs.export !== undefined) { lab.nfs.export = this.export; }
         edit(lab);
         fs.writeFileSync(this.file, yaml.dump(doc));
         const cfg = parseLabConfig(lab);

@@ -3,7 +3,7 @@
 // shape and defaults), then by the cross-field rules the schema cannot say.
 import { ErrorObject } from "ajv";
 import { inSubnet } from "./net";
-import { givenFieldRules, labRules } from "./rules";
+import { givenFieldRules, labRules, sharedStorageRules } from "./rules";
 import { ajv, ruleText, schema } from "./schema";
 import { fillProblem, workingSetProblem } from "./workload";
 import { migrationEntries, migrationOptionProblems, migrationPath, slaProblems } from "./migrations";
@@ -86,7 +86,7 @@ export function parseLabConfig(raw: unknown): LabConfig {
     const cfg = value as unknown as LabConfig;
     if (!cfg.migrations) { cfg.migrations = [cfg.migration!]; }
     const problems = [...givenFieldProblems(cfg, raw as Record<string, any>), ...givenFieldRules(cfg, raw as Record<string, any>),
-        ...crossFieldProblems(cfg), ...labRules(cfg)];
+        ...crossFieldProblems(cfg), ...sharedStorageRules(cfg), ...labRules(cfg)];
     if (problems.length > 0) { throw new ConfigError(problems); }
     return cfg;
 }
@@ -165,7 +165,7 @@ export function crossFieldProblems(cfg: LabConfig): string[] {
     }
     if (cfg.site === "local") {
         if (cfg.nfs.server) { problems.push(`nfs.server: applies to site 'ssh' only (the local site runs nfs-ganesha); remove it`); }
-        if (cfg.pool.type) { problems.push(`pool.type: applies to site 'ssh' only (the local site's pool is the export itself); remove it`); }
+        if (cfg.pool?.type) { problems.push(`pool.type: applies to site 'ssh' only (the local site's pool is the export itself); remove it`); }
     }
     if (cfg.site === "ssh" && cfg.link) { problems.push(`link: shaping applies to the local site only; remove it for site 'ssh'`); }
     return problems;

@@ -21,12 +21,15 @@ export interface ParsedLabConfig {
      * @maxItems 8
      */
     hosts: NodeConfig[];
+    /**
+     * the lab's third node and, with export, the shared storage it serves. Without export the lab runs no NFS server at all: every guest is storage: copy, each host keeps the guest's boot files and disk in a pool of its own, and the node is only the probe (and, on a routed local lab, the router)
+     */
     nfs: {
         host: NodeConfig;
         /**
-         * the exported directory that holds guest disks
+         * the exported directory that holds guest disks, served over NFS to the hosts and seen by them through pool. Omitted: no NFS server and no shared pool (give no pool, allowedNetworks or server then); every guest must then be storage: copy with the built-in image
          */
-        export: string;
+        export?: string;
         /**
          * networks allowed to mount the export; default: the lab subnets
          *
@@ -40,7 +43,10 @@ export interface ParsedLabConfig {
          */
         server?: "kernel" | "ganesha";
     };
-    pool: {
+    /**
+     * the shared pool over nfs.export on every host; required with nfs.export, refused without it
+     */
+    pool?: {
         /**
          * lower-case letters, digits and '-', at most 15 characters
          */

@@ -116,15 +116,24 @@ export interface Plan {
     hostUplink: "bridge" | "plain" | "ovs";
     linkMtu: number;
     guestNetwork: GuestNetwork;
-    export: string;
+    /** The NFS export holding the guests' shared disks; undefined: the lab runs no NFS server (nfs.export omitted). */
+    export?: string;
+    /** Who may mount the export (none without one). */
     allowedNetworks: string[];
-    pool: SharedPool;
+    /** The shared pool over the export on every host; undefined without an export. */
+    pool?: SharedPool;
+    /**
+     * Where every host sees the built-in image's kernel and initramfs: the shared pool, or, in a
+     * lab without an export, the local pool, in which each host keeps a copy it built itself.
+     */
+    boot: { dir: string; perHost: boolean };
     /**
      * Every host's own `dir` pool for the guests whose disks move with them (storage copy,
      * copy-incremental), at the same path on each; undefined when no guest's does.
      */
     localPool?: { name: string; target: string };
-    nfsServer: NfsServerKind;
+    /** The NFS server; undefined: the lab has no export and runs none. */
+    nfsServer?: NfsServerKind;
     /** The key hosts use to reach each other (virsh's qemu+ssh, iperf3, the probe): the lab's own. */
     labKey: string;
     /** How hosts check each other's SSH host keys: site ssh verifies them against the recorded ones. */
@@ -283,23 +292,27 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         guestNetwork = { kind: "bridge", bridge: "br-lab" };
     }
 
-    const pool = site.pool;
+    const exp = cfg.nfs.export;
+    const shared = exp === undefined || !cfg.pool ? undefined : site.shared(exp, cfg.pool);
+    const pool = shared?.pool;
     const guestPrefix = guestNetwork.kind === "bridge" ? cfg.hosts[0].prefix : Number(guestNetwork.subnet.split("/")[1]);
     // Under libvirt's own directory, which each local-site node has to itself (a bind mount of its state).
     const localPool = cfg.guests.some((g) => g.storage !== "shared")
         ? { name: `local-${labId}`, target: `/var/lib/libvirt/images/miglab-${labId}` } : undefined;
+    // The rules leave a lab without a pool only with copy guests, so with a local pool.
+    const boot = pool ? { dir: pool.target, perHost: false } : { dir: localPool!.target, perHost: true };
     const guests = cfg.guests.map((g): PlannedGuest => {
         const builtin = g.image.qcow2 === undefined;
         const image = builtin ? `${g.name}.qcow2` : g.image.qcow2!;
-        const onExport = `${cfg.nfs.export}/${image}`;
+        const onExport = exp === undefined ? undefined : `${exp}/${image}`;
         // The hosts see the export's files in the shared pool: the base they copy or overlay.
-        const seen = `${pool.target}/${image}`;
+        const seen = `${pool?.target}/${image}`;
         const local: LocalDisk | undefined = g.storage === "shared" ? undefined : {
             storage: g.storage, path: `${localPool!.target}/${g.name}.qcow2`,
             make: g.storage === "copy-incremental" ? { overlayOn: seen } : builtin ? { empty: g.image.diskMiB } : { copyOf: seen },
             ...(g.storage === "copy-incremental" ? { backing: seen } : {}),
         };
-        const disk = local ? local.path : onExport;
+        const disk = local ? local.path : onExport!;
         // As in the reference lab, the guest pings the outside while it migrates (nat, bridged).
         const own = cfg.migrations.find((m) => m.guest === g.name) ?? cfg.migrations[0];
         const routedGuest = guestNetwork.kind === "bridge" ? {} : {
@@ -307,11 +320,11 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         };
         const planned: PlannedGuest = {
             ...g, uuid: uuidFor(`${stack}/${g.name}`), mac: g.mac ?? macFor(`${stack}/${g.name}`), disk, prefix: guestPrefix, ...routedGuest,
-            ...(local && builtin && g.storage === "copy" ? {} : { exportDisk: onExport }), ...(local ? { local } : {}),
+            ...(local && builtin && g.storage === "copy" ? {} : { exportDisk: onExport! }), ...(local ? { local } : {}),
         };
         if (builtin) {
-            planned.kernel = `${pool.target}/miglab-tiny-vmlinuz`;
-            planned.initrd = `${pool.target}/miglab-tiny-initrd.img`;
+            planned.kernel = `${boot.dir}/miglab-tiny-vmlinuz`;
+            planned.initrd = `${boot.dir}/miglab-tiny-initrd.img`;
         }
         return planned;
     });
@@ -325,10 +338,10 @@ export function planLab(cfg: LabConfig, stack: string): Plan {
         hostUplink: cfg.topology === "same-subnet" ? "bridge" : cfg.topology === "nat" ? "plain" : "ovs",
         linkMtu: cfg.topology === "bridged" ? 1600 : 1500,
         guestNetwork,
-        export: cfg.nfs.export,
-        allowedNetworks: cfg.nfs.allowedNetworks ?? [...new Set(hosts.concat(nfs).map((n) => cidrOf(n.address, n.prefix)))],
-        pool, localPool,
-        nfsServer: site.nfsServer, labKey: site.labKey, hostSsh: site.hostSsh,
+        export: exp,
+        allowedNetworks: exp === undefined ? [] : cfg.nfs.allowedNetworks ?? [...new Set(hosts.concat(nfs).map((n) => cidrOf(n.address, n.prefix)))],
+        pool, localPool, boot,
+        nfsServer: shared?.nfsServer, labKey: site.labKey, hostSsh: site.hostSsh,
         guests, ...migrations, config: cfg,
         tls: tlsHosts.length ? { hosts: tlsHosts, caHost: tlsHosts[0], caDir: `${stateDir}/tls-ca` } : undefined,
         capture: { node: makesRouter ? nfs.name : undefined, dir: `${stateDir}/captures` },

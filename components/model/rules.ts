@@ -176,6 +176,36 @@ function exportReachProblems(allowed: string[], underlay: Net[]): string[] {
     });
 }
 
+/**
+ * A lab with no export (nfs.export omitted) runs no NFS server and has no shared pool: each host
+ * keeps the guests' boot files and disks in its own pool. So every guest is a built-in `copy`
+ * guest, and the fields that only describe the export are refused rather than ignored.
+ */
+export function sharedStorageRules(cfg: LabConfig): string[] {
+    const p: string[] = [];
+    if (cfg.nfs.export !== undefined) {
+        if (!cfg.pool) { p.push("pool: required with nfs.export (the pool every host sees the export's files through); add pool: { name: miglab, path: /var/lib/miglab/pool }, or remove nfs.export for a lab without shared storage"); }
+        return p;
+    }
+    const none = "this lab has no NFS export (nfs.export is not set)";
+    if (cfg.pool) { p.push(`pool: is the shared pool over the NFS export, and ${none}; remove pool, or set nfs.export`); }
+    if (cfg.nfs.allowedNetworks) { p.push(`nfs.allowedNetworks: says who may mount the NFS export, and ${none}; remove allowedNetworks, or set nfs.export`); }
+    if (cfg.nfs.server) { p.push(`nfs.server: chooses the NFS server that serves the export, and ${none}; remove server, or set nfs.export`); }
+    cfg.guests.forEach((g, i) => {
+        if (g.storage === "shared") {
+            p.push(`guests[${i}].storage: '${g.name}' is storage shared (the default), whose disk is on the NFS export, and ${none}; ` +
+                "set storage: copy (its disk in a pool of each host's own, moved with the guest), or set nfs.export");
+        } else if (g.storage === "copy-incremental") {
+            p.push(`guests[${i}].storage: copy-incremental keeps '${g.name}'s backing image on the NFS export, which every host reads, and ${none}; ` +
+                "set storage: copy (the whole disk moves), or set nfs.export");
+        }
+        if (g.image.qcow2 !== undefined) {
+            p.push(`guests[${i}].image.qcow2: ${g.image.qcow2} is a file on the NFS export, and ${none}; use the built-in image (image: { builtin: tiny }), or set nfs.export and put the file there`);
+        }
+    });
+    return p;
+}
+
 export function labRules(cfg: LabConfig): string[] {
     const p: string[] = [];
     const addressFields: [string, string | undefined][] = [
@@ -200,7 +230,7 @@ export function labRules(cfg: LabConfig): string[] {
         // Each node's namespace is <lab id>-<name>; the switch of segment x is <lab id>-swx.
         if (/^sw[a-z]$/.test(n.name)) { p.push(`${at}.name: '${n.name}' is the name of one of the lab's switch namespaces (sw + a letter); pick another name`); }
     }
-    if (RESERVED_POOL_NAMES[cfg.pool.name]) { p.push(`pool.name: '${cfg.pool.name}' is ${RESERVED_POOL_NAMES[cfg.pool.name]}; pick another name such as 'miglab'`); }
+    if (cfg.pool && RESERVED_POOL_NAMES[cfg.pool.name]) { p.push(`pool.name: '${cfg.pool.name}' is ${RESERVED_POOL_NAMES[cfg.pool.name]}; pick another name such as 'miglab'`); }
 
     // Addresses of nodes: not a network or broadcast address, not where the router sits.
     for (const { n, at } of nodes) {
@@ -321,8 +351,8 @@ export function labRules(cfg: LabConfig): string[] {
             }
         });
     }
-    p.push(...pathProblems(cfg.nfs.export, "nfs.export"));
-    p.push(...pathProblems(cfg.pool.path, "pool.path"));
+    if (cfg.nfs.export !== undefined) { p.push(...pathProblems(cfg.nfs.export, "nfs.export")); }
+    if (cfg.pool) { p.push(...pathProblems(cfg.pool.path, "pool.path")); }
 
     // Numbers the tools take but that cannot give a measurement.
     for (const { m, at } of migrationEntries(cfg)) {

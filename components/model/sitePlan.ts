@@ -5,6 +5,9 @@
 // SITE_KINDS for what it builds).
 import type { LabConfig, NodeConfig } from "./types";
 
+/** The lab's shared pool as configured (required with an export). */
+type PoolConfig = NonNullable<LabConfig["pool"]>;
+
 /** How the program reaches a node's sshd. */
 export interface Connection { host: string; port: number; user: string }
 
@@ -33,8 +36,11 @@ export interface SitePlan {
     connect(node: NodeConfig, index: number): Connection;
     /** In nat and bridged: the site makes the router itself (the NFS server's node), else the network's own routes serve. */
     makesRouter: boolean;
-    pool: SharedPool;
-    nfsServer: NfsServerKind;
+    /**
+     * The storage every host shares over the lab's NFS export: the pool over it and the server that
+     * serves it. Asked only of a lab with an export (nfs.export given; without one, no NFS at all).
+     */
+    shared(exportDir: string, pool: PoolConfig): { pool: SharedPool; nfsServer: NfsServerKind };
     /** The key hosts use to reach each other (virsh's qemu+ssh, iperf3, the probe): the lab's own. */
     labKey: string;
     hostSsh: HostSsh;
@@ -48,8 +54,7 @@ export const SITE_PLANS: Record<LabConfig["site"], (site: SiteContext) => SitePl
     local: ({ cfg, stateDir, basePort }) => ({
         connect: (_node, index) => ({ host: "127.0.0.1", port: basePort + index, user: "root" }),
         makesRouter: true,
-        pool: { name: cfg.pool.name, type: "dir", target: cfg.nfs.export },
-        nfsServer: "ganesha",
+        shared: (exportDir, pool) => ({ pool: { name: pool.name, type: "dir", target: exportDir }, nfsServer: "ganesha" }),
         labKey: `${stateDir}/ssh/id_ed25519`,
         hostSsh: { options: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null", uriParams: "&no_verify=1" },
     }),
@@ -60,8 +65,10 @@ export const SITE_PLANS: Record<LabConfig["site"], (site: SiteContext) => SitePl
         return {
             connect: (node) => ({ host: node.ssh!.host ?? node.address, port: node.ssh!.port, user: node.ssh!.user }),
             makesRouter: false,
-            pool: { name: cfg.pool.name, type: cfg.pool.type ?? "netfs", target: cfg.pool.path },
-            nfsServer: cfg.nfs.server === "ganesha" ? "ganesha-service" : "kernel",
+            shared: (_exportDir, pool) => ({
+                pool: { name: pool.name, type: pool.type ?? "netfs", target: pool.path },
+                nfsServer: cfg.nfs.server === "ganesha" ? "ganesha-service" : "kernel",
+            }),
             labKey: `/root/.ssh/miglab-${labId}`,
             hostSsh: {
                 options: `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts} -o IdentitiesOnly=yes`,

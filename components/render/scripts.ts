@@ -150,8 +150,13 @@ export function poolScript(p: PoolSpec & { node?: string; expectMarker?: string 
 
 export interface GuestImageSpec {
     name: string;
-    /** The export directory on the NFS host. */
+    /** The export directory on the NFS host; in a lab without an export, the host's local pool. */
     export: string;
+    /**
+     * The folder of marks of what this made, in that directory. Default .miglab-made; a local pool
+     * (perHost) takes another, since pool.sh marks a directory it made with a file of that name.
+     */
+    marks?: string;
     /** The disk's path there; "" for none (the built-in image's boot files only: a guest whose disk is in a host's own pool). */
     disk: string;
     diskMiB: number;
@@ -169,9 +174,12 @@ export function guestMemoryMarker(): string {
     return m[1];
 }
 
+/** guest-image.sh's marks in a host's own pool (a lab without an export). */
+export const BOOT_MARKS = ".miglab-boot-made";
+
 export function guestImageScript(g: GuestImageSpec, action: Action): string {
     return script("guest-image.sh", {
-        ACTION: action, OUT: g.export, NAME: g.name, DISK: g.disk,
+        ACTION: action, OUT: g.export, MARKS: g.marks ?? ".miglab-made", NAME: g.name, DISK: g.disk,
         DISK_MIB: g.diskMiB, BUILTIN: g.builtin ?? "",
         KERNEL: g.kernel ?? "", INITRD: g.initrd ?? "",
         BUILDER_SCRIPT: scriptText("build-guest.sh"), GUEST_INIT: scriptText("guest-init.sh"),

@@ -3,7 +3,7 @@
 // The Lab itself goes through the components, which build the same specs.
 import type { MigrationConfig } from "../model/config";
 import type { GuestImageSpec, LegSpec, LocalSiteSpec, OvsSpec } from "./scripts";
-import { tunnelPort } from "./scripts";
+import { BOOT_MARKS, tunnelPort } from "./scripts";
 import { Plan, PlannedGuest, PlannedLeg, PlannedNode } from "../model/plan";
 
 /** owner: whose lab it is, as LocalSite's default (the program's directory). */
@@ -71,11 +71,15 @@ export function ovsSpecOf(plan: Plan, host: PlannedNode): OvsSpec {
     };
 }
 
-/** The files of one of the plan's guests on the NFS host (as GuestImage renders them). */
+/**
+ * The files of one of the plan's guests as GuestImage renders them: on the NFS host, in the export;
+ * in a lab without an export, on every host, in its local pool (the boot files only).
+ */
 export function guestImageSpecOf(plan: Plan, g: PlannedGuest): GuestImageSpec {
     const builtin = g.image.qcow2 === undefined;
+    const out = plan.export ?? plan.boot.dir;
     return {
-        name: g.name, export: plan.export, disk: g.exportDisk ?? "", diskMiB: g.image.diskMiB, builtin: builtin ? "tiny" : undefined,
-        kernel: builtin ? `${plan.export}/miglab-tiny-vmlinuz` : undefined, initrd: builtin ? `${plan.export}/miglab-tiny-initrd.img` : undefined,
+        name: g.name, export: out, ...(plan.boot.perHost ? { marks: BOOT_MARKS } : {}), disk: g.exportDisk ?? "", diskMiB: g.image.diskMiB, builtin: builtin ? "tiny" : undefined,
+        kernel: builtin ? `${out}/miglab-tiny-vmlinuz` : undefined, initrd: builtin ? `${out}/miglab-tiny-initrd.img` : undefined,
     };
 }

@@ -83,7 +83,9 @@ export function guestPlaces(plan: Plan, legs: LegOutcome[]): Map<string, string>
 function otherNodes(plan: Plan, segmentOf: (cidr: string) => string): GraphNode[] {
     const routes = plan.forward.includes(plan.nfs.name);
     const nodes: GraphNode[] = [{
-        name: plan.nfs.name, role: "nfs", lines: [routes ? "NFS server, router" : "NFS server", plan.export],
+        // Without an export the node serves nothing: it is the probe (and the router).
+        name: plan.nfs.name, role: "nfs", lines: plan.export === undefined ? [routes ? "probe, router" : "probe", "no NFS: local disks"]
+            : [routes ? "NFS server, router" : "NFS server", plan.export],
         links: plan.nfs.links.map((l) => ({ segment: segmentOf(l.cidr), cidr: l.cidr })),
     }];
     const o = plan.outside;

@@ -84,13 +84,15 @@ export class Lab extends pulumi.ComponentResource {
         const networkChecks = site.networkChecks(name, plan, networks, parent);
         const attachment: GuestAttachment = net.kind === "bridge" ? { kind: "bridge", bridge: net.bridge }
             : { kind: "network", network: net.network, openvswitch: net.kind === "ovs" };
-        const nfs = new NfsServer(`${name}-nfs`, {
+        // No export (nfs.export omitted): no NFS server and no shared pool; the node stays the probe (and router).
+        const nfs = plan.export === undefined ? undefined : new NfsServer(`${name}-nfs`, {
             host: this.hosts[plan.nfs.name], export: plan.export, allowedNetworks: plan.allowedNetworks,
             implementation: plan.nfsServer, id: plan.labId, stateDir: site.nfsStateDir(plan.nfs.name),
         }, parent);
-        const pools = plan.hosts.map((h, i) => new StoragePool(`${name}-${h.name}-pool`, {
-            host: this.hosts[h.name], name: plan.pool.name, target: plan.pool.target, nfs: plan.pool.type === "netfs" ? nfs : undefined,
-            mountOf: site.poolMountsExport && plan.pool.type === "dir" ? nfs : undefined,
+        const shared = plan.pool;
+        const pools = !nfs || !shared ? [] : plan.hosts.map((h, i) => new StoragePool(`${name}-${h.name}-pool`, {
+            host: this.hosts[h.name], name: shared.name, target: shared.target, nfs: shared.type === "netfs" ? nfs : undefined,
+            mountOf: site.poolMountsExport && shared.type === "dir" ? nfs : undefined,
         }, { parent: this, dependsOn: [nfs, networks[i]] }));
         // Every host's own pool for the disks that move with their guests (storage copy*), at one path on all.
         const localPools = plan.localPool ? plan.hosts.map((h, i) => new StoragePool(`${name}-${h.name}-local-pool`, {
@@ -103,10 +105,11 @@ export class Lab extends pulumi.ComponentResource {
             hosts: hostList, guests: withCpu.map(({ g, field }) => ({ name: g.name, cpu: g.cpu!, visits: visits[g.name], field })),
         }, parent);
         for (const g of plan.guests) {
+            // Without an export each host builds the boot files into its local pool, before the pool may go on destroy.
             const image = new GuestImage(`${name}-${g.name}-image`, {
-                nfs, name: g.name, image: g.image.qcow2 ? { qcow2: g.image.qcow2 } : { builtin: "tiny" },
-                diskMiB: g.image.diskMiB, poolTarget: plan.pool.target, exportDisk: g.exportDisk !== undefined,
-            }, parent);
+                ...(nfs ? { nfs } : { hosts: hostList }), name: g.name, image: g.image.qcow2 ? { qcow2: g.image.qcow2 } : { builtin: "tiny" },
+                diskMiB: g.image.diskMiB, poolTarget: plan.boot.dir, exportDisk: g.exportDisk !== undefined,
+            }, nfs ? parent : { parent: this, dependsOn: localPools });
             this.domains[g.name] = new Domain(`${name}-${g.name}`, {
                 host: this.hosts[g.home], hosts: hostList, guestName: g.name, memoryMiB: g.memoryMiB, vcpus: g.vcpus,
                 image, network: attachment, address: g.address, prefix: g.prefix, counterPort: g.counterPort,

@@ -1,6 +1,8 @@
 // Migration modes on a real lab: pre-copy against a dirtying guest, post-copy, and cold.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { LegMetrics, isFailed, parseLegOutcome } from "../../components/reports/metrics";
 import { expandTimeline } from "../../components/reports/timeline";
 import { LOCAL_MIGRATION_TLS_DIR, guestMemoryMarker, migrateLegScript } from "../../components/render";
@@ -345,18 +347,14 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         assert.ok(!isFailed(home) && home.destinationState === "running", JSON.stringify(home));
     });
 
-    it("storage: copy moves the guest's disk with its memory: the disk phase measured, the disk intact after each leg, on one host only, none on the export", () => {
-        // The same lab (the stack stacks/Pulumi.local-disks.yaml runs alone): vm1's disk moves to a
-        // pool of each host's own; the changed definition restarts it at home on a new local disk.
-        lab.configure((c) => { c.migration.mode = "precopy"; c.guests[0].storage = "copy"; });
-        const r = lab.up();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
-        assert.match(r.stdout, /made its disk \/var\/lib\/libvirt\/images\/miglab-/);
+    /** Each leg's disk figures: reported, timed from the timeline, and the disk intact on arrival (its sum), the guest counting on. */
+    function diskLegs(): LegMetrics[] {
         const legs = legsOf();
         assert.deepStrictEqual(legs.map((l) => `${l.from}>${l.to}`), ["pc1>pc2", "pc2>pc1"]);
         for (const l of legs) {
             const d = l.disk;
             assert.ok(d, `leg ${l.leg} reports no disk`);
+            console.log(`      ${l.leg} ${l.from}>${l.to}: disk ${d.bytes} of ${d.totalBytes} bytes in ${d.ms} ms (${d.msFrom}), leg ${l.wallClockMs} ms`);
             // The guest wrote its counter sector at least, so some of the disk crossed; the leg kept
             // a timeline, whose samples carry libvirt's disk figures: the phase is timed from them.
             assert.ok(d.bytes > 0 && d.totalBytes > 0, JSON.stringify(d));
@@ -369,11 +367,60 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             assert.ok(l.counterAfter > l.counterBefore, JSON.stringify(l));
         }
         // Back home, the disk is on pc1 alone (each leg removed the copy it left), and it counts on.
-        const held = lab.diskPaths();
-        assert.deepStrictEqual(held.map((x) => x.host), ["pc1"], "the guest's disk should be on pc1 only");
+        assert.deepStrictEqual(lab.diskPaths().map((x) => x.host), ["pc1"], "the guest's disk should be on pc1 only");
         const c = lab.counting();
         assert.ok(c.ok, c.said);
-        // The export holds no guest disk now (the one miglab had made there went), only the boot files.
-        assert.ok(!fs.existsSync(`${lab.export}/vm1.qcow2`), "vm1.qcow2 is still on the export");
+        return legs;
+    }
+
+    it("storage: copy-incremental moves only the overlay: the disk bytes a few clusters the guest wrote, far fewer than the whole disk, intact after each leg", () => {
+        // The lab keeps its export: the overlay's backing, vm1.qcow2 there, is what every host reads.
+        lab.configure((c) => { c.migration.mode = "precopy"; c.guests[0].storage = "copy-incremental"; });
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        const g = lab.plan.guests[0];
+        assert.match(r.stdout, /made its disk \/var\/lib\/libvirt\/images\/miglab-\S+ \(overlay \//);
+        for (const l of diskLegs()) {
+            const d = l.disk!;
+            // The overlay holds only what the guest wrote since it was made: its counter sector, once a
+            // second, in one qcow2 cluster (64 KiB, the mirror's granularity too); the mirror sends that
+            // cluster once, and again each time the guest rewrites it before the switch. So at most one
+            // cluster per second of the leg and one more, where a whole-disk copy moves all diskMiB.
+            const cluster = 64 * 1024;
+            assert.ok(d.bytes <= cluster * (1 + Math.ceil(l.wallClockMs / 1000)), `${d.bytes} bytes sent in a ${l.wallClockMs} ms leg: ${JSON.stringify(d)}`);
+            assert.ok(d.bytes * 16 <= g.image.diskMiB * 2 ** 20, `${d.bytes} bytes is not far below the ${g.image.diskMiB} MiB disk`);
+        }
+    });
+
+    it("storage: copy in a lab with no NFS server: the disk moves with the memory, measured, intact after each leg, on one host only; nothing is exported", () => {
+        // The same lab without nfs.export (the stack stacks/Pulumi.local-disks.yaml runs alone): no
+        // NFS server nor shared pool, vm1's disk in a pool of each host's own, and its kernel and
+        // initramfs built on each host; after the copy-incremental test above, the changed
+        // definition restarts vm1 at home, its overlay made a disk of its own first.
+        lab.configure((c) => { delete c.nfs.export; delete c.pool; c.migration.mode = "precopy"; c.guests[0].storage = "copy"; });
+        assert.strictEqual(lab.plan.export, undefined);
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        assert.match(r.stdout, /made its disk \/var\/lib\/libvirt\/images\/miglab-|becomes a disk of its own/);
+        // A full copy mirrors the disk's whole virtual size (64 MiB here: 67108864 bytes in each leg).
+        for (const l of diskLegs()) {
+            assert.ok(l.disk!.totalBytes >= lab.plan.guests[0].image.diskMiB * 2 ** 20, JSON.stringify(l.disk));
+        }
+        // No NFS server runs in the lab: no ganesha or rpcbind in any of its nodes, nothing listens
+        // for NFS or rpcbind on the third node, and the export the lab would have had is not there.
+        const daemons = lab.plan.nodes.flatMap((n) => {
+            const pids = spawnSync("ip", ["netns", "pids", `${lab.plan.labId}-${n.name}`], { encoding: "utf8" }).stdout.split(/\s+/).filter(Boolean);
+            return pids.map((p) => `${n.name}:${fs.existsSync(`/proc/${p}/comm`) ? fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() : "gone"}`);
+        });
+        assert.ok(daemons.length > 0, "no process found in the lab's namespaces");
+        assert.deepStrictEqual(daemons.filter((d) => /ganesha|rpcbind/.test(d)), [], daemons.join(" "));
+        const listening = lab.inNode("nfs", "ss -Hltnu '( sport = :2049 or sport = :111 )'");
+        assert.deepStrictEqual([listening.code, listening.stdout.trim()], [0, ""], listening.stderr);
+        assert.ok(!fs.existsSync(lab.export), `${lab.export} is there`);
+        // Each host booted the guest from boot files of its own, in its own pool.
+        for (const h of lab.plan.hosts) {
+            const kernel = path.join(lab.plan.stateDir, "nodes", h.name, "root", lab.plan.guests[0].kernel!);
+            assert.ok(fs.existsSync(kernel), `no kernel on ${h.name}: ${kernel}`);
+        }
     });
 });

@@ -51,9 +51,9 @@ describe("config (ajv schema + cross-field rules)", () => {
     });
 
     it("lists every error at once", () => {
-        const p = problems((c) => { c.site = "cloud"; delete c.pool; c.guests[0].memoryMiB = 12; c.extra = 1; });
+        const p = problems((c) => { c.site = "cloud"; delete c.nfs.host; c.guests[0].memoryMiB = 12; c.extra = 1; });
         assert.ok(p.includes("site: must be one of 'local', 'ssh'"), p.join("\n"));
-        assert.ok(p.includes("pool: is required"), p.join("\n"));
+        assert.ok(p.includes("nfs.host: is required"), p.join("\n"));
         assert.ok(p.some((x) => x.startsWith("guests[0].memoryMiB: must be an integer from 64 to 65536")), p.join("\n"));
         assert.ok(p.includes("extra: is not a known field; remove it or check its spelling"), p.join("\n"));
     });

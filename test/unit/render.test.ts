@@ -108,8 +108,8 @@ describe("libvirt XML", () => {
     }
 
     it("renders dir and netfs pools that pass virt-xml-validate", () => {
-        validates(r.poolXml({ name: "miglab", target: plan.export }), "storagepool");
-        const xml = r.poolXml({ name: "p", target: "/mnt/p", nfs: { address: plan.nfs.address, export: plan.export } });
+        validates(r.poolXml({ name: "miglab", target: plan.export! }), "storagepool");
+        const xml = r.poolXml({ name: "p", target: "/mnt/p", nfs: { address: plan.nfs.address, export: plan.export! } });
         validates(xml, "storagepool");
         assert.match(xml, /<dir path='\/var\/lib\/miglab\/exports\/same-subnet'\/>/);
     });
@@ -153,10 +153,10 @@ describe("host scripts", () => {
     const scripts: Record<string, string> = {
         "local-site up": r.localSiteScript(site, "up"),
         "local-site down": r.localSiteScript(site, "down"),
-        "nfs up": r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "ganesha", stateDir: "/tmp/g" }, "up"),
+        "nfs up": r.nfsScript({ export: plan.export!, clients: plan.allowedNetworks, implementation: "ganesha", stateDir: "/tmp/g" }, "up"),
         "host check": r.hostCheckScript(plan.hosts[0]),
-        "pool up": r.poolScript({ name: "miglab", target: plan.export }, "up"),
-        "guest image up": r.guestImageScript({ name: "vm1", export: plan.export, disk: guest.disk, diskMiB: 64, builtin: "tiny",
+        "pool up": r.poolScript({ name: "miglab", target: plan.export! }, "up"),
+        "guest image up": r.guestImageScript({ name: "vm1", export: plan.export!, disk: guest.disk, diskMiB: 64, builtin: "tiny",
             kernel: `${plan.export}/k`, initrd: `${plan.export}/i` }, "up"),
         "domain up": r.domainScript({ name: "vm1", xml: r.domainXml(domainSpec, "tcg"), address: guest.address,
             counterPort: 7000, keyPath: plan.labKey, peers: ["10.10.10.1", "10.10.10.2"] }, "up"),

@@ -25,14 +25,14 @@ const rendered: Record<string, string> = {};
 for (const action of ["up", "down"] as const) {
     Object.assign(rendered, {
         [`local-site ${action}`]: r.localSiteScript(siteSpecOf(plan), action),
-        [`nfs-server ganesha ${action}`]: r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "ganesha", stateDir: "/var/lib/x" }, action),
-        [`nfs-server ganesha-service ${action}`]: r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "ganesha-service", stateDir: "/var/lib/x", id: "m1" }, action),
+        [`nfs-server ganesha ${action}`]: r.nfsScript({ export: plan.export!, clients: plan.allowedNetworks, implementation: "ganesha", stateDir: "/var/lib/x" }, action),
+        [`nfs-server ganesha-service ${action}`]: r.nfsScript({ export: plan.export!, clients: plan.allowedNetworks, implementation: "ganesha-service", stateDir: "/var/lib/x", id: "m1" }, action),
         [`pool dir over a host's own mount ${action}`]: r.poolScript({ name: "miglab", target: "/mnt/miglab", node: "pc1", expectMarker: "m1" }, action),
         [`host bridge ${action}`]: r.hostBridgeScript({ node: "pc1", address: "10.10.10.1", bridge: "br-lab", stateDir: "/var/lib/miglab/m1" }, action),
         [`domain with known hosts ${action}`]: r.domainScript({ name: g.name, xml: "<domain/>", address: g.address, counterPort: 7000, keyPath: plan.labKey, knownHosts: "/root/.ssh/k", peers: ["10.10.10.1"] }, action),
-        [`nfs-server kernel ${action}`]: r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation: "kernel", stateDir: "/var/lib/x" }, action),
-        [`pool ${action}`]: r.poolScript({ name: "miglab", target: "/var/lib/miglab/pool", nfs: { address: plan.nfs.address, export: plan.export } }, action),
-        [`guest-image ${action}`]: r.guestImageScript({ name: g.name, export: plan.export, disk: g.disk, diskMiB: 64, builtin: "tiny", kernel: "/e/k", initrd: "/e/i" }, action),
+        [`nfs-server kernel ${action}`]: r.nfsScript({ export: plan.export!, clients: plan.allowedNetworks, implementation: "kernel", stateDir: "/var/lib/x" }, action),
+        [`pool ${action}`]: r.poolScript({ name: "miglab", target: "/var/lib/miglab/pool", nfs: { address: plan.nfs.address, export: plan.export! } }, action),
+        [`guest-image ${action}`]: r.guestImageScript({ name: g.name, export: plan.export!, disk: g.disk, diskMiB: 64, builtin: "tiny", kernel: "/e/k", initrd: "/e/i" }, action),
         [`domain ${action}`]: r.domainScript({ name: g.name, xml: "<domain/>", address: g.address, counterPort: 7000, keyPath: plan.labKey, peers: ["10.10.10.1", "10.10.10.9"] }, action),
         [`nat network ${action}`]: r.natScript({ network: "miglab-nat", bridge: "virbr-mlnat", subnet: "192.168.150.0/24", gateway: "192.168.150.1", mac: "52:54:00:4d:4c:01" }, action),
         [`ovs ${action}`]: r.ovsScript({ node: "pc1", ownDaemons: true, uplink: "eth0", address: "10.10.10.1/29", gateway: "10.10.10.6",
@@ -47,7 +47,7 @@ for (const action of ["up", "down"] as const) {
     });
 }
 for (const implementation of ["ganesha", "ganesha-service", "kernel"] as const) {
-    rendered[`nfs-server ${implementation} check`] = r.nfsScript({ export: plan.export, clients: plan.allowedNetworks, implementation, stateDir: "/var/lib/x" }, "check");
+    rendered[`nfs-server ${implementation} check`] = r.nfsScript({ export: plan.export!, clients: plan.allowedNetworks, implementation, stateDir: "/var/lib/x" }, "check");
 }
 rendered["host-check"] = r.hostCheckScript(plan.hosts[0]);
 rendered["host-check with addresses to reach"] = r.hostCheckScript({ ...plan.hosts[0], reach: [{ address: "10.10.20.2", why: "outside.address: the guests ping it" }] });
@@ -63,7 +63,7 @@ const cg = copyPlan.guests[0];
 for (const action of ["up", "down"] as const) {
     rendered[`domain with a local disk ${action}`] = r.domainScript({ name: cg.name, xml: "<domain/>", address: cg.address, counterPort: 7000, keyPath: copyPlan.labKey,
         peers: ["10.10.10.1", "10.10.10.2"], localDisk: cg.local }, action);
-    rendered[`guest-image, boot files only ${action}`] = r.guestImageScript({ name: cg.name, export: copyPlan.export, disk: "", diskMiB: 64, builtin: "tiny", kernel: "/e/k", initrd: "/e/i" }, action);
+    rendered[`guest-image, boot files only ${action}`] = r.guestImageScript({ name: cg.name, export: copyPlan.export!, disk: "", diskMiB: 64, builtin: "tiny", kernel: "/e/k", initrd: "/e/i" }, action);
 }
 rendered["migrate-leg moving the disk"] = r.migrateLegScript(legSpecOf(copyPlan, cg, { leg: "out", from: copyPlan.hosts[0], to: copyPlan.hosts[1] }));
 rendered["migrate-leg with capture: true, at the router"] = r.migrateLegScript(legSpecOf(plan, g, {

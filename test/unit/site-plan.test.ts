@@ -23,11 +23,10 @@ describe("the plan's site-dependent part: one entry per kind of site", () => {
 
     it("a new kind of site is one entry: planLab takes every site-dependent answer from it", () => {
         const real = SITE_PLANS.local;
-        SITE_PLANS.local = ({ cfg, labId }) => ({
+        SITE_PLANS.local = ({ labId }) => ({
             connect: (node, index) => ({ host: `198.51.100.${index + 1}`, port: 4000, user: `lab-${node.name}` }),
             makesRouter: false,
-            pool: { name: cfg.pool.name, type: "netfs", target: "/srv/other/pool" },
-            nfsServer: "kernel",
+            shared: (_exportDir, pool) => ({ pool: { name: pool.name, type: "netfs", target: "/srv/other/pool" }, nfsServer: "kernel" }),
             labKey: `/srv/other/${labId}.key`,
             hostSsh: { options: "-o StrictHostKeyChecking=yes", uriParams: "", knownHosts: "/srv/other/known_hosts" },
         });
@@ -51,7 +50,7 @@ describe("the plan's site-dependent part: one entry per kind of site", () => {
         const local = planLab(bridged("local"), "x");
         const ssh = planLab(bridged("ssh"), "x");
         assert.deepStrictEqual([local.forward, ssh.forward], [["nfs"], []]);
-        assert.deepStrictEqual([local.pool.type, ssh.pool.type], ["dir", "netfs"]);
+        assert.deepStrictEqual([local.pool?.type, ssh.pool?.type], ["dir", "netfs"]);
         assert.deepStrictEqual([local.nfsServer, ssh.nfsServer], ["ganesha", "kernel"]);
         assert.deepStrictEqual([local.hostSsh.uriParams, ssh.hostSsh.knownHosts], ["&no_verify=1", `/root/.ssh/miglab-${ssh.labId}.known_hosts`]);
         assert.ok(local.labKey.startsWith(`${local.stateDir}/`) && !ssh.labKey.startsWith(ssh.stateDir), `${local.labKey} ${ssh.labKey}`);

@@ -52,7 +52,7 @@ describe("guests[].storage: the plan", () => {
         assert.deepStrictEqual(g.local, { storage: "copy", path: g.disk, make: { empty: 64 } });
         assert.strictEqual(g.exportDisk, undefined);
         // The boot files stay in the shared pool, which every host sees.
-        assert.strictEqual(g.kernel, `${plan.pool.target}/miglab-tiny-vmlinuz`);
+        assert.strictEqual(g.kernel, `${plan.pool!.target}/miglab-tiny-vmlinuz`);
     });
 
     it("copies a guest's own qcow2 from the shared pool, and builds a copy-incremental guest's overlay on the image there", () => {
@@ -62,8 +62,8 @@ describe("guests[].storage: the plan", () => {
         const inc = withStorage("copy-incremental");
         const g = inc.guests[0];
         // The local site's shared pool is the export itself: the backing is where every host sees it.
-        assert.deepStrictEqual(g.local!.make, { overlayOn: `${inc.pool.target}/vm1.qcow2` });
-        assert.strictEqual(g.local!.backing, `${inc.pool.target}/vm1.qcow2`);
+        assert.deepStrictEqual(g.local!.make, { overlayOn: `${inc.pool!.target}/vm1.qcow2` });
+        assert.strictEqual(g.local!.backing, `${inc.pool!.target}/vm1.qcow2`);
         assert.strictEqual(g.exportDisk, `${inc.export}/vm1.qcow2`, "the base image is made on the export");
     });
 

@@ -49,7 +49,7 @@ describe("site ssh: host keys", () => {
         const p = planLab(parseLabConfig(c), "x");
         assert.deepStrictEqual(p.hosts[0].connect, { host: "127.0.0.1", port: 2201, user: "alice" });
         assert.strictEqual(p.nfsServer, "ganesha-service");
-        assert.strictEqual(p.pool.type, "dir");
+        assert.strictEqual(p.pool!.type, "dir");
         assert.match(p.hostSsh.options, /StrictHostKeyChecking=yes -o UserKnownHostsFile=\/root\/\.ssh\/miglab-m\w+\.known_hosts/);
         assert.strictEqual(p.hostSsh.uriParams, "");
         const bad = sshLab();

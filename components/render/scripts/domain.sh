@@ -38,6 +38,20 @@ ensure_disk() {
   mv -f "$tmp" "$LOCAL_DISK"
   echo "guest $GUEST: made its disk $LOCAL_DISK ($MAKE_DISK)" >&2
 }
+# A disk kept from the guest's other local storage (copy <-> copy-incremental: the same path) has the
+# wrong shape: copy-incremental's must be an overlay over its image, copy's a disk of its own.
+want_backing() { if [ "${MAKE_DISK%% *}" = overlay ]; then echo "${MAKE_DISK#* }"; fi; }
+disk_backing() { qemu-img info -U --output=json "$LOCAL_DISK" | sed -n 's/^ *"backing-filename": "\(.*\)",\{0,1\}$/\1/p' | head -n1; }
+disk_shape_ok() { [ -z "$LOCAL_DISK" ] || [ ! -f "$LOCAL_DISK" ] || [ "$(disk_backing)" = "$(want_backing)" ]; }
+# Rebased, not made again: the guest's content is kept (safe mode compares the old backing with the new).
+reshape_disk() {
+  disk_shape_ok && return 0
+  local want shape="a disk of its own"; want=$(want_backing)
+  [ -z "$want" ] || shape="an overlay over $want"
+  echo "guest $GUEST: its disk $LOCAL_DISK becomes $shape (its storage changed), its content kept" >&2
+  qemu-img rebase -q -f qcow2 -b "$want" ${want:+-F qcow2} "$LOCAL_DISK" >&2 ||
+    { echo "guest $GUEST: could not rebase $LOCAL_DISK; remove it (pulumi destroy, or rm it) and run pulumi up again" >&2; exit 1; }
+}
 show_console() { # the end of the guest's console, read on stdin, printed above what went wrong
   tr -d '\r' | sed "s/^/guest $GUEST console: /" >&2
 }
@@ -83,6 +97,9 @@ if [ "$ACTION" = up ]; then
     # A running guest keeps its old definition until restarted: make the declared one run.
     echo "guest $GUEST: definition changed, restarting it" >&2
     $V destroy "$GUEST" >/dev/null
+  elif $V domstate "$GUEST" | grep -qx running && ! disk_shape_ok; then
+    echo "guest $GUEST: its storage changed, restarting it" >&2
+    $V destroy "$GUEST" >/dev/null
   fi
   if ! $V domstate "$GUEST" | grep -qx running; then
     # What a host's console says from here on is this run's: a leg or a test that looks for the
@@ -91,6 +108,7 @@ if [ "$ACTION" = up ]; then
       $SSH -o ConnectTimeout=10 "root@$p" "mkdir -p '${CONSOLE_LOG%/*}' && echo 'miglab-guest starting: the lines above are from an earlier run' >> '$CONSOLE_LOG'" 2>/dev/null || true
     done
     ensure_disk
+    reshape_disk
     $V start "$GUEST" >/dev/null
   fi
   deadline=$((SECONDS + 120))

@@ -1,10 +1,11 @@
 # Ensures (up) the guest's disk and, for the built-in image, its kernel and
-# initramfs on the export; removes them (down). Rendered with ACTION, OUT, NAME,
+# initramfs on the export (or, in a lab without one, in a host's own pool); removes them (down).
+# Rendered with ACTION, OUT, MARKS (the folder of what this made, in OUT), NAME,
 # DISK, DISK_MIB, BUILTIN, KERNEL, INITRD, BUILDER_SCRIPT (build-guest.sh) and
 # GUEST_INIT (guest-init.sh, the guest's /init). DISK "": the boot files only (the guest's disk
 # is in a host's own pool, storage copy).
 # Destroy removes only what miglab made: a disk it created is recorded in
-# $OUT/.miglab-made/, and a user's own qcow2 (or a file that was there first) is never deleted.
+# $OUT/$MARKS/, and a user's own qcow2 (or a file that was there first) is never deleted.
 #
 # Several guests run this at once on the NFS server. The kernel and initramfs are
 # shared: they are built once, under a lock on the export, into a stage only the
@@ -12,7 +13,7 @@
 # so a guest booting meanwhile reads either the old file or the new one, whole.
 # Each guest's disk is its own, created under a unique name and renamed.
 set -eu
-MADE="$OUT/.miglab-made"
+MADE="$OUT/$MARKS"
 mkdir -p "$OUT"
 exec 9>"$OUT/.miglab-tiny.lock"
 if [ "$ACTION" = down ]; then

@@ -545,6 +545,9 @@ while kill -0 "$mig" 2>/dev/null; do
       after-seconds) go=$(echo "$elapsed >= $POSTCOPY_AFTER_S" | bc) ;;
       on-stall) go=$([ "$iter" -ge 2 ] && [ $stalled -ge 2 ] && echo 1 || echo 0) ;;
     esac
+    # The preempt channel lives only as long as the post-copy phase, which on a busy machine can be
+    # over (126 ms seen) before the reads below: it is watched from the ask on, beside them.
+    [ "$go" = 1 ] && { preempt_channels > "$WORK/channels" & channels_pid=$!; }
     if [ "$go" = 1 ] && virsh -c qemu:///system migrate-postcopy "$GUEST" >/dev/null 2>&1; then
       switched=1; switched_at=$(date +%s.%N); say "switched to post-copy ($POSTCOPY_SWITCH, iteration $iter)"
       # Read at the ask too: a short post-copy may be over before the source reports it began.
@@ -557,8 +560,13 @@ while kill -0 "$mig" 2>/dev/null; do
         sleep 0.01
       done
       at_switch=$(job_stats time_elapsed memory_remaining memory_processed)
-      case "$at_switch" in *"?"*) at_switch=$asked ;; esac
-      channels=$(preempt_channels)
+      # No job any more, or nothing left: the post-copy phase was over before this read, so the read
+      # at the ask is the one from before it.
+      read -r _ left_at_switch _ <<<"$at_switch"
+      case "$at_switch" in *"?"*) at_switch=$asked ;; *) [ "$left_at_switch" = 0 ] && at_switch=$asked ;; esac
+      wait "$channels_pid" 2>/dev/null; channels=$(cat "$WORK/channels" 2>/dev/null || echo 0)
+    elif [ -n "${channels_pid:-}" ]; then
+      kill "$channels_pid" 2>/dev/null; wait "$channels_pid" 2>/dev/null; channels_pid=""
     fi
   fi
   # A break after the switch: `virsh migrate` may wait for minutes yet (on a destination that has not

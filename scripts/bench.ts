@@ -17,8 +17,8 @@ import { LegMetrics, LegOutcome, isFailed, spread } from "../components/reports/
 import { textTable } from "../components/reports/table";
 import { groupedBarChart, panelledCharts } from "../components/reports/chart";
 import { downtimeRows, downtimeTable, downtimeChartSpecs, DowntimeCase } from "../components/reports/downtime";
-import { LOST_AFTER_MS, PACE_MS, RESUME_SHARE, RESUME_WINDOW_MS, alignedProgress, progressFigures, ProgressFigures } from "../components/reports/progress";
-import { VariantsPanel, variantsProgressChart } from "../components/reports/progressChart";
+import { LOST_AFTER_MS, PACE_MS, RESUME_SHARE, RESUME_WINDOW_MS, progressFigures, ProgressFigures } from "../components/reports/progress";
+import { VariantsPanel, progressPanels, variantsProgressChart } from "../components/reports/progressChart";
 import type { MigrationConfig } from "../components/model/config";
 import { LabStack } from "./lab-stack";
 import { ROOT, benchStack } from "./pulumi-cli";
@@ -153,6 +153,17 @@ function reportDowntime(cases: DowntimeCase[]): string {
         "wrote docs/bench-downtime.svg"].join("\n");
 }
 
+/**
+ * The median resume time over a case's legs, or, when a leg's guest never got back to its pace
+ * within its record, each leg's ("7334 / >10972"): a median of the ones that did would hide it.
+ */
+function resume(legs: LegMetrics[]): string {
+    const figures = legs.map((l) => (l.timeline ? progressFigures(l.timeline) : null)).filter((f): f is ProgressFigures => f !== null);
+    if (figures.length === 0) { return "-"; }
+    if (figures.every((f) => f.resumeMs !== null)) { return String(median(figures.map((f) => f.resumeMs!))); }
+    return figures.map((f) => (f.resumeMs === null ? `>${f.recordAfterMs}` : String(f.resumeMs))).join(" / ");
+}
+
 function report(results: Result[], buildSeconds: number, noopSeconds: number): string {
     const head = ["mode", "dirty MiB/s", "cap MiB/s", "outcome", "total ms", "downtime ms", "gap ms", "recovery ms", "data MB", "iter", "faults", "pushed", "tail ms",
         "before/s", "pre-copy/s", "pace/s", "post-copy/s", "after/s", "resume ms", "lost s",
@@ -170,7 +181,7 @@ function report(results: Result[], buildSeconds: number, noopSeconds: number): s
         return [r.mode, String(r.dirtyMiBs), r.bandwidthMiBs ? String(r.bandwidthMiBs) : "-", r.outcome, m((l) => l.totalTimeMs), m((l) => l.downtimeMs),
             m((l) => l.probe?.longestGapMs ?? NaN), m((l) => l.phases?.networkRecoveryMs ?? NaN),
             m((l) => Math.round(l.dataProcessedBytes / 1e5) / 10), m((l) => l.iterations), pc((p) => p.faults), pc((p) => p.pushedPages), pc((p) => p.tailMs),
-            pg((p) => p.before), pg((p) => p.precopy), pg((p) => p.pace), pg((p) => p.postcopy), pg((p) => p.after), pg((p) => p.resumeMs), pg((p) => p.lostSeconds),
+            pg((p) => p.before), pg((p) => p.precopy), pg((p) => p.pace), pg((p) => p.postcopy), pg((p) => p.after), resume(r.legs), pg((p) => p.lostSeconds),
             m((l) => l.throughputMBs), m((l) => l.plainMBs), m((l) => l.ratio),
             m((l) => Math.round(l.memoryBps / 1e6 / l.plainMBs * 1000) / 1000)];
     });
@@ -183,8 +194,9 @@ function report(results: Result[], buildSeconds: number, noopSeconds: number): s
         "post-copy: faults = pages fetched by the guest's faults, pushed = pages sent unasked, tail = switch until the last page",
         "the guest's progress, per second (MiB its workload wrote; counter ticks without a workload): before the destination started,",
         `during pre-copy, its pace over the ${PACE_MS} ms before the switch (pre-copy: the pause), from the switch to the last page, after it;`,
-        `resume = the switch until its rate over ${RESUME_WINDOW_MS} ms is back at ${RESUME_SHARE * 100} % of that pace; lost s = the work behind a guest`,
-        `keeping that pace, from the switch until ${LOST_AFTER_MS} ms after the last page, in seconds of it`];
+        `resume = the switch until its rate over ${RESUME_WINDOW_MS} ms is back at ${RESUME_SHARE * 100} % of that pace (>N: not within the N ms recorded);`,
+        `lost s = the work behind a guest keeping that pace, from the switch until ${LOST_AFTER_MS} ms after the last page, in seconds of it`,
+        "(below 0: it ran faster than its pace before the switch)"];
     const columns = [...new Set(results.map((r) => `${r.dirtyMiBs} MiB/s${r.bandwidthMiBs ? ` (cap ${r.bandwidthMiBs})` : ""}`))];
     const val = (mode: string, f: (l: LegMetrics) => number) => columns.map((col) => {
         const r = results.find((x) => x.mode === mode && `${x.dirtyMiBs} MiB/s${x.bandwidthMiBs ? ` (cap ${x.bandwidthMiBs})` : ""}` === col);
@@ -200,27 +212,19 @@ function report(results: Result[], buildSeconds: number, noopSeconds: number): s
     const panels = variantsPanels(results);
     if (panels.length > 0) {
         fs.writeFileSync(path.join(ROOT, "docs", "variants-progress.svg"), variantsProgressChart(panels,
-            "Post-copy's variants against the guest's progress (each leg aligned at its switch)"));
+            "Post-copy's variants against the guest's progress (each leg aligned at its switch)", MODES.map((m) => modeFields(m).postcopyVariant)));
         lines.push("wrote docs/variants-progress.svg");
     }
     return lines.join("\n");
 }
 
-/** The post-copy cases' legs as curves, one panel per dirty rate and cap. */
+/** The post-copy cases' legs as curves, one panel per dirty rate and cap, in the grid's order. */
 function variantsPanels(results: Result[]): VariantsPanel[] {
-    const panels: VariantsPanel[] = [];
-    for (const r of results) {
-        const curves = r.legs.flatMap((l) => {
-            const a = l.timeline && l.postcopy ? alignedProgress(l.timeline) : null;
-            const f = l.timeline ? progressFigures(l.timeline) : null;
-            return a && f ? [{ variant: modeFields(r.mode).postcopyVariant, leg: l.leg, points: a.points, lastPageMs: f.lastPageMs - f.switchMs, pace: f.pace, unit: a.unit }] : [];
-        });
-        if (curves.length === 0) { continue; }
-        const title = `guest dirtying ${r.dirtyMiBs} MiB/s${r.bandwidthMiBs ? `, migration capped at ${r.bandwidthMiBs} MiB/s` : ""}`;
-        const panel = panels.find((p) => p.title === title) ?? panels[panels.push({ title, unit: curves[0].unit, curves: [] }) - 1];
-        panel.curves.push(...curves);
-    }
-    return panels;
+    return progressPanels(results.map((r) => ({
+        title: `guest dirtying ${r.dirtyMiBs} MiB/s${r.bandwidthMiBs ? `, migration capped at ${r.bandwidthMiBs} MiB/s` : ""}`,
+        variant: modeFields(r.mode).postcopyVariant,
+        legs: r.legs,
+    })));
 }
 
 main();

@@ -1,23 +1,45 @@
 // Post-copy's variants against the guest's own progress: per case (a dirty rate, a cap) one
 // panel, each leg's work since the switch over one time axis aligned at the switch, with the
-// line an unmigrated guest would have drawn. Pure string building in the style of chart.ts;
-// each curve carries its leg and figures in data-* attributes, so a test reads the picture back.
+// line an unmigrated guest would have drawn. The work is counted in seconds of the leg's own
+// pace before the switch (progress.ts), so every leg's unmigrated line is the same diagonal
+// and the gap below it is the work lost, whatever pace the emulator gave that leg. Pure string
+// building in the style of chart.ts; each curve carries its leg and figures in data-* attributes, so a test reads the picture back.
 import { FONT, PALETTE, XML_DECL, escapeXml, fmt, formatValue, niceTicks, svgOpen, textWidth } from "./chart";
+import type { LegMetrics } from "./metrics";
+import { alignedProgress, progressFigures } from "./progress";
 
 export interface VariantCurve {
     /** The variant (the legend's name; one colour per name across panels). */
     variant: string;
     /** The leg's name (out, back): the second and later legs of a variant are drawn dashed. */
     leg: string;
-    /** [ms since the switch, work since the switch] */
+    /** [ms since the switch, work since the switch (in the unit the leg's pace is in)] */
     points: [number, number][];
     /** The last page, ms since the switch: marked on the curve. */
     lastPageMs: number;
-    /** The guest's pace just before the switch (work per second): the unmigrated line. */
+    /** The guest's pace just before the switch (work per second): its work is drawn in seconds of it. */
     pace: number;
 }
 
-export interface VariantsPanel { title: string; unit: string; curves: VariantCurve[] }
+export interface VariantsPanel { title: string; curves: VariantCurve[] }
+
+/**
+ * The post-copy legs of measured cases as panels: one per title (a dirty rate and cap), in the
+ * order the titles first come; a leg that did not switch (it completed in pre-copy first) or
+ * kept no progress stream has no curve, and a panel without curves is left out.
+ */
+export function progressPanels(cases: { title: string; variant: string; legs: LegMetrics[] }[]): VariantsPanel[] {
+    const panels: VariantsPanel[] = [...new Set(cases.map((c) => c.title))].map((title) => ({ title, curves: [] }));
+    for (const c of cases) {
+        for (const l of c.legs) {
+            const a = l.timeline && l.postcopy ? alignedProgress(l.timeline) : null;
+            const f = l.timeline ? progressFigures(l.timeline) : null;
+            if (!a || !f) { continue; }
+            panels.find((p) => p.title === c.title)!.curves.push({ variant: c.variant, leg: l.leg, points: a.points, lastPageMs: f.lastPageMs - f.switchMs, pace: f.pace });
+        }
+    }
+    return panels.filter((p) => p.curves.length > 0);
+}
 
 const WIDTH = 960;
 const M = { left: 64, right: 20, top: 48 };
@@ -27,9 +49,13 @@ const PANEL_H = 180, GAP = 70;
 export const LEAD_MS = 3000;
 const REFERENCE = "#888888";
 
-/** The SVG document: one panel per case, the variants' curves aligned at the switch (t = 0). */
-export function variantsProgressChart(panels: VariantsPanel[], title: string): string {
-    const variants = [...new Set(panels.flatMap((p) => p.curves.map((c) => c.variant)))];
+/**
+ * The SVG document: one panel per case, the variants' curves aligned at the switch (t = 0).
+ * `order`: the variants' colours and legend in this order (e.g. the grid's), whichever panel
+ * has which; by default as they first come.
+ */
+export function variantsProgressChart(panels: VariantsPanel[], title: string, order: string[] = []): string {
+    const variants = [...new Set([...order, ...panels.flatMap((p) => p.curves.map((c) => c.variant))])];
     const colour = (v: string) => PALETTE[variants.indexOf(v) % PALETTE.length];
     const allT = panels.flatMap((p) => p.curves.flatMap((c) => c.points.map(([t]) => t)));
     const ticks = niceTicks(Math.max(-LEAD_MS, Math.min(0, ...allT)), Math.max(1000, ...allT), 12);
@@ -40,10 +66,9 @@ export function variantsProgressChart(panels: VariantsPanel[], title: string): s
     const out: string[] = [];
     let top = M.top + 30;
     for (const panel of panels) {
-        const visible = panel.curves.map((c) => c.points.filter(inAxis));
-        const paces = panel.curves.map((c) => c.pace).sort((a, b) => a - b);
-        const pace = paces.length ? paces[Math.floor((paces.length - 1) / 2)] : 0;
-        const ref = (t: number) => (pace * t) / 1000;
+        // Work in seconds of the leg's pace: an unmigrated guest does one second of it per second.
+        const visible = panel.curves.map((c) => c.points.filter(inAxis).map(([t, w]): [number, number] => [t, w / c.pace]));
+        const ref = (t: number) => t / 1000;
         const values = [...visible.flatMap((ps) => ps.map(([, v]) => v)), ref(tA), ref(tB)];
         const yt = niceTicks(Math.min(0, ...values), Math.max(0, ...values), 5);
         const y0 = yt[0], y1 = yt[yt.length - 1];
@@ -55,21 +80,21 @@ export function variantsProgressChart(panels: VariantsPanel[], title: string): s
             out.push(`<text class="tick" x="${M.left - 5}" y="${fmt(y(t) + 4)}" text-anchor="end" fill="#555555">${escapeXml(formatValue(t))}</text>`);
         }
         const cy = top + PANEL_H / 2;
-        out.push(`<text class="unit" x="14" y="${fmt(cy)}" text-anchor="middle" transform="rotate(-90 14 ${fmt(cy)})">${escapeXml(`${panel.unit} since the switch`)}</text>`);
-        // The switch, and the unmigrated guest: the pace before, kept up.
+        out.push(`<text class="unit" x="14" y="${fmt(cy)}" text-anchor="middle" transform="rotate(-90 14 ${fmt(cy)})">s of work since the switch</text>`);
+        // The switch, and the unmigrated guest: its pace before the switch, kept up.
         out.push(`<line class="switch" x1="${fmt(x(0))}" x2="${fmt(x(0))}" y1="${top}" y2="${top + PANEL_H}" stroke="#b07aa1" stroke-dasharray="4 3"/>`);
-        out.push(`<line class="unmigrated" data-pace="${pace}" x1="${fmt(x(tA))}" y1="${fmt(y(ref(tA)))}" x2="${fmt(x(tB))}" y2="${fmt(y(ref(tB)))}" stroke="${REFERENCE}" stroke-width="1" stroke-dasharray="2 3"/>`);
+        out.push(`<line class="unmigrated" x1="${fmt(x(tA))}" y1="${fmt(y(ref(tA)))}" x2="${fmt(x(tB))}" y2="${fmt(y(ref(tB)))}" stroke="${REFERENCE}" stroke-width="1" stroke-dasharray="2 3"/>`);
         const seen = new Set<string>();
         panel.curves.forEach((c, i) => {
             const pts = visible[i];
             if (pts.length === 0) { return; }
             const again = seen.has(c.variant);
             seen.add(c.variant);
-            out.push(`<polyline class="curve" data-variant="${escapeXml(c.variant)}" data-leg="${escapeXml(c.leg)}" data-last-page="${c.lastPageMs}" data-points="${pts.length}" ` +
+            out.push(`<polyline class="curve" data-variant="${escapeXml(c.variant)}" data-leg="${escapeXml(c.leg)}" data-last-page="${c.lastPageMs}" data-pace="${c.pace}" data-points="${pts.length}" ` +
                 `points="${pts.map(([t, v]) => `${fmt(x(t))},${fmt(y(v))}`).join(" ")}" fill="none" stroke="${colour(c.variant)}" stroke-width="1.5"${again ? ` stroke-dasharray="5 3"` : ""}/>`);
             // The last page, on the curve: from here the guest depends on its source no more.
-            const at = c.points.reduce((best, p) => (Math.abs(p[0] - c.lastPageMs) < Math.abs(best[0] - c.lastPageMs) ? p : best), c.points[0]);
-            if (inAxis(at)) {
+            const at = pts.reduce((best, p) => (Math.abs(p[0] - c.lastPageMs) < Math.abs(best[0] - c.lastPageMs) ? p : best), pts[0]);
+            {
                 out.push(`<circle class="last-page" data-variant="${escapeXml(c.variant)}" data-leg="${escapeXml(c.leg)}" data-ms="${c.lastPageMs}" cx="${fmt(x(at[0]))}" cy="${fmt(y(at[1]))}" r="3.5" fill="${colour(c.variant)}"/>`);
             }
         });

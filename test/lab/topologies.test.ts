@@ -87,7 +87,7 @@ describe("bridged topology, built by a real pulumi up", function () {
         // The router captures every frame pc1's tunnel port counted between its two reads (2 more
         // for the halving's rounding: the userspace datapath counts each packet twice). The counter
         // may hold more: the packets Open vSwitch had delivered to the guest's old port since its
-        // last dump, credited to the tunnel when the guest's MAC moved there (15 and 23 in two legs
+        // last dump, credited to the tunnel when the guest's MAC moved there (10, 15 and 23 in three legs
         // at load 6-13; 50 is half a second of the ~100 frames/s towards the guest; docs/capture.md).
         const counted = leg.tunnelForwardedPackets ?? NaN;
         const frames = c!.tunnelFrames ?? NaN;

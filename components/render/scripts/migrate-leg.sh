@@ -410,7 +410,7 @@ rm -f "$2" "$3"; mkfifo "$2" || exit 1
 setsid bash -c '"'"'exec 3<>"$1"; { echo "{\"execute\":\"qmp_capabilities\",\"arguments\":{\"enable\":[\"oob\"]}}"; cat <&3; } | socat - "UNIX-CONNECT:$2"'"'"' _ "$2" "$1" >"$3" 2>&1 </dev/null &
 pid=$!
 for _ in $(seq 50); do grep -q "^{\"return\": {}}" "$3" 2>/dev/null && { echo "$pid"; exit 0; }; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-kill -- -$pid 2>/dev/null; echo "its monitor did not answer: $(tr "\n" " " < "$3" | cut -c1-300)"; exit 1'
+kill -- -$pid 2>/dev/null; said=$(tr "\n" " " < "$3" | cut -c1-300); rm -f "$2" "$3"; echo "its monitor did not answer: $said"; exit 1'
 # shellcheck disable=SC2016 # $1 the FIFO, $2 what QEMU says, $3 the command's id, $4 the command: prints QEMU's answer
 QMP_ASK='timeout 5 bash -c "echo \"\$1\" > \"\$2\"" _ "$4" "$1" || { echo "the hold on the monitor is gone"; exit 1; }
 for _ in $(seq 50); do grep -F "\"id\": \"$3\"" "$2" && exit 0; sleep 0.1; done

@@ -63,7 +63,8 @@ stop_timeline() { # what is still recording when the leg stops early
   SAMPLER_PID=""; EVENTS_PID=""; DST_EVENTS_PID=""; PROGRESS_PID=""
 }
 cleanup() {
-  qmp_release
+  # Defined further down: a leg that ends before it never opened a hold.
+  [ "$(type -t qmp_release)" = function ] && qmp_release
   # (Cleared once their output is read: set here, the leg ended early, and their files go too.)
   [ -n "$PROBE_PID" ] && $SSH "root@$PROBE_ADDR" "kill $PROBE_PID; rm -f /tmp/miglab-probe-$LEG-$RUN_TAG.txt" 2>/dev/null
   [ -n "$BYSTANDER_PIDS" ] && $SSH "root@$PROBE_ADDR" "kill $BYSTANDER_PIDS; rm -f /tmp/miglab-probe-$LEG-*-$RUN_TAG.txt" 2>/dev/null

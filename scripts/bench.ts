@@ -5,7 +5,8 @@
 //    measured downtime, total time and data, for the idle guest and one dirtying 40 MiB/s.
 // `npm run bench -- downtime` (or `-- grid`) runs one of them. Prints the figures (with the
 // machine's load: it is shared), writes docs/bench.txt, docs/bench.svg and
-// docs/bench-downtime.svg (docs/benchmarks.md shows them) and bench/results.json.
+// docs/bench-downtime.svg (docs/benchmarks.md shows them), with post-copy in the grid
+// docs/variants-progress.svg (its variants against the guest's progress), and bench/results.json.
 // Environment: MIGLAB_BENCH_MODES, _DIRTY, _CAP, _TIMEOUT (the grid), MIGLAB_BENCH_DOWNTIMES,
 // _DOWNTIME_DIRTY, _PARALLEL, _RUNS (the downtime run), read below.
 // A benchmark that prints figures, not a test.
@@ -16,6 +17,8 @@ import { LegMetrics, LegOutcome, isFailed, spread } from "../components/reports/
 import { textTable } from "../components/reports/table";
 import { groupedBarChart, panelledCharts } from "../components/reports/chart";
 import { downtimeRows, downtimeTable, downtimeChartSpecs, DowntimeCase } from "../components/reports/downtime";
+import { LOST_AFTER_MS, PACE_MS, RESUME_SHARE, RESUME_WINDOW_MS, progressFigures, ProgressFigures } from "../components/reports/progress";
+import { VariantsPanel, progressPanels, variantsProgressChart } from "../components/reports/progressChart";
 import type { MigrationConfig } from "../components/model/config";
 import { LabStack } from "./lab-stack";
 import { ROOT, benchStack } from "./pulumi-cli";
@@ -126,14 +129,15 @@ function main(): void {
         lab.remove();
     }
     const seconds = (Date.now() - started) / 1000;
+    // Saved before the report is drawn from it: a run of many minutes is not lost to a report's fault.
+    const dir = path.join(ROOT, "bench");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "results.json"), JSON.stringify({ seconds, buildSeconds, noopSeconds, results, downtime }, null, 2));
     const text: string[] = [];
     if (only !== "downtime") { text.push(report(results, buildSeconds, noopSeconds)); }
     if (only !== "grid") { text.push(reportDowntime(downtime)); }
     text.push(`bench run time: ${(seconds / 60).toFixed(1)} min (load ${os.loadavg()[0].toFixed(1)} at the end)`);
     console.log(`\n${text.join("\n\n")}`);
-    const dir = path.join(ROOT, "bench");
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "results.json"), JSON.stringify({ seconds, buildSeconds, noopSeconds, results, downtime }, null, 2));
     if (only === undefined) { fs.writeFileSync(path.join(ROOT, "docs", "bench.txt"), `${text.join("\n\n")}\n`); }
     console.log(`wrote ${path.join(dir, "results.json")}${only === undefined ? " and docs/bench.txt" : ""}`);
 }
@@ -149,16 +153,35 @@ function reportDowntime(cases: DowntimeCase[]): string {
         "wrote docs/bench-downtime.svg"].join("\n");
 }
 
+/**
+ * The median resume time over a case's legs, or, when a leg's guest never got back to its pace
+ * within its record, each leg's ("7334 / >10972"): a median of the ones that did would hide it.
+ */
+function resume(legs: LegMetrics[]): string {
+    const figures = legs.map((l) => (l.timeline ? progressFigures(l.timeline) : null)).filter((f): f is ProgressFigures => f !== null);
+    if (figures.length === 0) { return "-"; }
+    if (figures.every((f) => f.resumeMs !== null)) { return String(median(figures.map((f) => f.resumeMs!))); }
+    return figures.map((f) => (f.resumeMs === null ? `>${f.recordAfterMs}` : String(f.resumeMs))).join(" / ");
+}
+
 function report(results: Result[], buildSeconds: number, noopSeconds: number): string {
     const head = ["mode", "dirty MiB/s", "cap MiB/s", "outcome", "total ms", "downtime ms", "gap ms", "recovery ms", "data MB", "iter", "faults", "pushed", "tail ms",
+        "before/s", "pre-copy/s", "pace/s", "post-copy/s", "after/s", "resume ms", "lost s",
         "migr MB/s", "plain MB/s", "ratio", "libvirt/plain"];
     const rows = results.map((r) => {
         // A figure no leg of the case has (post-copy's on a pre-copy case, recovery without a timeline): "-".
         const m = (f: (l: LegMetrics) => number) => { const v = median(r.legs.map(f)); return Number.isFinite(v) ? String(v) : "-"; };
         const pc = (f: (p: NonNullable<LegMetrics["postcopy"]>) => number) => m((l) => (l.postcopy ? f(l.postcopy) : NaN));
+        // The guest's own progress (components/reports/progress.ts): its work per second in each phase.
+        const pg = (f: (p: ProgressFigures) => number | null) => m((l) => {
+            const p = l.timeline ? progressFigures(l.timeline) : null;
+            const v = p ? f(p) : null;
+            return v === null ? NaN : v;
+        });
         return [r.mode, String(r.dirtyMiBs), r.bandwidthMiBs ? String(r.bandwidthMiBs) : "-", r.outcome, m((l) => l.totalTimeMs), m((l) => l.downtimeMs),
             m((l) => l.probe?.longestGapMs ?? NaN), m((l) => l.phases?.networkRecoveryMs ?? NaN),
             m((l) => Math.round(l.dataProcessedBytes / 1e5) / 10), m((l) => l.iterations), pc((p) => p.faults), pc((p) => p.pushedPages), pc((p) => p.tailMs),
+            pg((p) => p.before), pg((p) => p.precopy), pg((p) => p.pace), pg((p) => p.postcopy), pg((p) => p.after), resume(r.legs), pg((p) => p.lostSeconds),
             m((l) => l.throughputMBs), m((l) => l.plainMBs), m((l) => l.ratio),
             m((l) => Math.round(l.memoryBps / 1e6 / l.plainMBs * 1000) / 1000)];
     });
@@ -168,7 +191,12 @@ function report(results: Result[], buildSeconds: number, noopSeconds: number): s
         `first pulumi up (lab built and measured): ${buildSeconds.toFixed(1)} s; no-op pulumi up: ${noopSeconds.toFixed(1)} s`,
         "ratio = data processed / total time ÷ plain iperf3 throughput; libvirt/plain = libvirt's memory_bps ÷ plain",
         "gap = the probe's longest gap between replies; recovery = guest resumed until the probe's first reply there;",
-        "post-copy: faults = pages fetched by the guest's faults, pushed = pages sent unasked, tail = switch until the last page"];
+        "post-copy: faults = pages fetched by the guest's faults, pushed = pages sent unasked, tail = switch until the last page",
+        "the guest's progress, per second (MiB its workload wrote; counter ticks without a workload): before the destination started,",
+        `during pre-copy, its pace over the ${PACE_MS} ms before the switch (pre-copy: the pause), from the switch to the last page, after it;`,
+        `resume = the switch until its rate over ${RESUME_WINDOW_MS} ms is back at ${RESUME_SHARE * 100} % of that pace (>N: not within the N ms recorded);`,
+        `lost s = the work behind a guest keeping that pace, from the switch until ${LOST_AFTER_MS} ms after the last page, in seconds of it`,
+        "(below 0: it ran faster than its pace before the switch)"];
     const columns = [...new Set(results.map((r) => `${r.dirtyMiBs} MiB/s${r.bandwidthMiBs ? ` (cap ${r.bandwidthMiBs})` : ""}`))];
     const val = (mode: string, f: (l: LegMetrics) => number) => columns.map((col) => {
         const r = results.find((x) => x.mode === mode && `${x.dirtyMiBs} MiB/s${x.bandwidthMiBs ? ` (cap ${x.bandwidthMiBs})` : ""}` === col);
@@ -181,7 +209,22 @@ function report(results: Result[], buildSeconds: number, noopSeconds: number): s
         series: MODES.map((mode) => ({ name: mode, values: val(mode, (l) => l.totalTimeMs) })),
     }));
     lines.push("wrote docs/bench.svg");
+    const panels = variantsPanels(results);
+    if (panels.length > 0) {
+        fs.writeFileSync(path.join(ROOT, "docs", "variants-progress.svg"), variantsProgressChart(panels,
+            "Post-copy's variants against the guest's progress (each leg aligned at its switch)", MODES.map((m) => modeFields(m).postcopyVariant)));
+        lines.push("wrote docs/variants-progress.svg");
+    }
     return lines.join("\n");
+}
+
+/** The post-copy cases' legs as curves, one panel per dirty rate and cap, in the grid's order. */
+function variantsPanels(results: Result[]): VariantsPanel[] {
+    return progressPanels(results.map((r) => ({
+        title: `guest dirtying ${r.dirtyMiBs} MiB/s${r.bandwidthMiBs ? `, migration capped at ${r.bandwidthMiBs} MiB/s` : ""}`,
+        variant: modeFields(r.mode).postcopyVariant,
+        legs: r.legs,
+    })));
 }
 
 main();

@@ -71,7 +71,7 @@ describe("bridged topology, built by a real pulumi up", function () {
         assert.match(r.stdout, /\b5001\s+10\.10\.10\.(1|9)\s+10\.10\.10\.(9|1)\b/, r.stdout + r.stderr);
     });
 
-    it("captures a leg with capture: true at the router: replies pc1 forwarded through the tunnel, no more frames than the tunnel counted", () => {
+    it("captures a leg with capture: true at the router: replies pc1 forwarded through the tunnel, the frames its tunnel port counted", () => {
         assert.ok(captured, "the leg out of the test above did not run");
         if (isFailed(captured!)) { assert.fail(`the leg out failed: ${captured!.failed}`); }
         const leg = captured as LegMetrics;
@@ -84,11 +84,14 @@ describe("bridged topology, built by a real pulumi up", function () {
         assert.ok(c!.announcements.some((a) => a.kind === "rarp" && a.from === "pc2"), `no RARP from pc2: ${at}`);
         // The guest pings the outside every 50 ms; pc1, its gateway, sends the replies on to pc2 once it has moved.
         assert.ok(c!.forwardedReplies.length > 0, `no forwarded reply: ${at}`);
-        // The router sees no tunnel frame pc1 did not send: at most what pc1's tunnel port
-        // counted between its two reads (a few more for the reads' timing). Not equal: one run
-        // here captured 137 against 368 counted, a gap not understood yet (docs/capture.md).
+        // The router captures every frame pc1's tunnel port counted between its two reads (2 more
+        // for the halving's rounding: the userspace datapath counts each packet twice). The counter
+        // may hold more: the packets Open vSwitch had delivered to the guest's old port since its
+        // last dump, credited to the tunnel when the guest's MAC moved there (10, 15 and 23 in three legs
+        // at load 6-13; 50 is half a second of the ~100 frames/s towards the guest; docs/capture.md).
         const counted = leg.tunnelForwardedPackets ?? NaN;
-        assert.ok(c!.tunnelFrames !== null && c!.tunnelFrames > 0 && c!.tunnelFrames <= counted + 5, `capture ${c!.tunnelFrames} vs counter ${counted}: ${at}`);
+        const frames = c!.tunnelFrames ?? NaN;
+        assert.ok(frames > 0 && frames <= counted + 2 && counted - frames <= 50, `capture ${frames} vs counter ${counted}: ${at}`);
         assert.strictEqual(c!.dumpcap?.dropped, 0, at);
     });
 

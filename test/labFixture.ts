@@ -7,6 +7,9 @@
 //   test that needs it, its value or its failure kept for the others;
 // - before each test a cheap check (the config file, where each guest runs) says whether the
 //   lab is as the suite builds it; when not (a test failed half way), it is put back.
+import * as fs from "fs";
+import { migrateLegScript } from "../components/render";
+import { legSpecOf } from "../components/render/specs";
 import { Run } from "../scripts/pulumi-cli";
 import type { LabStack } from "../scripts/lab-stack";
 
@@ -75,6 +78,12 @@ export class Steps {
         }
         this.memo.set(name, { ok: true, value });
         return value;
+    }
+
+    /** The value `name` gave, if it has run and succeeded (undefined otherwise: nothing is run). */
+    value<T>(name: string): T | undefined {
+        const m = this.memo.get(name);
+        return m?.ok ? m.value as T : undefined;
     }
 
     /** Whether `name` has run (to a value or a failure). */
@@ -170,6 +179,9 @@ export class SharedLab<B> {
         if (!this.gone && this.steps.has("the lab")) { this.accepted = this.ops.configText(); }
     }
 
+    /** Whether the lab is built now (by the suite: a test may have removed it since). */
+    isBuilt(): boolean { return !this.gone && this.steps.value("the lab") !== undefined; }
+
     /** A test removed the lab (a destroy it checks): the next built() builds it again. */
     forget(): void {
         this.gone = true;
@@ -201,14 +213,43 @@ export class SharedLab<B> {
 /** A LabStack's first up: the run, its outputs, and where the guests were right after it. */
 export interface Built { run: Run; outputs: any; placement: Placement }
 
-/** Where a LabStack's guests are: `virsh list --all` on each host, through its sshd (one SSH call per host). */
+/**
+ * Where a LabStack's guests are: `virsh list --all` in each host's namespaces (nsenter: no SSH
+ * handshake, which took a second a host on a busy machine).
+ */
 export function stackPlacement(lab: LabStack): Placement {
     const out: Placement = {};
     for (const h of lab.plan.hosts) {
-        const r = lab.onNode(h.name, "virsh -c qemu:///system list --all");
+        let r: Run;
+        try { r = lab.inNode(h.name, "virsh -c qemu:///system list --all"); } catch (e) { r = { code: -1, stdout: "", stderr: (e as Error).message }; }
         out[h.name] = r.code === 0 ? { guests: parseVirshList(r.stdout) } : { error: `virsh list failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}` };
     }
     return out;
+}
+
+/**
+ * Each guest that runs away from home goes home by a leg as the program runs one (pulumi up
+ * leaves a guest it finds elsewhere where it is); a stopped copy on another host is undefined
+ * (its disk stays). What could not be done is left to the up that follows.
+ */
+function sendHome(lab: LabStack, log: (line: string) => void): void {
+    const placement = stackPlacement(lab);
+    for (const g of lab.plan.guests) {
+        const home = lab.plan.hosts.find((h) => h.name === g.home)!;
+        const homeView = placement[home.name];
+        const atHome = "guests" in homeView && homeView.guests[g.name] === "running";
+        for (const h of lab.plan.hosts.filter((x) => x.name !== home.name)) {
+            const v = placement[h.name];
+            const state = "guests" in v ? v.guests[g.name] : undefined;
+            if (state === "running" && !atHome) {
+                const r = lab.onNode(h.name, "bash -s", migrateLegScript(legSpecOf(lab.plan, g, { leg: "home", from: h, to: home })));
+                log(`      lab: ${g.name} from ${h.name} home to ${home.name}: ${/^=== failed\n(.*)$/m.exec(r.stdout)?.[1] ?? (r.code === 0 ? "moved" : `exit ${r.code}`)}`);
+            } else if (state === "shut off") {
+                const r = lab.inNode(h.name, `virsh -c qemu:///system undefine ${g.name}`);
+                log(`      lab: ${g.name}'s stopped copy on ${h.name} undefined (exit ${r.code})`);
+            }
+        }
+    }
 }
 
 /** An up's failure, as a message: its diagnostics (or output's end). */
@@ -218,8 +259,7 @@ function upFailed(r: Run): string {
 }
 
 /** The ops of a LabStack suite whose lab is the base stack changed by `edit`. */
-export function stackOps(lab: LabStack, edit: (c: any) => void = () => undefined): LabOps<Built> {
-    const fs = require("fs") as typeof import("fs");
+export function stackOps(lab: LabStack, edit: (c: any) => void = () => undefined, log: (line: string) => void = (l) => console.log(l)): LabOps<Built> {
     const up = (...extra: string[]): Built => {
         const run = lab.up(...extra);
         if (run.code !== 0) { throw new Error(upFailed(run)); }
@@ -231,7 +271,7 @@ export function stackOps(lab: LabStack, edit: (c: any) => void = () => undefined
         configText: () => fs.existsSync(lab.file) ? fs.readFileSync(lab.file, "utf8") : "",
         placement: () => stackPlacement(lab),
         homes: () => Object.fromEntries(lab.plan.guests.map((g) => [g.name, g.home])),
-        putBack: () => { lab.configure(edit); up("--refresh"); },
+        putBack: () => { lab.configure(edit); sendHome(lab, log); up("--refresh"); },
         rebuild: () => {
             const d = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
             if (d.code !== 0) { throw new Error(`pulumi destroy exited ${d.code}: ${d.stdout.slice(-3000)}${d.stderr}`); }
@@ -253,6 +293,13 @@ export function sharedLab<B>(ops: LabOps<B>): SharedLab<B> {
     afterEach(function () { if (this.currentTest?.state === "passed") { shared.passed(); } });
     after(() => shared.remove());
     return shared;
+}
+
+/** Named steps for the describe this is called in (a kept failure names the test that ran the step). */
+export function sharedSteps(): Steps {
+    const steps = new Steps();
+    beforeEach(function () { steps.current = this.currentTest?.fullTitle() ?? ""; });
+    return steps;
 }
 
 /** sharedLab for a LabStack whose suite config is its base stack changed by `edit`. */

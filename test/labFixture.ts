@@ -154,8 +154,8 @@ export class SharedLab<B> {
         this.checks.push(Date.now() - t0);
         if (found.length === 0) { return; }
         const what = `before '${test}': ${found.join("; ")}`;
-        this.healed.push(what);
         this.log(`      lab: ${what}: putting it back (its config, pulumi up --refresh)`);
+        const putting = Date.now();
         try {
             this.ops.putBack();
             const still = this.check();
@@ -168,9 +168,11 @@ export class SharedLab<B> {
                 if (still.length > 0) { throw new Error(`after building it again: ${still.join("; ")}`); }
             } catch (e2) {
                 this.broken = new Error(`the lab could not be put back ${what}: ${(e2 as Error).message}`);
+                this.healed.push(`${what}: not put back`);
                 return;
             }
         }
+        this.healed.push(`${what}: put back in ${Math.round((Date.now() - putting) / 1000)} s`);
         this.accepted = undefined;
     }
 

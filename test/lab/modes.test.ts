@@ -145,8 +145,8 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
 
     it("stopAfter.iterations: 2 ends pre-copy of a guest that dirties faster than the link may carry, and the migration completes", () => {
         shared.built();
-        // The dirtying guest (not restarted when the test above left it), its 40 MiB/s of dirtying over a cap of 20 MiB/s: each pass
-        // leaves more than QEMU's 50 ms target can send, so without the condition it would go on
+        // The dirtying guest (not restarted when the test above left it), its 40 MiB/s of dirtying
+        // over a cap of 20 MiB/s: each pass leaves more than QEMU's 50 ms target can send, so without the condition it would go on
         // until timeoutSeconds aborted it. The forced stop-and-copy is not held to the cap (QEMU
         // sends the rest at the link's rate), so each leg takes seconds.
         lab.configure((c) => {

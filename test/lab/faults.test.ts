@@ -13,26 +13,25 @@ import { LabStack } from "../../scripts/lab-stack";
 import { Run } from "../../scripts/pulumi-cli";
 import { legsTable } from "../../scripts/print-legs";
 import { ROOT, sh } from "../support";
+import { sharedLab, stackOps } from "../labFixture";
 
 describe("faults on a real lab (same-subnet)", function () {
     this.timeout(40 * 60 * 1000);
     const lab = new LabStack("ci-faults");
     const virsh = (node: string, args: string) => lab.onNode(node, `virsh -c qemu:///system ${args}`);
     const sleep = (s: number) => spawnSync("sleep", [String(s)]);
-    let baseline: { rest: string; kernel: string };
     // A bandwidth cap stretches each leg to ~10 s (86 MB sent at 8 MiB/s): time to inject a fault.
     // Its last pass must fit in the downtime target at that rate: 50 ms (the default) lets it
     // send 0.4 MB, less than even the idle guest dirties in a pass, so pre-copy never ends;
     // 300 ms (2.4 MB) converges.
     const capped = (l: any) => { l.migration.bandwidthMiBs = 8; l.migration.maxDowntimeMs = 300; l.migration.timeoutSeconds = 120; };
 
-    before(() => {
-        lab.configure(capped);
-        lab.init();
-    });
+    // The capped lab, built by the first test that needs it, with its disk's print right after
+    // (what every fault must leave as it was); checked (and put back) before each test.
+    const ops = stackOps(lab, capped);
+    const shared = sharedLab({ ...ops, build: () => ({ ...ops.build(), baseline: diskPrint() }) });
     after(() => {
-        lab.remove();
-        // Whatever failed above, nothing of the lab may stay on the machine.
+        // Whatever failed above, nothing of the lab may stay on the machine (the shared lab's after removed it).
         assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
     });
 
@@ -89,7 +88,7 @@ describe("faults on a real lab (same-subnet)", function () {
             const legs = (lab.outputs().legs as LegOutcome[]).map((l) => `${l.from}->${l.to}: ${isFailed(l) ? l.failed : "measured"}`);
             assert.fail(`${why}: ${c.said}${c.guestFault ? `; its kernel reported ${c.guestFault}` : ""}; ${c.disk ?? ""}\nthe last legs:\n${legs.join("\n")}`);
         }
-        assert.deepStrictEqual(diskPrint(), baseline, `${why}: the disk changed outside the guest's counter sector`);
+        assert.deepStrictEqual(diskPrint(), shared.built().baseline, `${why}: the disk changed outside the guest's counter sector`);
     }
 
     /** `pulumi up` re-measuring both legs (as `npm run lab -- --remeasure`), with `during` run once the out leg migrates. */
@@ -135,28 +134,38 @@ describe("faults on a real lab (same-subnet)", function () {
     it("a site script that fails half way removes what it made: the failed up and a destroy leave nothing", () => {
         // A namespace in the lab's own name, holding an eth0 that is not the site's veth: the site
         // script gets to pc2, cannot plug its link, and fails after making pc1 (namespace, daemons).
+        // It needs no lab: one the suite built is removed first.
+        if (shared.isBuilt()) {
+            const gone = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+            assert.strictEqual(gone.code, 0, gone.stdout.slice(-3000));
+            shared.forget();
+        }
         const ns = `${lab.plan.labId}-pc2`;
         const plant = sh(`ip netns add ${ns} && ip -n ${ns} link add eth0 type veth peer name x0`);
         assert.strictEqual(plant.code, 0, plant.stderr);
-        const r = lab.up("--skip-preview");
-        assert.notStrictEqual(r.code, 0, "the up should fail at pc2");
-        assert.match(r.stdout + r.stderr, /up failed \(exit \d+\): removing what it made/);
-        const d = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
-        assert.strictEqual(d.code, 0, d.stdout.slice(-3000));
-        assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
-        assert.doesNotMatch(sh("ip -o link show").stdout, new RegExp(`${lab.plan.labId}[sn]\\d`));
-        assert.strictEqual(sh(`ps -eo args | grep -F '${lab.plan.stateDir}' | grep -v grep`).stdout, "");
-        assert.ok(!fs.existsSync(lab.plan.stateDir), `${lab.plan.stateDir} is still there`);
+        try {
+            const r = lab.up("--skip-preview");
+            assert.notStrictEqual(r.code, 0, "the up should fail at pc2");
+            assert.match(r.stdout + r.stderr, /up failed \(exit \d+\): removing what it made/);
+            const d = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+            assert.strictEqual(d.code, 0, d.stdout.slice(-3000));
+            assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
+            assert.doesNotMatch(sh("ip -o link show").stdout, new RegExp(`${lab.plan.labId}[sn]\\d`));
+            assert.strictEqual(sh(`ps -eo args | grep -F '${lab.plan.stateDir}' | grep -v grep`).stdout, "");
+            assert.ok(!fs.existsSync(lab.plan.stateDir), `${lab.plan.stateDir} is still there`);
+        } finally {
+            // Failed half way, it leaves no planted namespace for the lab the next test builds.
+            sh(`ip netns del ${ns} 2>/dev/null`);
+        }
     });
 
     it("builds the lab and measures both legs", () => {
-        const r = lab.up();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
-        baseline = diskPrint();
+        shared.built();
         guestIntact("after the first up");
     });
 
     it("the destination's libvirtd killed during a leg: the error names pc2's daemon, no orphan QEMU, the next up measures", async () => {
+        shared.built();
         // pc2's /run is its own (a bind mount of the site's state): its libvirtd's PID file is there.
         const pidFile = path.join(lab.plan.stateDir, "nodes", "pc2", "root", "run", "libvirtd.pid");
         const { run, injected } = await remeasureWith(() => { process.kill(Number(fs.readFileSync(pidFile, "utf8").trim()), "SIGKILL"); });
@@ -169,6 +178,7 @@ describe("faults on a real lab (same-subnet)", function () {
     });
 
     it("the destination's link drops 30 % of packets during a leg", async () => {
+        shared.built();
         const drop = "-m statistic --mode random --probability 0.3 -m comment --comment miglab-fault -j DROP";
         const { run, injected } = await remeasureWith(() => {
             lab.inNode("pc2", `iptables -I INPUT 1 ${drop}; iptables -I OUTPUT 1 ${drop}`);
@@ -183,6 +193,7 @@ describe("faults on a real lab (same-subnet)", function () {
     });
 
     it("the NFS server stopped for a few seconds during a leg", async () => {
+        shared.built();
         const pidFile = path.join(lab.plan.stateDir, "nodes", lab.plan.nfs.name, "ganesha", "ganesha.pid");
         const pid = fs.readFileSync(pidFile, "utf8").trim();
         const { run, injected } = await remeasureWith(() => {
@@ -197,6 +208,7 @@ describe("faults on a real lab (same-subnet)", function () {
     });
 
     it("the source's sshd gone before a leg: pulumi up fails naming the connection, npm run lab names pc1, and its refresh restarts sshd and measures", () => {
+        shared.built();
         const pid = fs.readFileSync(path.join(lab.plan.stateDir, "nodes", "pc1", "sshd.pid"), "utf8").trim();
         process.kill(Number(pid), "SIGTERM");
         const r = lab.pulumi(["up", "--yes", ...lab.legUrns().flatMap((u) => ["--replace", u])]);
@@ -228,9 +240,11 @@ describe("faults on a real lab (same-subnet)", function () {
     });
 
     it("with its Pulumi state gone, npm run lab -- --clean removes the lab by its id (like mn -c)", () => {
+        shared.built();
         // Forget the state without destroying anything: the lab is now nobody's.
         const rm = lab.pulumi(["stack", "rm", "--yes", "--force", "--preserve-config"]);
         assert.strictEqual(rm.code, 0, rm.stderr);
+        shared.forget();
         assert.match(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
         const r = spawnSync("bash", [path.join(ROOT, "scripts", "lab"), "--clean", lab.name], { cwd: ROOT, encoding: "utf8" });
         assert.strictEqual(r.status, 0, r.stderr);

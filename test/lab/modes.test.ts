@@ -12,6 +12,9 @@ import { Flow, isTlsHello, tcpFlows } from "../capture";
 import schema from "../../components/model/config.schema.json";
 import { DEMAND_PUSH_MIBS } from "../../components/model/migrations";
 import { emulatorVersions } from "../../scripts/versions";
+import { sharedStack } from "../labFixture";
+
+const yaml = require("js-yaml");
 
 /** libvirt's ports for incoming migrations (qemu.conf's migration_port_min and _max, left at their defaults). */
 const MIGRATION_PORTS: [number, number] = [49152, 49215];
@@ -58,9 +61,13 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     this.timeout(30 * 60 * 1000);
     const lab = new LabStack("ci-modes");
     const legsOf = (): LegMetrics[] => lab.outputs().legs;
-    let idle: LegMetrics[];
-    /** The migration connections of the dirtying guest's legs in clear, captured on pc1's link. */
-    let clear: Flow[] | undefined;
+    // The suite's lab: pre-copy of the idle guest under a downtime target of 150 ms, neither the
+    // schema's default nor QEMU's (300), so what is read back can only be what this config set.
+    // Built by the first test that needs it, checked (and put back) before each test. Each test
+    // that changes the config sets all it needs (configure starts from the shipped stack).
+    const suiteConfig = (c: any) => { c.migration.maxDowntimeMs = 150; };
+    const shared = sharedStack(lab, suiteConfig);
+    const idleLegs = (): LegMetrics[] => shared.built().outputs.legs;
 
     /**
      * `pulumi up` while pc1's link is captured: what pc1 sends to or from a migration port of
@@ -81,18 +88,33 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         }
     }
 
-    before(() => {
-        lab.configure();
-        lab.init();
+    /**
+     * The dirtying guest's legs in clear, its pulumi up captured on pc1's link: the up (its
+     * legs, the lab's outputs then) and the migration connections, read by two tests.
+     */
+    const dirtyingInClear = shared.step("the dirtying guest's legs in clear, captured", async () => {
+        shared.built();
+        lab.configure((c) => { c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 }; });
+        // The changed guest is redefined and restarted at home, and the legs run again.
+        const { r, flows } = await upCaptured();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        return { r, flows, legs: legsOf() };
     });
-    after(() => lab.remove());
+
+    /** The same legs over TLS, captured the same way (two tests read them). */
+    const tlsLegs = shared.step("the dirtying guest's legs over TLS, captured", async () => {
+        shared.built();
+        lab.configure((c) => {
+            c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };
+            c.migration.tls = true;
+        });
+        const { r, flows, said } = await upCaptured();
+        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        return { flows, said, legs: legsOf() };
+    });
 
     it("pre-copy of the idle guest converges in a few iterations, under the downtime target it set and read back", () => {
-        // Neither the schema's default nor QEMU's (300), so what is read back can only be what this config set.
-        lab.configure((c) => { c.migration.maxDowntimeMs = 150; });
-        const r = lab.up();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
-        idle = legsOf();
+        const idle = idleLegs();
         assert.strictEqual(idle.length, 2);
         assert.ok(idle[0].iterations >= 1);
         // Each leg's source QEMU (pc1's, then the incoming one on pc2) held the target as set.
@@ -100,17 +122,13 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     });
 
     it("each pre-copy leg keeps a timeline covering it, its pause libvirt's downtime", () => {
-        for (const l of idle) { checkTimeline(l); }
+        for (const l of idleLegs()) { checkTimeline(l); }
     });
 
     it("pre-copy sends the memory a guest dirties at 40 MiB/s on top of what an idle guest needs", async () => {
-        lab.configure((c) => { c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 }; });
-        // The changed guest is redefined and restarted at home, and the legs run again (captured
-        // for the migration.tls test below: the same legs in clear).
-        const { r, flows } = await upCaptured();
-        clear = flows;
-        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
-        const [dirty] = legsOf();
+        const idle = idleLegs();
+        // The idle guest's lab, its guest changed: redefined and restarted at home, and the legs run again.
+        const { r, legs: [dirty] } = await dirtyingInClear();
         assert.match(r.stdout, /definition changed, restarting it/);
         // What holds whatever the machine's load: the workload fills a 32 MiB working set with
         // random bytes (it was zero pages in the idle guest, which pre-copy sends as tiny markers),
@@ -128,8 +146,9 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     });
 
     it("stopAfter.iterations: 2 ends pre-copy of a guest that dirties faster than the link may carry, and the migration completes", () => {
-        // The same guest (not restarted), its 40 MiB/s of dirtying over a cap of 20 MiB/s: each pass
-        // leaves more than QEMU's 50 ms target can send, so without the condition it would go on
+        shared.built();
+        // The dirtying guest (not restarted when the test above left it), its 40 MiB/s of dirtying
+        // over a cap of 20 MiB/s: each pass leaves more than QEMU's 50 ms target can send, so without the condition it would go on
         // until timeoutSeconds aborted it. The forced stop-and-copy is not held to the cap (QEMU
         // sends the rest at the link's rate), so each leg takes seconds.
         lab.configure((c) => {
@@ -159,22 +178,16 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         const [pc1, pc2] = lab.plan.hosts;
         const from = (all: Flow[], h: { address: string }) => all.filter((f) => f.client.startsWith(`${h.address}:`));
         const to = (all: Flow[], h: { address: string }) => all.filter((f) => f.server.startsWith(`${h.address}:`));
-        // What the capture can see: the same legs in clear (the test above) carried QEMU's stream
-        // as is, the text the guest keeps in its memory among the pages pc1 sent.
-        assert.ok(clear, "no capture of the legs in clear: the test above did not run to its end");
+        // What the capture can see: the same legs in clear carried QEMU's stream as is, the text
+        // the guest keeps in its memory among the pages pc1 sent.
+        const clear = (await dirtyingInClear()).flows;
         const clearOut = from(clear, pc1);
         assert.ok(clearOut.length >= 1, `no migration connection from pc1 in the capture in clear: ${JSON.stringify(clear)}`);
         assert.ok(clearOut.some((f) => f.clientHits[0] > 0 && f.clientHits[1] > 0),
             `the capture in clear holds neither the guest's memory marker nor QEMU's stream magic: ${JSON.stringify(clearOut)}`);
         assert.ok(clearOut.every((f) => !isTlsHello(f.clientFirst, "client")));
 
-        lab.configure((c) => {
-            c.guests[0].workload = { dirtyMiBs: 40, workingSetMiB: 32 };
-            c.migration.tls = true;
-        });
-        const { r, flows, said } = await upCaptured();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
-        const legs = legsOf();
+        const { flows, said, legs } = await tlsLegs();
         assert.strictEqual(legs.length, 2);
         for (const l of legs) { assert.ok(l.destinationState === "running" && l.counterAfter > l.counterBefore, JSON.stringify(l)); }
         // Out (pc1 the source, QEMU's TLS client): every connection pc1 opened to pc2's migration
@@ -221,6 +234,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     }
 
     it("post-copy moves the dirtying guest with pages requested on demand", () => {
+        shared.built();
         const legs = postcopyLegs("push");
         for (const l of legs) {
             assert.ok(l.postcopyRequests > 0, `no post-copy requests: ${JSON.stringify(l)}`);
@@ -244,6 +258,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     });
 
     it("post-copy 'demand' throttles the background push to its trickle, and the faults fetch the rest", () => {
+        shared.built();
         const legs = postcopyLegs("demand");
         for (const l of legs) {
             const p = l.postcopy!;
@@ -258,7 +273,15 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         }
     });
 
-    it("without tls any more (the post-copy up above), the certificates and the CA are gone", () => {
+    it("without tls any more (an up after the TLS legs), the certificates and the CA are gone", async () => {
+        await tlsLegs();
+        // Any up since the TLS legs ran without TLS (the tests after them, or the lab put back after
+        // one failed) unless the config still has it: then this test's own up, the suite's config.
+        if (yaml.load(fs.readFileSync(lab.file, "utf8")).config["miglab:lab"].migration.tls) {
+            lab.configure(suiteConfig);
+            const r = lab.up();
+            assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
+        }
         for (const h of lab.plan.hosts) {
             const left = lab.onNode(h.name, `ls -A ${LOCAL_MIGRATION_TLS_DIR}`);
             assert.strictEqual(left.code, 0, left.stderr);
@@ -268,6 +291,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     });
 
     it("a cold migration pauses the guest while all its memory crosses the link: its downtime is the transfer", () => {
+        shared.built();
         lab.configure((c) => { c.migration.mode = "cold"; });
         const r = lab.up();
         assert.strictEqual(r.code, 0, r.stdout.slice(-5000));
@@ -292,9 +316,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
 
     it("post-copy's stream cut for 5 s right after the switch: the leg resumes it once the path is back, and the guest runs on at the destination, counting", async () => {
         // Run alone (--grep), the lab is built first (its own two legs, pre-copy).
-        let built = false;
-        try { built = Array.isArray(lab.outputs().legs); } catch { built = false; }
-        if (!built) { const r = lab.up(); assert.strictEqual(r.code, 0, r.stdout.slice(-5000)); }
+        shared.built();
         const [pc1, pc2] = lab.plan.hosts;
         const g = lab.plan.guests[0];
         // One leg beside the stack's own, run as the program runs one. Switched 8 s into the first pass
@@ -374,6 +396,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
     }
 
     it("storage: copy-incremental moves only the overlay: the disk bytes a few clusters the guest wrote, far fewer than the whole disk, intact after each leg", () => {
+        shared.built();
         // The lab keeps its export: the overlay's backing, vm1.qcow2 there, is what every host reads.
         lab.configure((c) => { c.migration.mode = "precopy"; c.guests[0].storage = "copy-incremental"; });
         const r = lab.up();
@@ -397,6 +420,7 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
         // NFS server nor shared pool, vm1's disk in a pool of each host's own, and its kernel and
         // initramfs built on each host; after the copy-incremental test above, the changed
         // definition restarts vm1 at home, its overlay made a disk of its own first.
+        shared.built();
         lab.configure((c) => { delete c.nfs.export; delete c.pool; c.migration.mode = "precopy"; c.guests[0].storage = "copy"; });
         assert.strictEqual(lab.plan.export, undefined);
         const r = lab.up();

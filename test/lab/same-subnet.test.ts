@@ -12,28 +12,24 @@ import { CommandProvider } from "../../engine/command-provider";
 import { LabStack } from "../../scripts/lab-stack";
 import { whyFailed } from "../../scripts/pulumi-cli";
 import { sh } from "../support";
+import { sharedStack } from "../labFixture";
 
 describe("same-subnet lab, built by a real pulumi up", function () {
     this.timeout(30 * 60 * 1000);
     const lab = new LabStack("ci-same-subnet");
     const onNode = (node: string, command: string, input?: string) => lab.onNode(node, command, input);
-    let legs: LegMetrics[];
-
-    before(() => { lab.configure(); lab.init(); });
-    // Whatever happened above, leave nothing behind.
-    after(() => lab.remove());
+    // Built by the first test that needs it, checked (and put back) before each, removed at the end.
+    const shared = sharedStack(lab);
 
     it("builds the lab and migrates the guest there and back", () => {
-        const r = lab.up();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
-        const out = lab.outputs();
-        legs = out.legs;
+        const out = shared.built().outputs;
+        const legs: LegMetrics[] = out.legs;
         assert.strictEqual(out.topology, "same-subnet");
         assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
     });
 
     it("measured each leg consistently", () => {
-        assert.ok(legs, "no legs: the up failed");
+        const legs: LegMetrics[] = shared.built().outputs.legs;
         for (const l of legs) {
             const at = `leg ${l.from}->${l.to}: ${JSON.stringify(l)}`;
             assert.ok(l.downtimeMs > 0 && l.downtimeMs < l.totalTimeMs, at);
@@ -49,6 +45,10 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("ends with the guest back home, answering, and nowhere else", () => {
+        // Where the first up left it (the check before each test would have moved it home since).
+        const { placement } = shared.built();
+        assert.deepStrictEqual(placement.pc1, { guests: { vm1: "running" } }, JSON.stringify(placement));
+        assert.deepStrictEqual(placement.pc2, { guests: {} }, JSON.stringify(placement));
         assert.strictEqual(onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
         assert.doesNotMatch(onNode("pc2", "virsh -c qemu:///system list --all --name").stdout, /vm1/);
         const c = lab.counting();
@@ -56,6 +56,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("keeps every host bridge at its uplink's MAC, a guest's tap on it or not", () => {
+        shared.built();
         // A bridge left to pick its own MAC took the guest tap's, and the migration's destination
         // (a tap of the same MAC) swallowed the source's frames: every leg from that host stalled.
         const ports: Record<string, string[]> = {};
@@ -73,6 +74,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("changes nothing on a second pulumi up", () => {
+        shared.built();
         const p = lab.pulumi(["preview", "--expect-no-changes"]);
         assert.strictEqual(p.code, 0, p.stdout.slice(-3000));
         // The machine preflight is a step of its own in the stack (parsing the config asks the machine nothing).
@@ -85,37 +87,36 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("an SLA the legs cannot meet fails the up, one line per leg; the next up measures the migration again", () => {
+        shared.built();
         const measured = lab.outputs().legs as LegMetrics[];
-        try {
-            // No leg of a TCG guest is down for 1 ms or less. The up judges the figures the state keeps: nothing migrates.
-            lab.configure((l) => { l.sla = { maxDowntimeMs: 1 }; });
-            const broke = lab.up();
-            assert.notStrictEqual(broke.code, 0, `an up whose legs broke the SLA succeeded:\n${broke.stdout.slice(-3000)}`);
-            for (const l of measured) {
-                const line = `leg ${l.leg} (${l.from} -> ${l.to}) breaks its SLA: downtimeMs ${l.downtimeMs} > maxDowntimeMs 1`;
-                // An error of the update (the preview before it only warns), the line whole.
-                const asError = broke.stdout.split("\n").some((x) => x.includes(`error: ${line}`));
-                assert.ok(asError, `no error line '${line}':\n${whyFailed(broke)}`);
-            }
-            const kept = lab.outputs().legs as LegMetrics[];
-            assert.deepStrictEqual(kept.map((l) => [l.leg, l.finishedAt, l.downtimeMs, l.sla?.passed]), measured.map((l) => [l.leg, l.finishedAt, l.downtimeMs, false]));
-            assert.deepStrictEqual(kept[0].sla?.broken, [{ bound: "maxDowntimeMs", limit: 1, figure: "downtimeMs", value: measured[0].downtimeMs }]);
-            // The migration's own bound replaces the lab's: the next up runs out and back again, and they meet it.
-            lab.configure((l) => { l.sla = { maxDowntimeMs: 1 }; l.migration.sla = { maxDowntimeMs: 60000 }; });
-            const again = lab.up();
-            assert.strictEqual(again.code, 0, whyFailed(again));
-            const legs = lab.outputs().legs as LegMetrics[];
-            assert.deepStrictEqual(legs.map((l) => [l.leg, l.attempt, l.sla?.passed]), [["out", 1, true], ["back", 1, true]]);
-            legs.forEach((l, i) => assert.ok(Date.parse(l.finishedAt) > Date.parse(measured[i].finishedAt), `leg ${l.leg} was not measured again`));
-            assert.strictEqual(onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
-        } finally {
-            // The tests below run on the shipped config.
-            lab.configure();
+        // No leg of a TCG guest is down for 1 ms or less. The up judges the figures the state keeps: nothing migrates.
+        lab.configure((l) => { l.sla = { maxDowntimeMs: 1 }; });
+        const broke = lab.up();
+        assert.notStrictEqual(broke.code, 0, `an up whose legs broke the SLA succeeded:\n${broke.stdout.slice(-3000)}`);
+        for (const l of measured) {
+            const line = `leg ${l.leg} (${l.from} -> ${l.to}) breaks its SLA: downtimeMs ${l.downtimeMs} > maxDowntimeMs 1`;
+            // An error of the update (the preview before it only warns), the line whole.
+            const asError = broke.stdout.split("\n").some((x) => x.includes(`error: ${line}`));
+            assert.ok(asError, `no error line '${line}':\n${whyFailed(broke)}`);
         }
+        const kept = lab.outputs().legs as LegMetrics[];
+        assert.deepStrictEqual(kept.map((l) => [l.leg, l.finishedAt, l.downtimeMs, l.sla?.passed]), measured.map((l) => [l.leg, l.finishedAt, l.downtimeMs, false]));
+        assert.deepStrictEqual(kept[0].sla?.broken, [{ bound: "maxDowntimeMs", limit: 1, figure: "downtimeMs", value: measured[0].downtimeMs }]);
+        // The migration's own bound replaces the lab's: the next up runs out and back again, and they meet it.
+        lab.configure((l) => { l.sla = { maxDowntimeMs: 1 }; l.migration.sla = { maxDowntimeMs: 60000 }; });
+        const again = lab.up();
+        assert.strictEqual(again.code, 0, whyFailed(again));
+        const legs = lab.outputs().legs as LegMetrics[];
+        assert.deepStrictEqual(legs.map((l) => [l.leg, l.attempt, l.sla?.passed]), [["out", 1, true], ["back", 1, true]]);
+        legs.forEach((l, i) => assert.ok(Date.parse(l.finishedAt) > Date.parse(measured[i].finishedAt), `leg ${l.leg} was not measured again`));
+        assert.strictEqual(onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
+        // The lab stays under this config, the one it runs: the check before the next test accepts it.
     });
 
     it("previews a guest cpu no host runs as a failure naming hosts, features and a CPU they run, and that CPU as fine", () => {
         // The lab is built: the preflight asks its hosts during the preview. Under TCG no host runs Skylake-Server.
+        shared.built();
+        const config = fs.readFileSync(lab.file, "utf8");
         try {
             lab.configure((l) => { l.guests[0].cpu = "Skylake-Server"; });
             const bad = lab.pulumi(["preview"]);
@@ -129,11 +130,13 @@ describe("same-subnet lab, built by a real pulumi up", function () {
             const good = lab.pulumi(["preview"]);
             assert.strictEqual(good.code, 0, (good.stdout + good.stderr).slice(-3000));
         } finally {
-            lab.configure();
+            // Previews changed nothing: the config file as it was, the one the lab runs.
+            fs.writeFileSync(lab.file, config);
         }
     });
 
     it("a failed migration says why and leaves the guest running where it was", () => {
+        shared.built();
         const g = lab.plan.guests[0];
         // The NFS node has no libvirt: virsh migrate to it must fail.
         const script = migrateLegScript(legSpecOf(lab.plan, g, { leg: "fault", from: lab.plan.hosts[0], to: lab.plan.nfs }));
@@ -148,6 +151,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("a migration past its timeout is aborted and the guest stays on its source", () => {
+        shared.built();
         const g = lab.plan.guests[0];
         const script = migrateLegScript(legSpecOf(lab.plan, g, { leg: "slow", from: lab.plan.hosts[0], to: lab.plan.hosts[1] }))
             .replace(/^TIMEOUT_S=.*$/m, "TIMEOUT_S='5'").replace(/^BANDWIDTH_MIBS=.*$/m, "BANDWIDTH_MIBS='1'");
@@ -163,6 +167,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("a wrong SSH key or an unreachable host is named in the error", async () => {
+        shared.built();
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "miglab-wrongkey-"));
         try {
             spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "k")]);
@@ -180,6 +185,7 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("a missing package on a host is named with the package to install", () => {
+        shared.built();
         // The check as rendered, asking for one tool this host lacks.
         const script = hostCheckScript(lab.plan.hosts[1]).replace("need iperf3 iperf3", "need miglab-absent-tool miglab-absent-tool");
         const r = onNode("pc2", "bash -s", script);
@@ -188,7 +194,9 @@ describe("same-subnet lab, built by a real pulumi up", function () {
     });
 
     it("pulumi destroy leaves no namespace, daemon, mount, link, domain or file", () => {
+        shared.built();
         const r = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+        shared.forget();
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
         assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
         assert.doesNotMatch(sh("ip -o link show").stdout, new RegExp(`${lab.plan.labId}[sn]\\d`));

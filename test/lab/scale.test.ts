@@ -11,6 +11,7 @@ import { LabStack } from "../../scripts/lab-stack";
 import { sh } from "../../scripts/pulumi-cli";
 import { legsTable } from "../../scripts/print-legs";
 import { DrainReport, drainsTable, maxOverlap } from "../../components/reports/drain";
+import { Placement, sharedStack, stackPlacement } from "../labFixture";
 
 // From the two-host bridged lab (README, FACTS.md): the probe loses the guest's downtime
 // plus ~200 ms while the old host still sends its pings into the tunnel (10-39 lost at
@@ -102,18 +103,32 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
         c.guests.push({ name: "vm2", home: "pc3", address: "10.10.30.11", memoryMiB: 192 });
     };
 
-    before(() => { lab.configure(edit("vxlan")); lab.init(); });
-    after(() => lab.remove());
+    // The lab over VXLAN, built (its tour measured) by the first test that needs it, checked (and put back) before each test.
+    const shared = sharedStack(lab, edit("vxlan"));
+    /** The tour over GRE: the same lab switched by a second up. */
+    const greTour = shared.step("the tour over gre", () => {
+        shared.built();
+        lab.configure(edit("gre"));
+        const r = lab.up();
+        assert.strictEqual(r.code, 0, upFailure(r));
+        return { outputs: lab.outputs(), placement: stackPlacement(lab) };
+    });
+    const tour = (tunnel: "vxlan" | "gre"): { outputs: any; placement: Placement } => tunnel === "vxlan" ? shared.built() : greTour();
+    /** The lab over `tunnel` now: its tour measured, and the lab under that config (an up when it is not). */
+    const over = (tunnel: "vxlan" | "gre"): void => {
+        tour(tunnel);
+        const was = fs.readFileSync(lab.file, "utf8");
+        lab.configure(edit(tunnel));
+        if (fs.readFileSync(lab.file, "utf8") !== was) {
+            const r = lab.up();
+            assert.strictEqual(r.code, 0, upFailure(r));
+        }
+    };
 
     for (const tunnel of ["vxlan", "gre"] as const) {
         describe(`over ${tunnel}`, () => {
-            let legs: LegMetrics[];
-
             it(`tours vm1 through every host${tunnel === "vxlan" ? " and moves vm2 there and back" : ""}, the other guest unharmed`, () => {
-                lab.configure(edit(tunnel));
-                const r = lab.up();
-                assert.strictEqual(r.code, 0, upFailure(r));
-                legs = lab.outputs().legs;
+                const legs: LegMetrics[] = tour(tunnel).outputs.legs;
                 console.log(legsTable(legs));
                 assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`),
                     tunnel === "vxlan" ? [...tourLegs, "vm2-1 pc3->pc1", "vm2-2 pc1->pc3"] : tourLegs);
@@ -129,6 +144,7 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
             });
 
             it(`carries the overlay over ${tunnel} ports with no storm: tunnels carry no more than the guests sent and received`, () => {
+                over(tunnel);
                 const ports = tunnelPackets(lab);
                 assert.strictEqual(Object.keys(ports).length, 6, JSON.stringify(ports));
                 const types = lab.onNode("pc2", "ovs-vsctl --columns=type,name find interface type=" + tunnel).stdout;
@@ -151,6 +167,12 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
 
     // Mocha runs a suite's own tests before its nested suites: this one goes in a suite of its own, last.
     describe("afterwards", () => it("ends the tour with vm1 at home and both guests counting", () => {
+        // Where each tour left the guests (the check before each test moves them home since).
+        const gre = shared.steps.value<{ placement: Placement }>("the tour over gre");
+        const left: Placement[] = [shared.built().placement, ...(gre ? [gre.placement] : [])];
+        for (const p of left) {
+            assert.deepStrictEqual([p.pc1, p.pc2, p.pc3], [{ guests: { vm1: "running" } }, { guests: {} }, { guests: { vm2: "running" } }], JSON.stringify(p));
+        }
         for (const [g, home] of [["vm1", "pc1"], ["vm2", "pc3"]]) {
             assert.strictEqual(lab.onNode(home, `virsh -c qemu:///system domstate ${g}`).stdout.trim(), "running", g);
         }
@@ -161,9 +183,10 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
         }
     }));
 
-    // Last, on the same lab (over GRE, as the tours left it): two more small guests on pc1 (128 MiB,
+    // Last, on the same lab (over GRE, as the tours leave it): two more small guests on pc1 (128 MiB,
     // the built-in guest's kernel share), and a drain of pc1's three guests two at a time.
     describe("drain", () => it("drains pc1's three guests two at a time onto pc2 and pc3, at most two legs at once, and brings them back", () => {
+        shared.built();
         lab.configure((c) => {
             edit("gre")(c);
             c.guests.push({ name: "vm3", home: "pc1", address: "10.10.30.12", memoryMiB: 128 }, { name: "vm4", home: "pc1", address: "10.10.30.13", memoryMiB: 128 });
@@ -214,22 +237,15 @@ describe("bridged overlay of three hosts on two subnets, two guests (real pulumi
 describe("nat lab of three hosts on three subnets, two guests (real pulumi up)", function () {
     this.timeout(30 * 60 * 1000);
     const lab = new LabStack("ci-scale-nat", "nat");
-    let legs: LegMetrics[];
-
-    before(() => {
-        lab.configure((c) => {
-            threeHosts(c, 3);
-            c.migrations = c.migrations.slice(0, 1);
-            c.guests.push({ name: "vm2", home: "pc2", address: "192.168.150.11", memoryMiB: 192 });
-        });
-        lab.init();
+    // Built (its tour measured) by the first test that needs it, checked (and put back) before each test.
+    const shared = sharedStack(lab, (c) => {
+        threeHosts(c, 3);
+        c.migrations = c.migrations.slice(0, 1);
+        c.guests.push({ name: "vm2", home: "pc2", address: "192.168.150.11", memoryMiB: 192 });
     });
-    after(() => lab.remove());
 
     it("tours vm1 through the three subnets, the other guest unharmed", () => {
-        const r = lab.up();
-        assert.strictEqual(r.code, 0, upFailure(r));
-        legs = lab.outputs().legs;
+        const legs: LegMetrics[] = shared.built().outputs.legs;
         console.log(legsTable(legs));
         assert.deepStrictEqual(legs.map((l) => `${l.leg} ${l.from}->${l.to}`), tourLegs);
         for (const l of legs) {
@@ -243,6 +259,9 @@ describe("nat lab of three hosts on three subnets, two guests (real pulumi up)",
     });
 
     it("gives every host the same NAT gateway MAC, and ends with vm1 at home, counting", () => {
+        // Where the tour left the guests (the check before each test moves them home since).
+        const { placement } = shared.built();
+        assert.deepStrictEqual([placement.pc1, placement.pc2, placement.pc3], [{ guests: { vm1: "running" } }, { guests: { vm2: "running" } }, { guests: {} }], JSON.stringify(placement));
         const macs = ["pc1", "pc2", "pc3"].map((h) => lab.onNode(h, "cat /sys/class/net/virbr-mlnat/address").stdout.trim());
         assert.deepStrictEqual(macs, Array(3).fill("52:54:00:4d:4c:01"));
         assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
@@ -254,7 +273,9 @@ describe("nat lab of three hosts on three subnets, two guests (real pulumi up)",
     });
 
     it("is destroyed leaving no namespace or file", () => {
+        shared.built();
         const r = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+        shared.forget();
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
         assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
         assert.ok(!fs.existsSync(lab.plan.stateDir), `${lab.plan.stateDir} is still there`);

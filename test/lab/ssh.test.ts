@@ -14,6 +14,7 @@ import { LegMetrics } from "../../components/reports/metrics";
 import { LabStack } from "../../scripts/lab-stack";
 import { ROOT, Run, sh, testPrefix } from "../support";
 import { SshBed } from "../sshbed/bed";
+import { sharedSteps } from "../labFixture";
 
 const yaml = require("js-yaml");
 
@@ -40,8 +41,8 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     const passphrase = `test-${process.pid}-${Date.now()}`;
     const initial: Record<string, string> = {};
     const stacks: LabStack[] = [];
+    /** Everything pulumi printed, searched for private keys by the last test. */
     const outputs: string[] = [];
-    let labPrivateKey = "";
 
     /**
      * A site-ssh stack from docs/ssh-site.md's example, pointed at the bed, keys set as secrets. nat and
@@ -112,13 +113,20 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
         bed.machines.forEach((m, i) => assert.strictEqual(sshLog(m.name), logs[i], `${m.name} was contacted`));
     });
 
-    let root: LabStack;
-    let legs: LegMetrics[];
-    it("builds the same-subnet lab as root over SSH only, and migrates there and back over TLS", () => {
-        root = sshStack("ci-ssh", "root", 21, passphrase, "same-subnet", outsideAddress, (lab) => { lab.migration.tls = true; });
+    const steps = sharedSteps();
+    /**
+     * The same-subnet lab as root, over TLS, built by the first test that needs it: the stack, its
+     * legs, and the lab's private key as pc1 held it then (the last test looks for it everywhere).
+     */
+    const rootLab = steps.step("the same-subnet lab as root", () => {
+        const root = sshStack("ci-ssh", "root", 21, passphrase, "same-subnet", outsideAddress, (lab) => { lab.migration.tls = true; });
         const r = record(root.up());
         assert.strictEqual(r.code, 0, r.stdout.slice(-6000) + r.stderr);
-        legs = legsOf(root);
+        return { root, legs: legsOf(root), labKey: bed.inMachine("pc1", `cat ${root.plan.labKey}`).stdout };
+    });
+
+    it("builds the same-subnet lab as root over SSH only, and migrates there and back over TLS", () => {
+        const { legs } = rootLab();
         assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
         for (const l of legs) {
             const at = JSON.stringify(l);
@@ -136,7 +144,7 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     });
 
     it("made the TLS legs' CA on pc1 and each host's key on the host, certificates where libvirt looks, no key in the state", () => {
-        assert.ok(legs, "no lab");
+        const { root } = rootLab();
         const state = root.pulumi(["stack", "export", "--show-secrets"]).stdout;
         const ca = `${root.plan.tls!.caDir}/ca-key.pem`;
         assert.strictEqual(bed.inMachine("pc1", `test -s ${ca}`).code, 0, `no CA key at ${ca} on pc1`);
@@ -153,9 +161,8 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     });
 
     it("records each host key in the stack, and the hosts check each other's against it", () => {
-        assert.ok(legs, "no lab");
-        labPrivateKey = bed.inMachine("pc1", `cat ${root.plan.labKey}`).stdout;
-        assert.match(labPrivateKey, /BEGIN OPENSSH PRIVATE KEY/);
+        const { root, labKey } = rootLab();
+        assert.match(labKey, /BEGIN OPENSSH PRIVATE KEY/);
         const known = bed.inMachine("pc1", `cat ${root.plan.hostSsh.knownHosts}`).stdout;
         for (const m of bed.machines) { assert.ok(known.includes(`${m.address} ${bed.hostKey(m.name)}`), `${m.name} not in ${known}`); }
         // root on pc1 reaches pc2 with the lab key, checking pc2's recorded key (no -o options).
@@ -173,7 +180,7 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     });
 
     it("pulumi refresh reads every drift watch back as declared over SSH: the guest answering, the export in nfs-ganesha", () => {
-        assert.ok(legs, "no lab");
+        const { root } = rootLab();
         const r = record(root.pulumi(["refresh", "--yes", "--skip-preview"]));
         assert.strictEqual(r.code, 0, r.stdout.slice(-4000) + r.stderr);
         const watches = (JSON.parse(root.pulumi(["stack", "export"]).stdout).deployment.resources ?? [])
@@ -187,7 +194,7 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     });
 
     it("a host whose key changed stops the next pulumi up, named, with nothing changed", () => {
-        assert.ok(legs, "no lab");
+        const { root } = rootLab();
         // The host keys change on purpose, and the running guest keeps writing its counter to its disk.
         const still = (m: string) => bed.snapshot(m).replace(/^etc\/ssh\/ssh_host.*\n/mg, "").replace(/^(\S+\.qcow2) .*$/mg, "$1");
         const snaps = bed.machines.map((m) => still(m.name));
@@ -208,7 +215,7 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     });
 
     it("pulumi destroy returns the machines to how they were", () => {
-        assert.ok(legs, "no lab");
+        const { root } = rootLab();
         const r = record(root.pulumi(["destroy", "--yes", "--skip-preview"]));
         assert.strictEqual(r.code, 0, r.stdout.slice(-4000) + r.stderr);
         for (const m of bed.machines) { assert.strictEqual(bed.snapshot(m.name), initial[m.name], `${m.name} is not as it was`); }
@@ -404,6 +411,8 @@ describe("site: ssh on a bed of fresh Debian machines", function () {
     });
 
     it("no private key appears in any output, log or file outside the state", () => {
+        // The lab's key (its lab built, if no test before needed it) and every output so far.
+        const labPrivateKey = rootLab().labKey;
         assert.ok(labPrivateKey, "no lab key was seen");
         // A line from the middle of each key: long, and nothing else contains it.
         const lines = (k: string) => k.split("\n").filter((x) => /^[A-Za-z0-9+/=]{60,}$/.test(x)).slice(1, 2);

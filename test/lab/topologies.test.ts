@@ -9,6 +9,7 @@ import { legSpecOf } from "../../components/render/specs";
 import { migrateLegScript } from "../../components/render";
 import { sh } from "../../scripts/pulumi-cli";
 import { LabStack } from "../../scripts/lab-stack";
+import { Placement, sharedStack, stackPlacement } from "../labFixture";
 
 function consistent(l: LegMetrics): void {
     const at = JSON.stringify(l);
@@ -24,15 +25,10 @@ function consistent(l: LegMetrics): void {
 describe("bridged topology, built by a real pulumi up", function () {
     this.timeout(30 * 60 * 1000);
     const lab = new LabStack("ci-bridged", "bridged");
-    let legs: LegMetrics[];
-
-    before(() => { lab.configure(); lab.init(); });
-    after(() => lab.remove());
+    const shared = sharedStack(lab);
 
     it("migrates the guest across the two subnets and back", () => {
-        const r = lab.up();
-        assert.strictEqual(r.code, 0, r.stdout.slice(-6000));
-        legs = lab.outputs().legs;
+        const legs: LegMetrics[] = shared.built().outputs.legs;
         assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
         // The hosts really are in two subnets: each one's gateway is the router.
         assert.match(lab.onNode("pc2", "ip route show default").stdout, /via 10\.10\.10\.14/);
@@ -40,16 +36,18 @@ describe("bridged topology, built by a real pulumi up", function () {
     });
 
     it("forwards through the tunnel what reaches the old host, and the probe keeps reaching the guest", () => {
-        for (const l of legs) {
+        for (const l of shared.built().outputs.legs as LegMetrics[]) {
             assert.ok(l.probe && l.probe.received > l.probe.sent / 2, JSON.stringify(l.probe));
             assert.ok((l.tunnelForwardedPackets ?? 0) > 0, JSON.stringify(l));
         }
     });
 
-    /** The leg out of the test below, run with capture: true (its own output, parsed). */
-    let captured: LegOutcome | undefined;
-
-    it("carries the overlay as VXLAN with the configured VNI, as tshark decodes it on the underlay", () => {
+    /**
+     * Two legs run as the program runs them, with tshark on the router's underlay link towards
+     * pc2, the leg out with capture: true: what tshark decoded, and the leg out's own outcome.
+     */
+    const capturedLegs = shared.step("legs there and back, captured on the router", () => {
+        shared.built();
         // Capture on the router's leg towards pc2 while the guest is away on pc2: the probe's
         // pings and the guest's replies then cross the underlay inside the tunnel.
         const pcap = `/tmp/miglab-${lab.name}.pcap`;
@@ -58,8 +56,9 @@ describe("bridged topology, built by a real pulumi up", function () {
         spawnSync("sleep", ["2"]);
         const g = lab.plan.guests[0];
         const [pc1, pc2] = lab.plan.hosts;
+        let captured: LegOutcome | undefined;
         for (const [from, to, leg] of [[pc1, pc2, "cap-out"], [pc2, pc1, "cap-back"]] as const) {
-            // The leg out also captures itself (migration.capture), for the test after this one.
+            // The leg out also captures itself (migration.capture).
             const migration = { ...lab.plan.config.migrations[0], capture: leg === "cap-out" };
             const r = lab.onNode(from.name, "bash -s", migrateLegScript(legSpecOf(lab.plan, g, { leg, from, to, migration })));
             assert.strictEqual(r.code, 0, r.stderr);
@@ -68,11 +67,17 @@ describe("bridged topology, built by a real pulumi up", function () {
         for (let i = 0; i < 60 && sh(`kill -0 ${pid}`).code === 0; i++) { spawnSync("sleep", ["1"]); }
         const r = lab.inNode("nfs", `tshark -r ${pcap} -d udp.port==4789,vxlan -T fields -e vxlan.vni -e ip.src -e ip.dst 2>/dev/null | sort | uniq -c`);
         fs.rmSync(pcap, { force: true });
+        return { decoded: r, captured, placement: stackPlacement(lab) };
+    });
+
+    it("carries the overlay as VXLAN with the configured VNI, as tshark decodes it on the underlay", () => {
+        const r = capturedLegs().decoded;
         assert.match(r.stdout, /\b5001\s+10\.10\.10\.(1|9)\s+10\.10\.10\.(9|1)\b/, r.stdout + r.stderr);
     });
 
     it("captures a leg with capture: true at the router: replies pc1 forwarded through the tunnel, the frames its tunnel port counted", () => {
-        assert.ok(captured, "the leg out of the test above did not run");
+        const { captured } = capturedLegs();
+        assert.ok(captured, "the leg out did not run");
         if (isFailed(captured!)) { assert.fail(`the leg out failed: ${captured!.failed}`); }
         const leg = captured as LegMetrics;
         const c = leg.capture;
@@ -96,8 +101,14 @@ describe("bridged topology, built by a real pulumi up", function () {
     });
 
     it("ends with the guest at home and a destroy that leaves nothing", () => {
+        // Home after each set of legs (as they left it: the check before each test moves it home).
+        const after: Placement[] = [shared.built().placement];
+        const legs = shared.steps.value<{ placement: Placement }>("legs there and back, captured on the router");
+        if (legs) { after.push(legs.placement); }
+        for (const p of after) { assert.deepStrictEqual([p.pc1, p.pc2], [{ guests: { vm1: "running" } }, { guests: {} }], JSON.stringify(p)); }
         assert.strictEqual(lab.onNode("pc1", "virsh -c qemu:///system domstate vm1").stdout.trim(), "running");
         const r = lab.pulumi(["destroy", "--yes", "--skip-preview"]);
+        shared.forget();
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
         assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
         assert.ok(!fs.existsSync(lab.plan.stateDir));

@@ -9,12 +9,12 @@ import { LegMetrics, LegOutcome, isFailed } from "../../components/reports/metri
 import { LabStack } from "../../scripts/lab-stack";
 import { whyFailed } from "../../scripts/pulumi-cli";
 import { sh } from "../support";
+import { sharedStack } from "../labFixture";
 
 describe("pulumi verbs on a real lab (same-subnet)", function () {
     this.timeout(30 * 60 * 1000);
     const lab = new LabStack("ci-verbs");
     const virsh = (node: string, args: string) => lab.onNode(node, `virsh -c qemu:///system ${args}`);
-    let legs: LegMetrics[];
     /** Sends a lab daemon `signal`, as by hand, and waits up to 10 s for it to be gone: whether it is. */
     const ended = (pid: number, signal: NodeJS.Signals): boolean => {
         process.kill(pid, signal);
@@ -22,18 +22,18 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
         return sh(`kill -0 ${pid}`).code !== 0;
     };
 
-    before(() => { lab.configure(); lab.init(); });
-    after(() => lab.remove());
+    // Built by the first test that needs it (a pulumi up --yes), checked (and put back) before each test.
+    const shared = sharedStack(lab);
 
     it("pulumi up --yes (preview first, no --skip-preview) builds the lab and measures it", () => {
-        const r = lab.up();
-        assert.strictEqual(r.code, 0, whyFailed(r));
-        assert.match(r.stdout, /Previewing update/);
-        legs = lab.outputs().legs;
+        const { run, outputs } = shared.built();
+        assert.match(run.stdout, /Previewing update/);
+        const legs: LegMetrics[] = outputs.legs;
         assert.deepStrictEqual(legs.map((l) => `${l.from}->${l.to}`), ["pc1->pc2", "pc2->pc1"]);
     });
 
     it("Ctrl-C during a migration leg aborts it, the guest runs on its source, and the next up works", async () => {
+        shared.built();
         // A 1 MiB/s cap makes the leg last long enough to interrupt (the config change re-runs the legs).
         lab.configure((l) => { l.migration.bandwidthMiBs = 1; });
         const legDirs = () => fs.readdirSync("/tmp").filter((f) => f.startsWith("miglab-leg."));
@@ -60,7 +60,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
             const c = lab.counting();
             assert.ok(c.ok, c.said);
         } finally {
-            // Whatever failed above, the suite's other tests run on the shipped config (uncapped).
+            // The next up runs on the suite's config (uncapped).
             lab.configure();
         }
         // No `pulumi cancel`, no state edits: the next up just works.
@@ -78,6 +78,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     });
 
     it("a guest undefined by hand: pulumi up --refresh defines it again and measures again", () => {
+        shared.built();
         const before = JSON.stringify(lab.outputs().legs);
         virsh("pc1", "destroy vm1");
         virsh("pc1", "undefine vm1");
@@ -96,6 +97,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     });
 
     it("a guest that runs but does not answer (its NIC's link set down by hand): a leg leaves it where it is; pulumi up --refresh restarts it and measures again", () => {
+        shared.built();
         // What a guest QEMU broke across a migration looks like from outside (under TCG its
         // kernel sometimes finds its state corrupt: "input.0:id N is not a head!", an oops, a
         // panic): libvirt says running, and nothing reaches the guest.
@@ -134,6 +136,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     });
 
     it("a host's libvirtd stopped by hand: pulumi up --refresh starts it again", () => {
+        shared.built();
         const pidFile = path.join(lab.plan.stateDir, "nodes", "pc2", "root", "run", "libvirtd.pid");
         const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
         ended(pid, "SIGTERM");
@@ -146,6 +149,7 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     });
 
     it("the NFS server's rpcbind, then its ganesha, killed by hand: pulumi up --refresh serves the export again each time, and the legs measure", () => {
+        shared.built();
         const nfs = lab.plan.nfs.name;
         const dir = path.join(lab.plan.stateDir, "nodes", nfs, "ganesha");
         const pidIn = (f: string) => Number(fs.readFileSync(path.join(dir, f), "utf8").trim());
@@ -182,7 +186,9 @@ describe("pulumi verbs on a real lab (same-subnet)", function () {
     });
 
     it("pulumi destroy leaves nothing", () => {
+        shared.built();
         const r = lab.pulumi(["destroy", "--yes"]);
+        shared.forget();
         assert.strictEqual(r.code, 0, r.stdout.slice(-3000));
         assert.doesNotMatch(sh("ip netns list").stdout, new RegExp(lab.plan.labId));
         assert.strictEqual(sh(`ps -eo args | grep -F '${lab.plan.stateDir}' | grep -v grep`).stdout, "");

@@ -339,6 +339,10 @@ describe("migration modes with a dirtying guest, on a real lab", function () {
             `-p tcp -s ${pc1.address} --dport 49152:49215 -m comment --comment miglab-fault -j REJECT --reject-with tcp-reset`];
         const cutSeconds = 5;
         if (seen) {
+            // 1.5 s into the ~20 s phase: a cut at the very moment pc1 shows post-copy was, once in a clean
+            // clone (and once on the SSH bed), never resumable: pc2's QEMU answered every migrate-recover
+            // "can only be run when postcopy is paused" (perhaps it had not entered post-copy yet).
+            await pause(1500);
             try {
                 lab.inNode(pc2.name, cut.map((r) => `iptables -I INPUT 1 ${r}`).join("; "));
                 await pause(cutSeconds * 1000);

@@ -175,10 +175,11 @@ describe("same-subnet lab, built by a real pulumi up", function () {
             const port = lab.plan.hosts[0].connect.port;
             const p = new CommandProvider();
             const urn = "urn:pulumi:s::p::miglab:host:Host$command:remote:Command::fault";
-            await assert.rejects(p.create(urn, { create: "true", connection: { host: "127.0.0.1", port, user: "root", privateKey: wrong } }),
-                new RegExp(`cannot reach root@127\\.0\\.0\\.1:${port} over SSH: .*Permission denied.*privateKey is authorized`, "s"));
-            await assert.rejects(p.create(urn, { create: "true", connection: { host: "127.0.0.1", port: 1, user: "root", privateKey: wrong } }),
-                /cannot reach root@127\.0\.0\.1:1 over SSH: .*Connection refused/s);
+            // Two failed dials allowed (a third ends it), not the default ten (40 s of retries here): the same message.
+            await assert.rejects(p.create(urn, { create: "true", connection: { host: "127.0.0.1", port, user: "root", privateKey: wrong, dialErrorLimit: 2 } }),
+                new RegExp(`cannot reach root@127\\.0\\.0\\.1:${port} over SSH: .*Permission denied.*\\(3 attempts\\).*privateKey is authorized`, "s"));
+            await assert.rejects(p.create(urn, { create: "true", connection: { host: "127.0.0.1", port: 1, user: "root", privateKey: wrong, dialErrorLimit: 2 } }),
+                /cannot reach root@127\.0\.0\.1:1 over SSH: .*Connection refused.*\(3 attempts\)/s);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -129,7 +129,11 @@ function main(): void {
         });
     } finally {
         for (const s of sides) { if (!args.keep) { s.lab.remove(); } }
-        if (!args.keep) { spawnSync("git", ["worktree", "remove", "--force", oldRoot], { cwd: ROOT }); }
+        if (!args.keep) {
+            spawnSync("git", ["worktree", "remove", "--force", oldRoot], { cwd: ROOT });
+            // The folder of every version's worktree, once none is kept there.
+            try { fs.rmdirSync(path.dirname(oldRoot)); } catch { /* another version's worktree is kept in it */ }
+        }
     }
     const [n, o] = sides;
     const rows = abRows(n.legs, o.legs);

@@ -281,16 +281,21 @@ tunnel_read() { # sets TUNNEL_N, the packets the source has sent into the tunnel
   # Open vSwitch adds a datapath flow's packets to the tunnel port's counter when a revalidator
   # dumps the flow (every 0.5 s), and its database copies the counters every 5 s: the count is
   # asked of ovs-vswitchd once a dump has completed, and stands for that moment.
-  local br n=""
-  br=$(ovs-vsctl --timeout=5 port-to-br "$TUNNEL_PORT" 2>/dev/null)
+  # The port's bridge and its datapath, asked once for the leg's two reads.
+  if [ -z "${TUNNEL_BR+set}" ]; then
+    TUNNEL_BR=$(ovs-vsctl --timeout=5 port-to-br "$TUNNEL_PORT" 2>/dev/null)
+    # The userspace datapath (datapath_type netdev, the local site's) credits a tunnel port twice
+    # for each packet sent through it: Open vSwitch 3.1 counted 1222 for the 611 frames that left
+    # the uplink (docs/capture.md). Halved there, the count is of packets.
+    TUNNEL_HALVE=0
+    [ -n "$TUNNEL_BR" ] && [ "$(ovs-vsctl --timeout=5 get bridge "$TUNNEL_BR" datapath_type 2>/dev/null)" = netdev ] && TUNNEL_HALVE=1
+  fi
+  local n=""
   timeout 5 ovs-appctl revalidator/wait >/dev/null 2>&1
   TUNNEL_T=${EPOCHREALTIME/,/.}
-  [ -n "$br" ] && n=$(ovs-ofctl dump-ports "$br" "$TUNNEL_PORT" 2>/dev/null | sed -n 's/.*tx pkts=\([0-9][0-9]*\).*/\1/p' | head -n1)
+  [ -n "$TUNNEL_BR" ] && n=$(ovs-ofctl dump-ports "$TUNNEL_BR" "$TUNNEL_PORT" 2>/dev/null | sed -n 's/.*tx pkts=\([0-9][0-9]*\).*/\1/p' | head -n1)
   [ -n "$n" ] || n=$(ovs-vsctl get interface "$TUNNEL_PORT" statistics:tx_packets 2>/dev/null || echo 0)
-  # The userspace datapath (datapath_type netdev, the local site's) credits a tunnel port twice
-  # for each packet sent through it: Open vSwitch 3.1 counted 1222 for the 611 frames that left
-  # the uplink (docs/capture.md). Halved there, the count is of packets.
-  if [ -n "$br" ] && [ "$(ovs-vsctl --timeout=5 get bridge "$br" datapath_type 2>/dev/null)" = netdev ]; then n=$((n / 2)); fi
+  [ "$TUNNEL_HALVE" = 1 ] && n=$((n / 2))
   TUNNEL_N=$n
 }
 
@@ -568,7 +573,7 @@ while kill -0 "$mig" 2>/dev/null; do
       # No job any more, or nothing left: the post-copy phase was over before this read, so the read
       # at the ask is the one from before it.
       read -r _ left_at_switch _ <<<"$at_switch"
-      case "$at_switch" in *"?"*) at_switch=$asked ;; *) [ "$left_at_switch" = 0 ] && at_switch=$asked ;; esac
+      if [[ "$at_switch" == *"?"* || "$left_at_switch" == 0 ]]; then at_switch=$asked; fi
       wait "$channels_pid" 2>/dev/null; channels=$(cat "$WORK/channels" 2>/dev/null || echo 0)
     elif [ -n "${channels_pid:-}" ]; then
       kill "$channels_pid" 2>/dev/null; wait "$channels_pid" 2>/dev/null; channels_pid=""
